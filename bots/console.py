@@ -1,0 +1,171 @@
+"""The offline console: talk to the engine as a customer and act as an operator, with no
+messenger at all, on the same database as the real bot."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from core.app import Core
+from core.escalation import OPERATORS
+from core.operators import Operator, OperatorError
+from core.storage import OutboxItem
+from core.types import CONSOLE, Inbound, Reply
+
+HELP = """\
+Вы пишете боту как клиент. Команды оператора:
+  /queue              очередь обращений
+  /card N             карточка обращения N
+  /take N             взять обращение N
+  /reply N текст      ответить клиенту по обращению N
+  /t N ИМЯ            отправить шаблон ответа (/t N — список шаблонов)
+  /note N текст       внутренняя заметка (клиент не видит)
+  /close N            закрыть обращение (клиента попросят оценить помощь)
+  /reopen N           открыть обращение снова
+Клиентские команды:
+  /b N                нажать кнопку N под последним ответом бота
+  /start              главное меню
+  /help, /quit"""
+
+OPERATOR = Operator("console-operator", "Оператор (консоль)")
+
+
+class ConsoleChat:
+    def __init__(self, core: Core, out: TextIO = sys.stdout, user_id: str = "console-user") -> None:
+        self.core = core
+        self.out = out
+        self.user_id = user_id
+        self.last_buttons: list[tuple[str, str]] = []
+        self.core.delivery.register(CONSOLE, _Printer(self._show_customer_message))
+        if not core.settings.telegram_enabled:
+            # With a Telegram bot configured, its process posts console cases to the real
+            # operators' group; otherwise the console shows them itself.
+            self.core.delivery.register(OPERATORS, _Printer(self._show_operator_event))
+
+    def print(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    async def run(self, lines: TextIO = sys.stdin) -> None:
+        self.print("Консольный чат поддержки. /help — команды, /quit — выход.")
+        await self.handle_line("/start")
+        for raw in lines:
+            line = raw.rstrip("\n")
+            if line.strip() in ("/quit", "/exit"):
+                break
+            await self.handle_line(line)
+
+    async def handle_line(self, line: str) -> None:
+        stripped = line.strip()
+        try:
+            if stripped.startswith("/") and not stripped.startswith("/start"):
+                await self._command(stripped)
+            else:
+                await self._as_customer(
+                    Inbound(CONSOLE, self.user_id, text=line, name="Гость"),
+                    welcome=stripped.startswith("/start"),
+                )
+        except OperatorError as exc:
+            self.print(f"[оператору] {exc}")
+        while await self.core.delivery.run_once():
+            pass
+
+    async def _as_customer(self, inbound: Inbound, welcome: bool = False) -> None:
+        engine = self.core.engine
+        replies = await (engine.welcome(inbound) if welcome else engine.handle(inbound))
+        for reply in replies:
+            self._show_reply("бот", reply)
+
+    def _show_reply(self, who: str, reply: Reply) -> None:
+        self.print(f"[{who}] {reply.text}")
+        if reply.buttons:
+            self.last_buttons = [(b.id, b.title) for b in reply.flat_buttons]
+            listed = "  ".join(f"{n}) {title}" for n, (_, title) in enumerate(self.last_buttons, 1))
+            self.print(f"       кнопки: {listed}   (/b N)")
+
+    async def _show_customer_message(self, item: OutboxItem) -> None:
+        reply = Reply.from_dict(item.payload.get("reply", {}))
+        self._show_reply("клиенту", reply)
+
+    async def _show_operator_event(self, item: OutboxItem) -> None:
+        payload = item.payload
+        ticket_id = payload.get("ticket_id")
+        if item.kind == "ticket_opened" and isinstance(ticket_id, int):
+            view = await self.core.desk.view(ticket_id)
+            t = view.ticket
+            self.print(
+                f"[операторам] Новое обращение №{t.id}: {t.intent}, заказ {t.order_number or '—'}"
+                f", приоритет {t.priority}{', VIP' if t.vip else ''}. Ответ: /reply {t.id} текст"
+            )
+        elif item.kind == "customer_message":
+            self.print(f"[операторам] №{ticket_id} клиент: {payload.get('text', '')}")
+        elif item.kind == "ticket_closed":
+            self.print(f"[операторам] №{ticket_id} закрыто ({payload.get('by', '')})")
+        elif item.kind == "notice":
+            self.print(f"[операторам] №{ticket_id}: {payload}")
+
+    async def _command(self, line: str) -> None:
+        parts = shlex.split(line) if line.count('"') % 2 == 0 else line.split()
+        name, args = parts[0].lower(), parts[1:]
+        desk = self.core.desk
+        if name == "/help":
+            self.print(HELP)
+        elif name == "/b":
+            await self._press(args)
+        elif name == "/queue":
+            queue = await desk.queue()
+            if not queue:
+                self.print("[операторам] Очередь пуста.")
+            for t in queue:
+                self.print(f"  №{t.id} {t.channel} {t.intent} приоритет {t.priority}")
+        elif name in ("/card", "/take", "/close", "/reopen") and _ticket_arg(args):
+            ticket_id = int(args[0])
+            actions: dict[str, Callable[[int, Operator], object]] = {
+                "/take": desk.take,
+                "/close": desk.close,
+                "/reopen": desk.reopen,
+            }
+            if name == "/card":
+                view = await desk.view(ticket_id)
+                self.print(f"[карточка №{ticket_id}] {view.ticket.status}, {view.ticket.intent}")
+                for m in view.transcript:
+                    self.print(f"   {m.direction}: {m.text[:200]}")
+                return
+            await actions[name](ticket_id, OPERATOR)  # type: ignore[misc]
+            self.print(f"[операторам] {name} №{ticket_id}: готово")
+        elif name in ("/reply", "/note") and _ticket_arg(args) and len(args) > 1:
+            text = line.split(maxsplit=2)[2]
+            if name == "/reply":
+                await desk.reply(int(args[0]), OPERATOR, text)
+            else:
+                await desk.note(int(args[0]), OPERATOR, text)
+                self.print("[операторам] заметка сохранена, клиенту не отправлена")
+        elif name == "/t" and _ticket_arg(args):
+            if len(args) < 2 or args[1] not in self.core.canned:
+                self.print("[операторам] шаблоны: " + ", ".join(sorted(self.core.canned)))
+                return
+            await desk.reply(int(args[0]), OPERATOR, self.core.canned[args[1]])
+        else:
+            self.print("Неизвестная команда или не хватает номера обращения. /help — список.")
+
+    async def _press(self, args: list[str]) -> None:
+        if not args or not args[0].isdigit() or not 1 <= int(args[0]) <= len(self.last_buttons):
+            self.print("Нет такой кнопки. Номера кнопок — под последним ответом бота.")
+            return
+        button_id, title = self.last_buttons[int(args[0]) - 1]
+        self.print(f"[вы нажали] {title}")
+        await self._as_customer(Inbound(CONSOLE, self.user_id, payload=button_id, name="Гость"))
+
+
+def _ticket_arg(args: list[str]) -> bool:
+    return bool(args) and args[0].isdigit()
+
+
+class _Printer:
+    def __init__(self, show: Callable[[OutboxItem], object]) -> None:
+        self._show = show
+
+    async def send(self, item: OutboxItem) -> None:
+        await self._show(item)  # type: ignore[misc]

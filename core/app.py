@@ -1,0 +1,111 @@
+"""Wiring: builds storage, classifier, knowledge base, engine, desk and delivery once.
+
+Adapters and the console receive a ready `Core`; nothing else constructs these parts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.clock import Clock, SystemClock
+from core.delivery import Delivery
+from core.dialog import Dialog, DialogPolicy
+from core.engine import Engine
+from core.escalation import Escalation, EscalationPolicy
+from core.hours import WorkingHours
+from core.knowledge import KnowledgeBase, load_canned
+from core.manners import Manners
+from core.nlu import IntentClassifier, load_classifier
+from core.operators import OperatorDesk
+from core.orders import OrderService, make_order_service
+from core.storage import Storage
+from core.types import TELEGRAM, VK
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Core:
+    settings: Any
+    storage: Storage
+    kb: KnowledgeBase
+    classifier: IntentClassifier
+    orders: OrderService
+    engine: Engine
+    desk: OperatorDesk
+    delivery: Delivery
+    canned: dict[str, str]
+    clock: Clock
+
+    async def close(self) -> None:
+        close = getattr(self.orders, "close", None)
+        if close is not None:
+            await close()
+        await self.storage.close()
+
+
+def classifier_for(settings: Any, kb: KnowledgeBase | None = None) -> IntentClassifier:
+    """The intent model, trained from `NLU_DIR` (cached under `DATA_DIR/models`)."""
+    return load_classifier(
+        Path(settings.nlu_dir),
+        cache_dir=Path(settings.data_dir) / "models",
+        vocabulary_texts=kb.all_texts() if kb is not None else (),
+    )
+
+
+async def build_core(
+    settings: Any,
+    *,
+    clock: Clock | None = None,
+    orders: OrderService | None = None,
+    classifier: IntentClassifier | None = None,
+) -> Core:
+    clock = clock or SystemClock()
+    started = time.perf_counter()
+    kb = KnowledgeBase.load(Path(settings.knowledge_dir))
+    classifier = classifier or classifier_for(settings, kb)
+    log.info("intent model ready in %.2f s", time.perf_counter() - started)
+    storage = await Storage.open(settings.database_url)
+    token = settings.orders_api_token.get_secret_value() if settings.orders_api_token else None
+    orders = orders or make_order_service(
+        settings.orders_api_url,
+        Path(settings.orders_demo_file),
+        settings.orders_api_timeout,
+        token,
+    )
+    delivery = Delivery(storage, clock, max_attempts=settings.delivery_max_attempts)
+    hours = WorkingHours(
+        start=settings.work_hours_start,
+        end=settings.work_hours_end,
+        days=frozenset(int(d) for d in settings.work_days),
+        timezone=settings.timezone,
+    )
+    vip_ids = frozenset(
+        [f"{TELEGRAM}:{i}" for i in settings.vip_telegram_ids]
+        + [f"{VK}:{i}" for i in settings.vip_vk_ids]
+    )
+    escalation = Escalation(
+        kb.texts,
+        EscalationPolicy(
+            default_wait_minutes=settings.default_wait_minutes, hours=hours, vip_ids=vip_ids
+        ),
+    )
+    dialog = Dialog(
+        kb,
+        classifier,
+        orders,
+        DialogPolicy(
+            min_confidence=settings.nlu_min_confidence,
+            misunderstandings_before_operator=settings.misunderstandings_before_operator,
+            order_attempts_before_operator=settings.order_attempts_before_operator,
+        ),
+    )
+    manners = Manners.from_file(Path(settings.nlu_dir) / "rude.yaml")
+    engine = Engine(storage, dialog, escalation, clock, manners, on_outbox=delivery.wake)
+    desk = OperatorDesk(storage, kb.texts, clock, on_outbox=delivery.wake)
+    canned = load_canned(Path(settings.knowledge_dir) / "canned.yaml")
+    return Core(settings, storage, kb, classifier, orders, engine, desk, delivery, canned, clock)

@@ -1,0 +1,416 @@
+"""The dialog: what the bot answers to a customer message, given the conversation's state.
+
+It reads the classifier and the order service and fills a `Turn`; it writes nothing.
+Steps kept in `Conversation.step`:
+
+- `idle`: a new question is classified and answered;
+- `await_order`: the bot asked for an order number for `slots["pending_intent"]`;
+- `await_description` / `await_photo`: a complaint is being collected;
+- `await_rating` / `await_comment`: a closed ticket is being rated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core import buttons
+from core.intents import COMPLAINTS, NEEDS_ORDER, NEEDS_PHOTO
+from core.knowledge import KnowledgeBase
+from core.nlu import IntentClassifier
+from core.nlu.normalize import ORDER_TOKEN
+from core.orders import (
+    Order,
+    OrderNotFound,
+    OrderService,
+    OrderServiceUnavailable,
+    find_order_number,
+    looks_like_order_attempt,
+)
+from core.turn import EscalationRequest, Turn
+from core.types import Button, Reply
+
+IDLE = "idle"
+AWAIT_ORDER = "await_order"
+AWAIT_DESCRIPTION = "await_description"
+AWAIT_PHOTO = "await_photo"
+AWAIT_RATING = "await_rating"
+AWAIT_COMMENT = "await_comment"
+
+CLASSIFY_LIMIT = 1000  # characters of a message the classifier reads
+DESCRIPTION_WORDS = 6  # a complaint this long already says what happened
+
+
+@dataclass(frozen=True)
+class DialogPolicy:
+    min_confidence: float = 0.35
+    misunderstandings_before_operator: int = 2
+    order_attempts_before_operator: int = 2
+
+
+class Dialog:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        classifier: IntentClassifier,
+        orders: OrderService,
+        policy: DialogPolicy,
+    ) -> None:
+        self.kb = kb
+        self.texts = kb.texts
+        self.classifier = classifier
+        self.orders = orders
+        self.policy = policy
+
+    # ------------------------------------------------------------------ entry points
+    async def handle_text(self, turn: Turn) -> None:
+        text = turn.inbound.text.strip()
+        conv = turn.conversation
+        order = find_order_number(text)
+        if order:
+            conv.slots["order"] = order
+        step = conv.step
+        if step == AWAIT_COMMENT and text:
+            self._take_comment(turn, text)
+            return
+        if step == AWAIT_RATING and text.isdigit() and 1 <= int(text) <= 5:
+            ticket_id = int(str(conv.slots.get("rating_ticket", 0)))
+            self.take_rating(turn, ticket_id, int(text))
+            return
+        if step in (AWAIT_RATING, AWAIT_COMMENT):
+            self._reset(turn)
+            step = IDLE
+        if step == AWAIT_DESCRIPTION:
+            conv.slots["description"] = text
+            await self._continue_complaint(turn)
+            return
+        if step == AWAIT_PHOTO:
+            conv.slots["description"] = _join(conv.slots.get("description"), text)
+            self._escalate_complaint(turn)
+            return
+        prediction = self.classifier.predict(text[:CLASSIFY_LIMIT])
+        turn.intent, turn.confidence = prediction.intent, prediction.confidence
+        confident = (
+            prediction.confidence >= self.policy.min_confidence
+            and prediction.intent != "out_of_scope"
+        )
+        if step == AWAIT_ORDER:
+            pending = str(conv.slots.get("pending_intent") or "order_status")
+            if order:
+                await self._with_order(turn, pending, order)
+                return
+            if confident and prediction.intent != pending and not looks_like_order_attempt(text):
+                self._reset(turn)
+            else:
+                self._order_failed(turn, pending, invalid=True)
+                return
+        if prediction.normalized == ORDER_TOKEN and order:
+            # Only a number: the customer wants to know about that order.
+            turn.intent, turn.confidence = "order_status", 1.0
+            conv.misunderstandings = 0
+            await self.answer_intent(turn, "order_status")
+            return
+        if not confident:
+            self._misunderstood(turn)
+            return
+        conv.misunderstandings = 0
+        await self.answer_intent(turn, prediction.intent)
+
+    async def handle_button(self, turn: Turn, payload: str) -> None:
+        conv = turn.conversation
+        if payload == buttons.HELPED:
+            conv.misunderstandings = 0
+            turn.say(Reply(self.texts.get("helped_reply")))
+        elif payload == buttons.OPERATOR:
+            reason = "not_helped" if conv.slots.get("last_intent") else "asked"
+            self.escalate(turn, str(conv.slots.get("last_intent") or "operator"), reason)
+        elif payload == buttons.MENU:
+            self._reset(turn)
+            turn.say(self.menu(self.texts.get("menu_prompt")))
+        elif payload.startswith(buttons.TOPIC):
+            intent = payload.removeprefix(buttons.TOPIC)
+            if intent not in self.kb.answers:
+                self._unknown_button(turn)
+                return
+            self._reset(turn)
+            turn.intent, turn.confidence = intent, 1.0
+            await self.answer_intent(turn, intent)
+        elif payload.startswith(buttons.RATE):
+            parsed = buttons.parse_rate(payload)
+            if parsed is None:
+                self._unknown_button(turn)
+                return
+            self.take_rating(turn, *parsed)
+        elif payload == buttons.NO_PHOTO and conv.step == AWAIT_PHOTO:
+            self._escalate_complaint(turn)
+        elif payload == buttons.SKIP and conv.step in (AWAIT_RATING, AWAIT_COMMENT):
+            self._reset(turn)
+            turn.say(Reply(self.texts.get("rating_skipped")))
+        else:
+            self._unknown_button(turn)
+
+    def handle_files_only(self, turn: Turn) -> None:
+        """Photos or documents with no text and no open ticket."""
+        conv = turn.conversation
+        files = [a.to_dict() for a in turn.inbound.attachments]
+        conv.slots["files"] = [*_as_list(conv.slots.get("files")), *files][-10:]
+        if conv.step == AWAIT_PHOTO:
+            self._escalate_complaint(turn)
+            return
+        if conv.step == AWAIT_DESCRIPTION:
+            turn.say(Reply(self.texts.get("complaint.ask_description")))
+            return
+        turn.say(Reply(self.texts.get("attachment_without_ticket"), self._operator_row()))
+
+    # ------------------------------------------------------------------ intents
+    async def answer_intent(self, turn: Turn, intent: str) -> None:
+        conv = turn.conversation
+        conv.slots["last_intent"] = intent
+        if intent == "operator":
+            self.escalate(turn, "operator", "asked")
+            return
+        if intent == "greeting":
+            turn.say(self.menu(self.kb.answer(intent).text))
+            return
+        if intent == "thanks":
+            turn.say(Reply(self.kb.answer(intent).text))
+            return
+        if intent in COMPLAINTS:
+            await self._start_complaint(turn, intent)
+            return
+        if intent in NEEDS_ORDER:
+            order = conv.slots.get("order")
+            if not order:
+                self._ask_order(turn, intent)
+                return
+            await self._with_order(turn, intent, str(order))
+            return
+        turn.say(self._answer_reply(intent))
+
+    async def _with_order(self, turn: Turn, intent: str, number: str) -> None:
+        conv = turn.conversation
+        conv.slots["order"] = number
+        if intent in COMPLAINTS:
+            conv.step = IDLE
+            await self._continue_complaint(turn)
+            return
+        try:
+            order = await self.orders.get(number)
+        except OrderNotFound:
+            conv.slots.pop("order", None)
+            self._order_failed(turn, intent, invalid=False, number=number)
+            return
+        except OrderServiceUnavailable:
+            self._reset(turn)
+            turn.say(
+                Reply(
+                    self.texts.format("order_service_down", number=number),
+                    self._operator_row(),
+                )
+            )
+            return
+        self._reset(turn)
+        if order.vip:
+            conv.vip = True
+        conv.slots["order_status"] = order.status
+        status = self.order_text(order)
+        if intent == "order_status":
+            turn.say(self._with_buttons(status, intent))
+        else:
+            answer = self.kb.answer(intent).text
+            turn.say(self._with_buttons(f"{status}\n\n{answer}", intent))
+
+    def order_text(self, order: Order) -> str:
+        date_line = (
+            self.texts.format("order_date_line", date=_russian_date(order.delivery_date))
+            if order.delivery_date
+            else ""
+        )
+        pickup_line = (
+            self.texts.format("order_pickup_line", pickup_point=order.pickup_point)
+            if order.pickup_point
+            else ""
+        )
+        return self.texts.format(
+            "order_status",
+            number=order.number,
+            status=order.status,
+            date_line=date_line,
+            pickup_line=pickup_line,
+        )
+
+    def _ask_order(self, turn: Turn, intent: str) -> None:
+        conv = turn.conversation
+        conv.step = AWAIT_ORDER
+        conv.slots["pending_intent"] = intent
+        conv.slots["order_attempts"] = 0
+        turn.say(Reply(self.texts.get(f"ask_order.{intent}", "ask_order.default")))
+
+    def _order_failed(self, turn: Turn, intent: str, *, invalid: bool, number: str = "") -> None:
+        conv = turn.conversation
+        attempts = int(str(conv.slots.get("order_attempts") or 0)) + 1
+        conv.slots["order_attempts"] = attempts
+        conv.slots["pending_intent"] = intent
+        conv.step = AWAIT_ORDER
+        if attempts >= self.policy.order_attempts_before_operator:
+            turn.say(Reply(self.texts.get("order_give_up"), self._operator_row()))
+            return
+        if invalid:
+            turn.say(Reply(self.texts.get("order_invalid")))
+        else:
+            turn.say(Reply(self.texts.format("order_not_found", number=number)))
+
+    # ------------------------------------------------------------------ complaints
+    async def _start_complaint(self, turn: Turn, intent: str) -> None:
+        conv = turn.conversation
+        conv.slots["complaint"] = intent
+        text = turn.inbound.text.strip()
+        if len(text.split()) >= DESCRIPTION_WORDS:
+            conv.slots["description"] = text
+        apology = self.texts.get(f"complaint.apology.{intent}", "complaint.apology.default")
+        turn.say(Reply(apology))
+        if not conv.slots.get("order"):
+            self._ask_order(turn, intent)
+            return
+        await self._continue_complaint(turn)
+
+    async def _continue_complaint(self, turn: Turn) -> None:
+        conv = turn.conversation
+        intent = str(conv.slots.get("complaint") or "courier_complaint")
+        if not conv.slots.get("description"):
+            conv.step = AWAIT_DESCRIPTION
+            turn.say(Reply(self.texts.get("complaint.ask_description")))
+            return
+        if intent in NEEDS_PHOTO and not conv.slots.get("files") and conv.step != AWAIT_PHOTO:
+            conv.step = AWAIT_PHOTO
+            turn.say(
+                Reply(
+                    self.texts.get("complaint.ask_photo"),
+                    ((Button(buttons.NO_PHOTO, self.texts.get("buttons.no_photo")),),),
+                )
+            )
+            return
+        self._escalate_complaint(turn)
+
+    def _escalate_complaint(self, turn: Turn) -> None:
+        intent = str(turn.conversation.slots.get("complaint") or "courier_complaint")
+        summary = str(turn.conversation.slots.get("description") or "")
+        self.escalate(turn, intent, "complaint", summary=summary, complaint=True)
+
+    # ------------------------------------------------------------------ escalation
+    def escalate(
+        self, turn: Turn, intent: str, reason: str, summary: str = "", complaint: bool = False
+    ) -> None:
+        """Ask the engine to open a ticket; it tells the customer the number and wait."""
+        if not complaint and intent == "operator" and reason == "asked":
+            turn.say(Reply(self.kb.answer("operator").text))
+        turn.escalation = EscalationRequest(
+            intent=intent, reason=reason, summary=summary, complaint=complaint
+        )
+
+    def _misunderstood(self, turn: Turn) -> None:
+        conv = turn.conversation
+        conv.misunderstandings += 1
+        if conv.misunderstandings >= self.policy.misunderstandings_before_operator:
+            conv.misunderstandings = 0
+            turn.say(Reply(self.texts.get("clarify_then_operator")))
+            self.escalate(turn, turn.intent or "out_of_scope", "misunderstood")
+            return
+        turn.say(self.menu(self.texts.get("clarify")))
+
+    # ------------------------------------------------------------------ ratings
+    def take_rating(self, turn: Turn, ticket_id: int, score: int) -> None:
+        conv = turn.conversation
+        turn.rating = (ticket_id, score)
+        conv.step = AWAIT_COMMENT
+        conv.slots["rating_ticket"] = ticket_id
+        key = "rating_thanks_low" if score <= 2 else "rating_thanks"
+        skip = Button(buttons.SKIP, self.texts.get("buttons.skip"))
+        turn.say(Reply(self.texts.get(key), ((skip,),)))
+
+    def _take_comment(self, turn: Turn, text: str) -> None:
+        ticket_id = int(str(turn.conversation.slots.get("rating_ticket") or 0))
+        if ticket_id:
+            turn.rating_comment = (ticket_id, text)
+        self._reset(turn)
+        turn.say(Reply(self.texts.get("comment_thanks")))
+
+    # ------------------------------------------------------------------ replies
+    def menu(self, text: str) -> Reply:
+        rows = []
+        titles = [buttons.topic(i, self.kb.answer(i).title) for i in self.kb.menu]
+        for start in range(0, len(titles), 2):
+            rows.append(tuple(titles[start : start + 2]))
+        rows.append((Button(buttons.OPERATOR, self.texts.get("buttons.operator")),))
+        return Reply(text, tuple(rows))
+
+    def _answer_reply(self, intent: str) -> Reply:
+        return self._with_buttons(self.kb.answer(intent).text, intent)
+
+    def _with_buttons(self, text: str, intent: str) -> Reply:
+        helped = Button(buttons.HELPED, self.texts.get("buttons.helped"))
+        operator = Button(buttons.OPERATOR, self.texts.get("buttons.operator"))
+        related = tuple(
+            buttons.topic(name, self.kb.answer(name).title)
+            for name in self.kb.answer(intent).related
+        )
+        rows: list[tuple[Button, ...]] = [(helped, operator)]
+        rows.extend((button,) for button in related)
+        return Reply(text, tuple(rows))
+
+    def _operator_row(self) -> tuple[tuple[Button, ...], ...]:
+        return (
+            (
+                Button(buttons.OPERATOR, self.texts.get("buttons.operator")),
+                Button(buttons.MENU, self.texts.get("buttons.menu")),
+            ),
+        )
+
+    def _unknown_button(self, turn: Turn) -> None:
+        turn.say(self.menu(self.texts.get("unknown_button")))
+
+    @staticmethod
+    def _reset(turn: Turn) -> None:
+        conv = turn.conversation
+        conv.step = IDLE
+        for key in (
+            "pending_intent",
+            "order_attempts",
+            "complaint",
+            "description",
+            "rating_ticket",
+        ):
+            conv.slots.pop(key, None)
+
+
+def _as_list(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []
+
+
+def _join(first: object, second: str) -> str:
+    return f"{first}\n{second}".strip() if first else second
+
+
+_MONTHS = (
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+)
+
+
+def _russian_date(value: str | None) -> str:
+    """`2026-12-02` → `2 декабря 2026`; anything else is shown as given."""
+    if not value:
+        return ""
+    parts = value.split("-")
+    if len(parts) == 3 and all(p.isdigit() for p in parts) and 1 <= int(parts[1]) <= 12:
+        return f"{int(parts[2])} {_MONTHS[int(parts[1]) - 1]} {parts[0]}"
+    return value

@@ -1,0 +1,111 @@
+"""Opening tickets in the common queue and telling the customer their place and wait."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+
+from core.hours import WorkingHours
+from core.knowledge import Texts
+from core.storage import Conversation, Storage, Ticket
+from core.turn import EscalationRequest
+from core.types import Reply
+
+OPERATORS = "operators"  # the outbox channel of the operators' desk
+
+PRIORITY_VIP = 100
+PRIORITY_COMPLAINT = 10
+TRANSCRIPT_WINDOW = 3600.0  # seconds of dialog before a ticket that join its transcript
+
+
+@dataclass(frozen=True)
+class EscalationPolicy:
+    default_wait_minutes: int = 10
+    hours: WorkingHours = field(default_factory=WorkingHours.round_the_clock)
+    vip_ids: frozenset[str] = frozenset()  # customer keys: "telegram:123", "vk:456"
+
+
+class Escalation:
+    def __init__(self, texts: Texts, policy: EscalationPolicy) -> None:
+        self.texts = texts
+        self.policy = policy
+
+    def is_vip(self, conv: Conversation) -> bool:
+        return conv.vip or conv.customer.key in self.policy.vip_ids
+
+    async def open(
+        self, tx: Storage, conv: Conversation, request: EscalationRequest, now: float
+    ) -> tuple[Ticket, Reply]:
+        existing = await tx.tickets.open_for(conv.id)
+        if existing is not None:
+            position = await tx.tickets.position(existing)
+            text = self.texts.format("already_escalated", ticket=existing.id, position=position)
+            return existing, Reply(text)
+        vip = self.is_vip(conv)
+        priority = (PRIORITY_VIP if vip else 0) + (PRIORITY_COMPLAINT if request.complaint else 0)
+        previous = await tx.tickets.latest_for(conv.id)
+        since = now - TRANSCRIPT_WINDOW
+        if previous is not None and previous.closed_at is not None:
+            since = max(since, previous.closed_at)
+        ticket = await tx.tickets.create(
+            conversation_id=conv.id,
+            customer=conv.customer,
+            now=now,
+            intent=request.intent,
+            order_number=str(conv.slots["order"]) if conv.slots.get("order") else None,
+            reason=request.reason,
+            summary=request.summary[:2000],
+            priority=priority,
+            vip=vip,
+        )
+        await tx.messages.attach_recent_to_ticket(conv.id, ticket.id, since)
+        await tx.outbox.add(
+            OPERATORS,
+            conv.customer.key,
+            "ticket_opened",
+            {"ticket_id": ticket.id},
+            now,
+            ticket_id=ticket.id,
+        )
+        for key in ("complaint", "description", "files", "pending_intent", "order_attempts"):
+            conv.slots.pop(key, None)
+        conv.step = "idle"
+        return ticket, Reply(await self._told(tx, ticket, request, now))
+
+    async def _told(
+        self, tx: Storage, ticket: Ticket, request: EscalationRequest, now: float
+    ) -> str:
+        position = await tx.tickets.position(ticket)
+        wait = self.format_wait(await self.expected_wait(tx, position))
+        hours = self.policy.hours
+        if not hours.is_open(now):
+            opening = hours.next_opening(now)
+            return self.texts.format(
+                "escalated_offhours",
+                ticket=ticket.id,
+                position=position,
+                hours=hours.describe(),
+                when=f"{opening:%d.%m} после {opening:%H:%M}",
+            )
+        if ticket.vip:
+            return self.texts.format(
+                "escalated_vip", ticket=ticket.id, position=position, wait=wait
+            )
+        key = "escalated_complaint" if request.complaint else "escalated"
+        return self.texts.format(key, ticket=ticket.id, position=position, wait=wait)
+
+    async def expected_wait(self, tx: Storage, position: int) -> float:
+        """Seconds until an operator answers: the recent median first response (or the
+        configured default), growing with the place in the queue."""
+        recent = await tx.tickets.recent_first_responses(50)
+        base = self.policy.default_wait_minutes * 60.0
+        if len(recent) >= 5:
+            base = max(60.0, statistics.median(recent))
+        return base * (1 + 0.5 * max(0, position - 1))
+
+    def format_wait(self, seconds: float) -> str:
+        minutes = max(1, math.ceil(seconds / 60))
+        if minutes < 90:
+            return self.texts.format("wait_minutes", minutes=minutes)
+        return self.texts.format("wait_hours", hours=math.ceil(minutes / 60))

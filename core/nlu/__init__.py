@@ -1,0 +1,52 @@
+"""Understanding customers: normalisation, wrong-layout repair, intent classification."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from core.nlu.classifier import IntentClassifier, Prediction, fingerprint
+from core.nlu.dataset import Example, load_training
+from core.nlu.normalize import Normalizer, load_slang
+
+__all__ = ["IntentClassifier", "Prediction", "load_classifier", "training_examples"]
+
+log = logging.getLogger(__name__)
+
+
+def training_examples(nlu_dir: Path) -> list[Example]:
+    return load_training(nlu_dir / "training.yaml")
+
+
+def load_classifier(
+    nlu_dir: Path,
+    cache_dir: Path | None = None,
+    extra_examples: Sequence[Example] = (),
+    vocabulary_texts: Sequence[str] = (),
+) -> IntentClassifier:
+    """The classifier for the shipped phrases plus `extra_examples` (labelled by operators).
+
+    A trained model is cached in `cache_dir` under a hash of what it was trained from, so
+    a restart loads it in a fraction of a second instead of training again.
+    """
+    examples = training_examples(nlu_dir) + list(extra_examples)
+    slang = load_slang(nlu_dir / "slang.yaml")
+    key = fingerprint(examples, slang)
+    cache = cache_dir / f"intent-model-{key}.pkl" if cache_dir is not None else None
+    if cache is not None and cache.exists():
+        loaded = IntentClassifier.load(cache)
+        if loaded is not None:
+            return loaded
+    started = time.perf_counter()
+    normalizer = Normalizer.from_texts([t for t, _ in examples] + list(vocabulary_texts), slang)
+    classifier = IntentClassifier.train(examples, normalizer)
+    log.info(
+        "intent model trained on %d phrases in %.1f s", len(examples), time.perf_counter() - started
+    )
+    if cache is not None:
+        for old in cache.parent.glob("intent-model-*.pkl"):
+            old.unlink(missing_ok=True)
+        classifier.save(cache)
+    return classifier

@@ -1,0 +1,31 @@
+"""Reading labelled phrases: the shipped training file and `intent<TAB>text` files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+Example = tuple[str, str]  # (text, intent)
+
+
+def load_training(path: Path) -> list[Example]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    examples: list[Example] = []
+    for intent, phrases in (raw.get("intents") or {}).items():
+        for phrase in phrases or []:
+            examples.append((str(phrase), str(intent)))
+    return examples
+
+
+def load_tsv(path: Path) -> list[Example]:
+    """Lines `intent<TAB>text`; blank lines and lines starting with `#` are skipped."""
+    examples: list[Example] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        intent, sep, text = line.partition("\t")
+        if not sep:
+            raise ValueError(f"{path}:{number}: expected intent<TAB>text")
+        examples.append((text, intent.strip()))
+    return examples

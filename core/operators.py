@@ -1,0 +1,239 @@
+"""What operators do to a ticket: reply, note, take, close, reopen, look at the queue.
+
+Every adapter (the Telegram group, the console) calls these same functions. A reply is
+written to the outbox in the same transaction that records it, so nothing between
+"operator pressed send" and "the customer received it" can be lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from core import buttons
+from core.clock import Clock
+from core.escalation import OPERATORS
+from core.knowledge import Texts
+from core.storage import Conversation, LoggedMessage, Storage, Ticket
+from core.storage import messages as log_kind
+from core.storage.tickets import CLOSED, IN_PROGRESS, WAITING
+from core.types import Attachment, Button, Reply
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Operator:
+    id: str
+    name: str
+
+
+class OperatorError(Exception):
+    """An operator's action cannot be done; the message is shown to the operator."""
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """Everything a ticket card shows."""
+
+    ticket: Ticket
+    conversation: Conversation
+    transcript: list[LoggedMessage]
+    position: int | None
+
+
+class OperatorDesk:
+    def __init__(
+        self,
+        storage: Storage,
+        texts: Texts,
+        clock: Clock,
+        on_outbox: Callable[[], None] | None = None,
+    ) -> None:
+        self.storage = storage
+        self.texts = texts
+        self.clock = clock
+        self.on_outbox = on_outbox
+
+    async def reply(
+        self,
+        ticket_id: int,
+        operator: Operator,
+        text: str,
+        attachments: Sequence[Attachment] = (),
+        ack: dict[str, object] | None = None,
+    ) -> Ticket:
+        """Send an operator's answer to the customer, in the customer's own channel.
+
+        The first reply records the first-response time and assigns the ticket.
+        `ack` names the operator's own message, to be marked when delivery succeeds.
+        """
+        if not text.strip() and not attachments:
+            raise OperatorError("Пустое сообщение не отправлено клиенту.")
+        now = self.clock.now()
+        async with self.storage.transaction() as tx:
+            ticket = await self._open_ticket(tx, ticket_id)
+            changes: dict[str, object] = {"last_operator_at": now, "status": IN_PROGRESS}
+            if ticket.first_response_at is None:
+                changes["first_response_at"] = now
+            if ticket.operator_id is None:
+                changes["operator_id"] = operator.id
+                changes["operator_name"] = operator.name
+            await tx.tickets.update(ticket.id, **changes)
+            await tx.messages.add(
+                ticket.conversation_id,
+                log_kind.OPERATOR,
+                text,
+                now,
+                ticket_id=ticket.id,
+                author=operator.name,
+                attachments=tuple(attachments),
+            )
+            reply = Reply(text, attachments=tuple(attachments))
+            payload: dict[str, object] = {"reply": reply.to_dict(), "ticket_id": ticket.id}
+            if ack:
+                payload["ack"] = ack
+            await tx.outbox.add(
+                ticket.channel, ticket.user_id, "reply", payload, now, ticket_id=ticket.id
+            )
+            updated = await tx.tickets.get(ticket.id)
+        self._notify()
+        assert updated is not None
+        return updated
+
+    async def note(self, ticket_id: int, operator: Operator, text: str) -> None:
+        """An internal note: stored in the transcript, never delivered."""
+        async with self.storage.transaction() as tx:
+            ticket = await self._get(tx, ticket_id)
+            await tx.messages.add(
+                ticket.conversation_id,
+                log_kind.NOTE,
+                text,
+                self.clock.now(),
+                ticket_id=ticket.id,
+                author=operator.name,
+            )
+
+    async def take(self, ticket_id: int, operator: Operator) -> Ticket:
+        async with self.storage.transaction() as tx:
+            ticket = await self._open_ticket(tx, ticket_id)
+            if ticket.operator_id not in (None, operator.id):
+                raise OperatorError(f"Обращение №{ticket.id} уже ведёт {ticket.operator_name}.")
+            await tx.tickets.update(
+                ticket.id,
+                operator_id=operator.id,
+                operator_name=operator.name,
+                status=IN_PROGRESS,
+            )
+            taken = await tx.tickets.get(ticket.id)
+        assert taken is not None
+        return taken
+
+    async def close(self, ticket_id: int, operator: Operator) -> Ticket:
+        """Close the case and ask the customer to rate the help from 1 to 5."""
+        now = self.clock.now()
+        async with self.storage.transaction() as tx:
+            ticket = await self._open_ticket(tx, ticket_id)
+            await tx.tickets.update(
+                ticket.id,
+                status=CLOSED,
+                closed_at=now,
+                closed_by=operator.name,
+                operator_id=ticket.operator_id or operator.id,
+                operator_name=ticket.operator_name or operator.name,
+            )
+            await self._ask_rating(tx, ticket, now)
+            await tx.outbox.add(
+                OPERATORS,
+                ticket.customer.key,
+                "ticket_closed",
+                {"ticket_id": ticket.id, "by": operator.name},
+                now,
+                ticket_id=ticket.id,
+            )
+            closed = await tx.tickets.get(ticket.id)
+        self._notify()
+        assert closed is not None
+        return closed
+
+    async def reopen(self, ticket_id: int, operator: Operator) -> Ticket:
+        async with self.storage.transaction() as tx:
+            ticket = await self._get(tx, ticket_id)
+            if ticket.is_open:
+                raise OperatorError(f"Обращение №{ticket.id} и так открыто.")
+            other = await tx.tickets.open_for(ticket.conversation_id)
+            if other is not None:
+                raise OperatorError(
+                    f"У клиента уже открыто обращение №{other.id}: отвечайте в нём."
+                )
+            await tx.tickets.update(
+                ticket.id,
+                status=IN_PROGRESS if ticket.operator_id else WAITING,
+                closed_at=None,
+                closed_by=None,
+            )
+            conv = await tx.conversations.get(ticket.conversation_id)
+            if conv is not None and conv.step in ("await_rating", "await_comment"):
+                conv.step = "idle"
+                conv.slots.pop("rating_ticket", None)
+                await tx.conversations.save(conv, self.clock.now())
+            reopened = await tx.tickets.get(ticket.id)
+        assert reopened is not None
+        return reopened
+
+    async def queue(self) -> list[Ticket]:
+        return await self.storage.tickets.queue()
+
+    async def view(self, ticket_id: int, transcript_limit: int = 15) -> TicketView:
+        ticket = await self._get(self.storage, ticket_id)
+        conv = await self.storage.conversations.get(ticket.conversation_id)
+        assert conv is not None
+        transcript = await self.storage.messages.for_ticket(ticket.id, transcript_limit)
+        position = await self.storage.tickets.position(ticket) if ticket.status == WAITING else None
+        return TicketView(ticket, conv, transcript, position)
+
+    async def ticket_for_conversation(self, conversation_id: int) -> Ticket | None:
+        """The customer's open ticket, or their latest one."""
+        ticket = await self.storage.tickets.open_for(conversation_id)
+        return ticket or await self.storage.tickets.latest_for(conversation_id)
+
+    # ------------------------------------------------------------------ helpers
+    async def _ask_rating(self, tx: Storage, ticket: Ticket, now: float) -> None:
+        conv = await tx.conversations.get(ticket.conversation_id)
+        if conv is None:
+            return
+        conv.step = "await_rating"
+        conv.slots["rating_ticket"] = ticket.id
+        await tx.conversations.save(conv, now)
+        scores: tuple[Button, ...] = tuple(buttons.rate(ticket.id, n) for n in range(1, 6))
+        reply = Reply(self.texts.format("rating_request", ticket=ticket.id), (scores,))
+        await tx.messages.add(
+            conv.id, log_kind.OUT, reply.text, now, ticket_id=ticket.id, author="bot"
+        )
+        await tx.outbox.add(
+            ticket.channel,
+            ticket.user_id,
+            "reply",
+            {"reply": reply.to_dict(), "ticket_id": ticket.id},
+            now,
+            ticket_id=ticket.id,
+        )
+
+    async def _get(self, tx: Storage, ticket_id: int) -> Ticket:
+        ticket = await tx.tickets.get(ticket_id)
+        if ticket is None:
+            raise OperatorError(f"Обращения №{ticket_id} нет.")
+        return ticket
+
+    async def _open_ticket(self, tx: Storage, ticket_id: int) -> Ticket:
+        ticket = await self._get(tx, ticket_id)
+        if not ticket.is_open:
+            raise OperatorError(
+                f"Обращение №{ticket.id} закрыто. Чтобы продолжить, откройте его: /reopen"
+            )
+        return ticket
+
+    def _notify(self) -> None:
+        if self.on_outbox is not None:
+            self.on_outbox()

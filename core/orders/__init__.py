@@ -1,0 +1,30 @@
+"""Order numbers and the order service (the shop's HTTP API or the demo file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.orders.demo import DemoOrderService
+from core.orders.http_api import HttpOrderService
+from core.orders.numbers import find_order_number, looks_like_order_attempt
+from core.orders.service import Order, OrderNotFound, OrderService, OrderServiceUnavailable
+
+__all__ = [
+    "DemoOrderService",
+    "HttpOrderService",
+    "Order",
+    "OrderNotFound",
+    "OrderService",
+    "OrderServiceUnavailable",
+    "find_order_number",
+    "looks_like_order_attempt",
+    "make_order_service",
+]
+
+
+def make_order_service(
+    api_url: str | None, demo_file: Path, timeout: float = 5.0, token: str | None = None
+) -> HttpOrderService | DemoOrderService:
+    if api_url:
+        return HttpOrderService(api_url, timeout=timeout, token=token)
+    return DemoOrderService.from_file(demo_file)

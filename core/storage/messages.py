@@ -1,0 +1,122 @@
+"""The message log: every message in and out, with intent and confidence."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from core.storage.database import Executor, Row
+from core.types import Attachment
+
+IN = "in"  # from the customer
+OUT = "out"  # from the bot
+OPERATOR = "operator"  # an operator's reply, delivered to the customer
+NOTE = "note"  # internal: operators' notes and system remarks, never delivered
+
+
+@dataclass
+class LoggedMessage:
+    id: int
+    conversation_id: int
+    ticket_id: int | None
+    direction: str
+    text: str
+    attachments: list[Attachment]
+    intent: str | None
+    confidence: float | None
+    author: str
+    created_at: float
+
+    @classmethod
+    def from_row(cls, row: Row) -> LoggedMessage:
+        return cls(
+            id=int(row["id"]),
+            conversation_id=int(row["conversation_id"]),
+            ticket_id=row["ticket_id"],
+            direction=row["direction"],
+            text=row["text"],
+            attachments=[Attachment.from_dict(a) for a in json.loads(row["attachments"])],
+            intent=row["intent"],
+            confidence=row["confidence"],
+            author=row["author"],
+            created_at=float(row["created_at"]),
+        )
+
+
+class MessageRepo:
+    def __init__(self, ex: Executor) -> None:
+        self._ex = ex
+
+    async def seen(self, external_id: str) -> bool:
+        row = await self._ex.fetchone(
+            "SELECT 1 AS x FROM messages WHERE external_id = ?", (external_id,)
+        )
+        return row is not None
+
+    async def add(
+        self,
+        conversation_id: int,
+        direction: str,
+        text: str,
+        now: float,
+        *,
+        ticket_id: int | None = None,
+        intent: str | None = None,
+        confidence: float | None = None,
+        author: str = "",
+        external_id: str | None = None,
+        attachments: tuple[Attachment, ...] | list[Attachment] = (),
+    ) -> None:
+        await self._ex.execute(
+            "INSERT INTO messages (conversation_id, ticket_id, direction, text, attachments, "
+            "intent, confidence, author, external_id, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                conversation_id,
+                ticket_id,
+                direction,
+                text,
+                json.dumps([a.to_dict() for a in attachments], ensure_ascii=False),
+                intent,
+                confidence,
+                author,
+                external_id,
+                now,
+            ),
+        )
+
+    async def for_ticket(self, ticket_id: int, limit: int = 50) -> list[LoggedMessage]:
+        rows = await self._ex.fetchall(
+            "SELECT * FROM (SELECT * FROM messages WHERE ticket_id = ? ORDER BY id DESC "
+            "LIMIT ?) AS recent ORDER BY id",
+            (ticket_id, limit),
+        )
+        return [LoggedMessage.from_row(row) for row in rows]
+
+    async def for_conversation(self, conversation_id: int, limit: int = 50) -> list[LoggedMessage]:
+        rows = await self._ex.fetchall(
+            "SELECT * FROM (SELECT * FROM messages WHERE conversation_id = ? ORDER BY id DESC "
+            "LIMIT ?) AS recent ORDER BY id",
+            (conversation_id, limit),
+        )
+        return [LoggedMessage.from_row(row) for row in rows]
+
+    async def attach_recent_to_ticket(
+        self, conversation_id: int, ticket_id: int, since: float
+    ) -> None:
+        """Make the dialog that led to a ticket part of its transcript."""
+        await self._ex.execute(
+            "UPDATE messages SET ticket_id = ? WHERE conversation_id = ? AND ticket_id IS NULL "
+            "AND created_at >= ?",
+            (ticket_id, conversation_id, since),
+        )
+
+    async def customer_messages(
+        self, since: float | None = None, until: float | None = None
+    ) -> list[LoggedMessage]:
+        rows = await self._ex.fetchall(
+            "SELECT * FROM messages WHERE direction = ? AND created_at >= ? AND created_at < ? "
+            "ORDER BY id",
+            (IN, since if since is not None else 0.0, until if until is not None else 1e18),
+        )
+        return [LoggedMessage.from_row(row) for row in rows]

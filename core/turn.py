@@ -1,0 +1,44 @@
+"""What one customer message leads to, gathered before anything is written.
+
+The dialog decides (it may call the order service and the classifier, which take time);
+the engine then writes the whole turn in one transaction: the message log, the
+conversation's new state, a ticket and the outbox rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.storage import Conversation, Ticket
+from core.types import Inbound, Reply
+
+
+@dataclass
+class EscalationRequest:
+    intent: str
+    reason: str  # asked | misunderstood | not_helped | complaint | order_lookup
+    summary: str = ""
+    complaint: bool = False
+
+
+@dataclass
+class Turn:
+    inbound: Inbound
+    conversation: Conversation
+    open_ticket: Ticket | None
+    intent: str | None = None
+    confidence: float | None = None
+    replies: list[Reply] = field(default_factory=list)
+    escalation: EscalationRequest | None = None
+    # The inbound message goes to the open ticket's operators (attached, not answered).
+    forward_to_operators: bool = False
+    mark_conflict: bool = False
+    rating: tuple[int, int] | None = None  # (ticket id, score)
+    rating_comment: tuple[int, str] | None = None
+
+    @property
+    def slots(self) -> dict[str, object]:
+        return self.conversation.slots
+
+    def say(self, reply: Reply) -> None:
+        self.replies.append(reply)
