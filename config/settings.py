@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     vk_callback_path: str = "/vk/callback"
     vk_callback_confirmation: str | None = None
     vk_callback_secret: SecretStr | None = None
+    vk_polling_state_dir: Path | None = None  # unset: vkbottle keeps no polling state file
 
     # --- the life of a case ------------------------------------------------------------------
     default_wait_minutes: int = Field(10, ge=1)

@@ -16,6 +16,7 @@ from core.delivery import Delivery
 from core.dialog import Dialog, DialogPolicy
 from core.engine import Engine
 from core.escalation import Escalation, EscalationPolicy
+from core.files import FileFetchers
 from core.hours import WorkingHours
 from core.knowledge import KnowledgeBase, load_canned
 from core.manners import Manners
@@ -40,6 +41,7 @@ class Core:
     delivery: Delivery
     canned: dict[str, str]
     clock: Clock
+    files: FileFetchers
 
     async def close(self) -> None:
         close = getattr(self.orders, "close", None)
@@ -108,4 +110,16 @@ async def build_core(
     engine = Engine(storage, dialog, escalation, clock, manners, on_outbox=delivery.wake)
     desk = OperatorDesk(storage, kb.texts, clock, on_outbox=delivery.wake)
     canned = load_canned(Path(settings.knowledge_dir) / "canned.yaml")
-    return Core(settings, storage, kb, classifier, orders, engine, desk, delivery, canned, clock)
+    return Core(
+        settings,
+        storage,
+        kb,
+        classifier,
+        orders,
+        engine,
+        desk,
+        delivery,
+        canned,
+        clock,
+        FileFetchers(),
+    )

@@ -121,8 +121,11 @@ class Dialog:
             conv.misunderstandings = 0
             turn.say(Reply(self.texts.get("helped_reply")))
         elif payload == buttons.OPERATOR:
-            reason = "not_helped" if conv.slots.get("last_intent") else "asked"
-            self.escalate(turn, str(conv.slots.get("last_intent") or "operator"), reason)
+            last = conv.slots.get("last_intent")
+            if last in ("greeting", "thanks"):  # the menu's button: a plain request
+                last = None
+            reason = "not_helped" if last else "asked"
+            self.escalate(turn, str(last or "operator"), reason)
         elif payload == buttons.MENU:
             self._reset(turn)
             turn.say(self.menu(self.texts.get("menu_prompt")))
@@ -314,6 +317,10 @@ class Dialog:
             conv.misunderstandings = 0
             turn.say(Reply(self.texts.get("clarify_then_operator")))
             self.escalate(turn, turn.intent or "out_of_scope", "misunderstood")
+            return
+        if turn.intent == "out_of_scope" and (turn.confidence or 0.0) >= self.policy.min_confidence:
+            # Understood as a question the support does not handle: say so, show the menu.
+            turn.say(self.menu(self.kb.answer("out_of_scope").text))
             return
         turn.say(self.menu(self.texts.get("clarify")))
 

@@ -27,20 +27,27 @@ class CustomerRef:
 class Attachment:
     """A file the customer or an operator sent.
 
-    `kind` is photo, document, voice, video, audio or sticker. `ref` is the channel's own
-    handle (a Telegram file_id, a VK attachment string) and `url` a link where the
-    channel gives one; `data` holds bytes only while a file crosses from one channel to
-    another.
+    `kind` is photo, document, voice, video, audio or sticker. `source` is the channel the
+    file came from, `ref` that channel's own handle (a Telegram file_id, a VK attachment
+    string) and `url` a link where the channel gives one. Another channel gets the bytes
+    through `core.files.FileFetchers`; `data` holds bytes only in memory, never stored.
     """
 
     kind: str
     ref: str = ""
     url: str = ""
     name: str = ""
+    source: str = ""
     data: bytes | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "ref": self.ref, "url": self.url, "name": self.name}
+        return {
+            "kind": self.kind,
+            "ref": self.ref,
+            "url": self.url,
+            "name": self.name,
+            "source": self.source,
+        }
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Attachment:
@@ -49,6 +56,7 @@ class Attachment:
             ref=str(raw.get("ref", "")),
             url=str(raw.get("url", "")),
             name=str(raw.get("name", "")),
+            source=str(raw.get("source", "")),
         )
 
 

@@ -1,0 +1,3 @@
+from bots.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""`python -m bots`: every messenger whose credentials are set, in one process, one
+database, one delivery worker; stops cleanly on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from typing import Any, Protocol
+
+from config.settings import Settings, SettingsError, load_settings
+from core.app import Core, build_core
+
+log = logging.getLogger("bots")
+
+
+class Channel(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+def make_channels(core: Core, settings: Any) -> list[Channel]:
+    channels: list[Channel] = []
+    if settings.telegram_enabled:
+        from bots.telegram.channel import TelegramChannel
+
+        channels.append(TelegramChannel(core, settings))
+    if settings.vk_enabled:
+        from bots.vk.channel import VKChannel
+
+        channels.append(VKChannel(core, settings))
+    return channels
+
+
+async def serve(settings: Any, stop: asyncio.Event, core: Core | None = None) -> None:
+    """Run until `stop` is set. Tests call this with settings pointed at fake APIs."""
+    core = core or await build_core(settings)
+    channels = make_channels(core, settings)
+    started: list[Channel] = []
+    worker: asyncio.Task[None] | None = None
+    try:
+        for channel in channels:
+            await channel.start()
+            started.append(channel)
+        worker = asyncio.create_task(core.delivery.run_forever(stop), name="delivery")
+        log.info("running: %s", ", ".join(type(c).__name__ for c in started) or "nothing")
+        await stop.wait()
+    finally:
+        stop.set()
+        if worker is not None:
+            await worker
+        for channel in reversed(started):
+            try:
+                await channel.stop()
+            except Exception:
+                log.exception("error while stopping %s", type(channel).__name__)
+        await core.close()
+
+
+def run_bots(settings: Settings) -> int:
+    if not (settings.telegram_enabled or settings.vk_enabled):
+        print(
+            "Neither TELEGRAM_BOT_TOKEN nor VK_GROUP_TOKEN is set: nothing to start. "
+            "Try the offline console: supportbot chat",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signum, stop.set)
+        await serve(settings, stop)
+
+    asyncio.run(main())
+    log.info("stopped")
+    return 0
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return run_bots(settings)

@@ -1,0 +1,46 @@
+"""Bot API errors, classified once for the delivery worker and the handlers."""
+
+from __future__ import annotations
+
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+)
+
+from core.delivery import PermanentFailure, RetryLater
+
+
+def is_thread_missing(exc: BaseException) -> bool:
+    """The forum topic was deleted (or never existed)."""
+    return isinstance(exc, TelegramBadRequest) and "thread not found" in str(exc).lower()
+
+
+def is_not_modified(exc: BaseException) -> bool:
+    return isinstance(exc, TelegramBadRequest) and "not modified" in str(exc).lower()
+
+
+def for_delivery(exc: BaseException) -> BaseException:
+    """Turn a Bot API error into what the delivery worker understands.
+
+    429 → `RetryLater(retry_after)`; 403 (blocked, kicked, deactivated) and a chat that
+    no longer exists → `PermanentFailure` with a reason operators can read; anything else
+    (5xx, network) is returned as it is and retried with backoff.
+    """
+    if isinstance(exc, TelegramRetryAfter):
+        return RetryLater(float(exc.retry_after), "Telegram 429", count_attempt=False)
+    if isinstance(exc, TelegramForbiddenError):
+        text = str(exc).lower()
+        if "blocked" in text:
+            return PermanentFailure("клиент заблокировал бота в Telegram")
+        if "deactivated" in text:
+            return PermanentFailure("аккаунт клиента в Telegram удалён")
+        return PermanentFailure(f"Telegram запретил отправку: {exc.message}")
+    if isinstance(exc, TelegramNotFound) or (
+        isinstance(exc, TelegramBadRequest) and "chat not found" in str(exc).lower()
+    ):
+        return PermanentFailure("чат клиента в Telegram не найден")
+    if isinstance(exc, TelegramBadRequest):
+        return PermanentFailure(f"Telegram отклонил сообщение: {exc.message}")
+    return exc

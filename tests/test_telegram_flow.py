@@ -1,0 +1,247 @@
+"""The Telegram adapter end to end: real aiogram bot, fake Bot API over HTTP, real SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.telegram_harness import CUSTOMER, OPS, button_ids, start_bot, telegram_bot, texts_to
+
+OPERATOR = 777
+
+
+def to_customer(params: dict) -> bool:
+    return params.get("chat_id") == CUSTOMER
+
+
+def in_group(params: dict) -> bool:
+    return params.get("chat_id") == OPS
+
+
+async def escalate(fake, text: str = "позовите оператора пожалуйста") -> int:
+    """The customer asks for a person; returns the topic's thread id."""
+    fake.private_message(CUSTOMER, text, first_name="Мария", last_name="Котова")
+    await fake.wait_for("sendMessage", lambda p: to_customer(p) and "№" in str(p["text"]))
+    [topic] = await fake.wait_for("createForumTopic")
+    await fake.wait_for("sendMessage", lambda p: in_group(p) and "Обращение №" in str(p["text"]))
+    threads = list(fake.topics[OPS])
+    assert topic["name"].startswith("№1 · Мария Котова · Telegram")
+    return threads[-1]
+
+
+async def test_start_shows_menu_and_button_is_answered(tmp_path, classifier):
+    async with telegram_bot(tmp_path, classifier) as bot:
+        fake = bot.fake
+        fake.private_message(CUSTOMER, "/start")
+        [menu] = await fake.wait_for("sendMessage", to_customer)
+        assert "topic:order_status" in button_ids(menu)
+        assert "operator" in button_ids(menu)
+        fake.callback_query(CUSTOMER, "topic:contacts", message_chat_id=CUSTOMER)
+        await fake.wait_for("answerCallbackQuery")
+        await fake.wait_for("sendMessage", lambda p: to_customer(p) and "234-70-00" in p["text"])
+
+
+async def test_order_status_flow(tmp_path, classifier):
+    async with telegram_bot(tmp_path, classifier) as bot:
+        fake = bot.fake
+        fake.private_message(CUSTOMER, "где мой заказ??")
+        await fake.wait_for("sendMessage", lambda p: to_customer(p) and "номер" in p["text"])
+        fake.private_message(CUSTOMER, "вот 12345678 - 0001")
+        [answer] = await fake.wait_for(
+            "sendMessage", lambda p: to_customer(p) and "Статус" in p["text"]
+        )
+        assert "Заказ 12345678-0001" in answer["text"]
+        assert "helped" in button_ids(answer)
+
+
+async def test_customer_operator_loop_with_close_and_rating(tmp_path, classifier):
+    async with telegram_bot(tmp_path, classifier) as bot:
+        fake = bot.fake
+        thread = await escalate(fake)
+        card = fake.sent_messages(OPS, thread)[0]
+        assert "Мария Котова" in card["text"] and "Telegram" in card["text"]
+        assert [b["callback_data"] for b in card["reply_markup"]["inline_keyboard"][0]] == [
+            "op:take:1",
+            "op:close:1",
+        ]
+
+        # Every later customer message appears in the topic.
+        fake.private_message(CUSTOMER, "я жду уже час <b>&</b>")
+        await fake.wait_for(
+            "sendMessage", lambda p: in_group(p) and "я жду уже час" in str(p["text"])
+        )
+
+        # The operator answers in the topic: delivered, marked, first response recorded.
+        reply = fake.group_message(OPS, OPERATOR, "Здравствуйте! Уже проверяю.", thread_id=thread)
+        await fake.wait_for(
+            "sendMessage", lambda p: to_customer(p) and p["text"] == "Здравствуйте! Уже проверяю."
+        )
+        await fake.wait_for(
+            "setMessageReaction", lambda p: p["message_id"] == reply["message"]["message_id"]
+        )
+        ticket = await bot.core.storage.tickets.get(1)
+        assert ticket.first_response_at is not None and ticket.operator_id == str(OPERATOR)
+
+        # Close: the customer is asked to rate from 1 to 5, and the rating is stored.
+        fake.group_message(OPS, OPERATOR, "/close", thread_id=thread)
+        [rate] = await fake.wait_for(
+            "sendMessage", lambda p: to_customer(p) and "оцените" in p["text"]
+        )
+        assert button_ids(rate) == [f"rate:1:{n}" for n in range(1, 6)]
+        await fake.wait_for("closeForumTopic")
+        fake.callback_query(CUSTOMER, "rate:1:2", message_chat_id=CUSTOMER)
+        await fake.wait_for("sendMessage", lambda p: to_customer(p) and "Спасибо" in p["text"])
+        assert (await bot.core.storage.tickets.get(1)).rating == 2
+        # A low rating is posted in the topic for a senior operator.
+        await fake.wait_for("sendMessage", lambda p: in_group(p) and "на 2 из 5" in str(p["text"]))
+
+
+async def test_notes_are_not_delivered_and_outsiders_are_ignored(tmp_path, classifier):
+    async with telegram_bot(tmp_path, classifier) as bot:
+        fake = bot.fake
+        thread = await escalate(fake)
+        before = len(texts_to(fake, CUSTOMER))
+        fake.group_message(OPS, OPERATOR, "# клиент уже писал вчера", thread_id=thread)
+        fake.group_message(OPS, OPERATOR, "/note проверить возврат", thread_id=thread)
+        await fake.wait_for("setMessageReaction", count=2)
+        # An outsider writes in another group and in a private chat pretending to reply.
+        fake.add_chat(-100999, title="Чужая группа", is_forum=False)
+        fake.group_message(-100999, 4242, "/close 1", chat_type="supergroup", is_forum=False)
+        fake.private_message(4242, "/close 1")
+        await fake.wait_for("sendMessage", lambda p: p.get("chat_id") == 4242)
+        await asyncio.sleep(0.3)
+        assert len(texts_to(fake, CUSTOMER)) == before
+        ticket = await bot.core.storage.tickets.get(1)
+        assert ticket.status != "closed"
+        log = await bot.core.storage.messages.for_ticket(1)
+        notes = [m.text for m in log if m.direction == "note"]
+        assert notes == ["клиент уже писал вчера", "проверить возврат"]
+        assert not [p for p in fake.calls("sendMessage") if p.get("chat_id") == -100999]
+
+
+async def test_429_in_the_middle_loses_nothing(tmp_path, classifier):
+    async with telegram_bot(tmp_path, classifier) as bot:
+        fake = bot.fake
+        thread = await escalate(fake)
+        fake.fail_next("sendMessage", code=429, retry_after=1)
+        fake.group_message(OPS, OPERATOR, "Ответ после лимита", thread_id=thread)
+
+        def delivered() -> list[dict]:
+            return [
+                m for m in fake.sent_messages(CUSTOMER) if m.get("text") == "Ответ после лимита"
+            ]
+
+        for _ in range(80):
+            if delivered():
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+        # The first try was refused with 429; the retry delivered exactly one message.
+        assert ("sendMessage", 429, "Too Many Requests: retry after 1") in fake.errors
+        assert len(delivered()) == 1
+
+
+async def test_blocked_customer_gives_a_note_not_a_loop(tmp_path, classifier):
+    async with telegram_bot(tmp_path, classifier) as bot:
+        fake = bot.fake
+        thread = await escalate(fake)
+        fake.set_blocked(CUSTOMER)
+        fake.group_message(OPS, OPERATOR, "Вы здесь?", thread_id=thread)
+        await fake.wait_for(
+            "sendMessage", lambda p: in_group(p) and "заблокировал" in str(p["text"])
+        )
+        await asyncio.sleep(0.5)
+        attempts = [
+            p for p in fake.calls("sendMessage") if to_customer(p) and p["text"] == "Вы здесь?"
+        ]
+        assert len(attempts) == 1
+
+
+async def test_restart_mid_ticket_resumes_everything(tmp_path, classifier):
+    async with telegram_bot(tmp_path, classifier) as bot:
+        fake = bot.fake
+        thread = await escalate(fake)
+        await bot.kill()
+        # While the bot is down the operator answers and the customer writes.
+        fake.group_message(OPS, OPERATOR, "Ответ, пока бот лежал", thread_id=thread)
+        fake.private_message(CUSTOMER, "алло, есть кто?")
+        again = await start_bot(tmp_path, classifier, fake)
+        try:
+            await fake.wait_for(
+                "sendMessage", lambda p: to_customer(p) and p["text"] == "Ответ, пока бот лежал"
+            )
+            await fake.wait_for(
+                "sendMessage",
+                lambda p: (
+                    in_group(p)
+                    and p.get("message_thread_id") == thread
+                    and "алло, есть кто?" in str(p["text"])
+                ),
+            )
+            assert len(fake.topics[OPS]) == 1  # the same topic, no duplicate
+        finally:
+            await again.shutdown()
+
+
+async def test_plain_group_operators_reply_to_the_card(tmp_path, classifier):
+    async with telegram_bot(tmp_path, classifier, forum=False) as bot:
+        fake = bot.fake
+        fake.private_message(CUSTOMER, "оператор")
+        await fake.wait_for(
+            "sendMessage", lambda p: in_group(p) and "Обращение №1" in str(p["text"])
+        )
+        assert not fake.calls("createForumTopic")
+        card_id = next(
+            m["message_id"] for m in fake.sent_messages(OPS) if "Обращение №1" in m.get("text", "")
+        )
+        fake.group_message(
+            OPS, OPERATOR, "Отвечаю на карточку", reply_to_message_id=card_id, is_forum=False
+        )
+        await fake.wait_for(
+            "sendMessage", lambda p: to_customer(p) and p["text"] == "Отвечаю на карточку"
+        )
+        # A message that replies to nothing is the operators' own chatter: not delivered.
+        fake.group_message(OPS, OPERATOR, "коллеги, кто на смене?", is_forum=False)
+        await asyncio.sleep(0.3)
+        assert "коллеги, кто на смене?" not in texts_to(fake, CUSTOMER)
+
+
+async def test_markup_and_huge_messages(tmp_path, classifier):
+    async with telegram_bot(tmp_path, classifier) as bot:
+        fake = bot.fake
+        thread = await escalate(fake, "оператор <script>alert(1)</script> & 'x'")
+        huge = "очень длинное описание проблемы " * 400  # ~12 800 characters
+        fake.private_message(CUSTOMER, huge)
+        parts = await fake.wait_for(
+            "sendMessage",
+            lambda p: (
+                in_group(p)
+                and p.get("message_thread_id") == thread
+                and "очень длинное" in str(p["text"])
+            ),
+            count=3,
+        )
+        assert all(len(p["text"]) <= 4096 for p in parts)
+        # The operator's long answer reaches the customer split, not refused.
+        fake.group_message(OPS, OPERATOR, "Ответ. " * 1000, thread_id=thread)
+        pieces = await fake.wait_for(
+            "sendMessage", lambda p: to_customer(p) and str(p["text"]).startswith("Ответ."), count=2
+        )
+        assert all(len(p["text"]) <= 4096 for p in pieces)
+        assert not [e for e in fake.errors if "parse entities" in e[2]]
+
+
+async def test_stickers_files_and_other_groups(tmp_path, classifier):
+    async with telegram_bot(tmp_path, classifier) as bot:
+        fake = bot.fake
+        fake.private_message(CUSTOMER, sticker=True)
+        await fake.wait_for("sendMessage", lambda p: to_customer(p) and "стикеры" in p["text"])
+        thread = await escalate(fake)
+        fake.private_message(CUSTOMER, photo=True, caption="вот фото коробки")
+        [photo] = await fake.wait_for("sendPhoto", in_group)
+        assert photo["message_thread_id"] == thread
+        assert "вот фото коробки" in photo["caption"]
+        # A customer writing in some other group gets no answer at all.
+        fake.add_chat(-100555, title="Flood", is_forum=False)
+        fake.group_message(-100555, CUSTOMER, "привет бот", is_forum=False)
+        await asyncio.sleep(0.3)
+        assert not [p for p in fake.calls("sendMessage") if p.get("chat_id") == -100555]
