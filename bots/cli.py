@@ -17,6 +17,8 @@ from pathlib import Path
 
 from config.settings import Settings, SettingsError, load_settings
 
+DEFAULT_EVAL = Path(__file__).resolve().parent.parent / "tests" / "data" / "nlu_eval.tsv"
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="supportbot", description=__doc__.split("\n")[0])
@@ -28,6 +30,21 @@ def main(argv: list[str] | None = None) -> int:
     ev = sub.add_parser("eval", help="evaluate the classifier on intent<TAB>text lines")
     ev.add_argument("file", type=Path)
     ev.add_argument("--errors", action="store_true", help="list every misclassified message")
+    rep = sub.add_parser("report", help="support KPIs for a period")
+    rep.add_argument("--since", required=True, help="first day, YYYY-MM-DD")
+    rep.add_argument("--until", help="last day (inclusive), YYYY-MM-DD; default: today")
+    rep.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    unr = sub.add_parser("unrecognized", help="what the bot did not understand")
+    unr.add_argument("--limit", type=int, default=50)
+    tr = sub.add_parser("train", help="retrain the classifier and print the evaluation")
+    tr.add_argument(
+        "--eval",
+        dest="eval_file",
+        type=Path,
+        default=DEFAULT_EVAL,
+        help="held-out intent<TAB>text file for the before/after evaluation",
+    )
+    tr.add_argument("--quiet", action="store_true", help="train only, print one line")
     args = parser.parse_args(argv)
 
     try:
@@ -47,6 +64,15 @@ def main(argv: list[str] | None = None) -> int:
         return classify(settings)
     if command == "eval":
         return evaluate_file(settings, args.file, args.errors)
+    if command == "report":
+        return asyncio.run(report(settings, args.since, args.until, args.format))
+    if command == "unrecognized":
+        return asyncio.run(list_unrecognized(settings, args.limit))
+    if command == "train":
+        from core.nlu.dataset import load_tsv
+
+        held_out = load_tsv(args.eval_file) if args.eval_file.exists() else []
+        return asyncio.run(train(settings, args.eval_file.name, held_out, args.quiet))
     if command == "chat":
         if not args.command:
             print("Токены мессенджеров не заданы — открываю офлайн-чат в консоли.\n")
@@ -84,6 +110,106 @@ def evaluate_file(settings: Settings, path: Path, show_errors: bool) -> int:
         print("\nerrors (true → predicted: text):")
         for truth, predicted, text in result.errors:
             print(f"  {truth} → {predicted}: {text}")
+    return 0
+
+
+def _day(value: str, zone: str, end: bool = False) -> float:
+    from datetime import date, datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    day = date.fromisoformat(value)
+    if end:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(0, 0), tzinfo=ZoneInfo(zone)).timestamp()
+
+
+async def report(settings: Settings, since: str, until: str | None, fmt: str) -> int:
+    import time as _time
+    from datetime import date
+
+    from core import kpi, kpi_export
+    from core.storage import Storage
+
+    try:
+        start = _day(since, settings.timezone)
+        end = _day(until or date.today().isoformat(), settings.timezone, end=True)
+    except ValueError:
+        print("Dates are YYYY-MM-DD, e.g. --since 2026-11-01", file=sys.stderr)
+        return 2
+    storage = await Storage.open(settings.database_url)
+    try:
+        result = await kpi.compute(storage, start, end, _time.time(), settings.timezone)
+    finally:
+        await storage.close()
+    render = {"table": kpi_export.as_table, "csv": kpi_export.as_csv, "json": kpi_export.as_json}
+    print(render[fmt](result).rstrip("\n"))
+    return 0
+
+
+async def list_unrecognized(settings: Settings, limit: int) -> int:
+    from core.app import classifier_for
+    from core.learning import unrecognized
+    from core.storage import Storage
+
+    classifier = classifier_for(settings)
+    storage = await Storage.open(settings.database_url)
+    try:
+        groups = await unrecognized(
+            storage, classifier.normalizer, settings.nlu_min_confidence, limit
+        )
+    finally:
+        await storage.close()
+    if not groups:
+        print("Nothing unrecognized yet.")
+        return 0
+    print("count\tintent\tconfidence\tmessage")
+    for group in groups:
+        confidence = "" if group.confidence is None else f"{group.confidence:.2f}"
+        print(f"{group.count}\t{group.intent}\t{confidence}\t{group.example}")
+    return 0
+
+
+async def train(
+    settings: Settings, eval_name: str, held_out: list[tuple[str, str]], quiet: bool
+) -> int:
+    from core.app import classifier_for
+    from core.knowledge import KnowledgeBase
+    from core.learning import retrain
+    from core.nlu.evaluate import evaluate
+    from core.storage import Storage
+
+    kb = KnowledgeBase.load(Path(settings.knowledge_dir))
+    storage = await Storage.open(settings.database_url)
+    try:
+        labelled = await storage.labels.examples()
+        if quiet:
+            model = await retrain(
+                storage, Path(settings.nlu_dir), Path(settings.data_dir) / "models", kb.all_texts()
+            )
+            print(f"model {model.fingerprint} trained on shipped phrases + {len(labelled)} labels")
+            return 0
+        before = classifier_for(settings, kb)  # the shipped phrases only
+        after = await retrain(
+            storage, Path(settings.nlu_dir), Path(settings.data_dir) / "models", kb.all_texts()
+        )
+    finally:
+        await storage.close()
+    print(f"operators' labels: {len(labelled)}")
+    sets = [(f"held-out {eval_name}", held_out), ("labelled messages", labelled)]
+    for name, examples in sets:
+        if not examples:
+            continue
+        old, new = evaluate(before, examples), evaluate(after, examples)
+        print(
+            f"{name} ({len(examples)}): accuracy {old.accuracy:.3f} → {new.accuracy:.3f}, "
+            f"macro-F1 {old.macro_f1:.3f} → {new.macro_f1:.3f}"
+        )
+    if labelled:
+        print(
+            "(the labelled messages are in the new model's training data: its score on them "
+            "is optimistic)"
+        )
+    print(f"new model {after.fingerprint} published; running bots switch to it within a minute")
     return 0
 
 

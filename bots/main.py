@@ -11,6 +11,7 @@ import sys
 from typing import Any, Protocol
 
 from config.settings import Settings, SettingsError, load_settings
+from core import housekeeping
 from core.app import Core, build_core
 
 log = logging.getLogger("bots")
@@ -39,17 +40,26 @@ async def serve(settings: Any, stop: asyncio.Event, core: Core | None = None) ->
     core = core or await build_core(settings)
     channels = make_channels(core, settings)
     started: list[Channel] = []
-    worker: asyncio.Task[None] | None = None
+    workers: list[asyncio.Task[None]] = []
     try:
         for channel in channels:
             await channel.start()
             started.append(channel)
-        worker = asyncio.create_task(core.delivery.run_forever(stop), name="delivery")
+        workers = [
+            asyncio.create_task(core.delivery.run_forever(stop), name="delivery"),
+            asyncio.create_task(
+                housekeeping.run_forever(
+                    core.storage, core.desk, core.clock, settings.auto_close_hours, stop
+                ),
+                name="housekeeping",
+            ),
+            asyncio.create_task(core.model_watcher.run_forever(stop), name="model-watcher"),
+        ]
         log.info("running: %s", ", ".join(type(c).__name__ for c in started) or "nothing")
         await stop.wait()
     finally:
         stop.set()
-        if worker is not None:
+        for worker in workers:
             await worker
         for channel in reversed(started):
             try:

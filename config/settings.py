@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     vip_telegram_ids: CommaList = Field(default_factory=list)
     vip_vk_ids: CommaList = Field(default_factory=list)
     delivery_max_attempts: int = Field(8, ge=1)
+    compensation_codes_file: Path = KNOWLEDGE_DIR / "compensation_codes.yaml"
+    compensation_low_threshold: int = Field(3, ge=0)
 
     @field_validator("work_days", "vip_telegram_ids", "vip_vk_ids", mode="before")
     @classmethod

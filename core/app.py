@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core.clock import Clock, SystemClock
+from core.compensation import Compensation
 from core.delivery import Delivery
 from core.dialog import Dialog, DialogPolicy
 from core.engine import Engine
@@ -19,6 +20,7 @@ from core.escalation import Escalation, EscalationPolicy
 from core.files import FileFetchers
 from core.hours import WorkingHours
 from core.knowledge import KnowledgeBase, load_canned
+from core.learning import ModelWatcher
 from core.manners import Manners
 from core.nlu import IntentClassifier, load_classifier
 from core.operators import OperatorDesk
@@ -42,6 +44,9 @@ class Core:
     canned: dict[str, str]
     clock: Clock
     files: FileFetchers
+    dialog: Dialog
+    compensation: Compensation
+    model_watcher: ModelWatcher
 
     async def close(self) -> None:
         close = getattr(self.orders, "close", None)
@@ -50,11 +55,21 @@ class Core:
         await self.storage.close()
 
 
-def classifier_for(settings: Any, kb: KnowledgeBase | None = None) -> IntentClassifier:
-    """The intent model, trained from `NLU_DIR` (cached under `DATA_DIR/models`)."""
+def models_dir(settings: Any) -> Path:
+    return Path(settings.data_dir) / "models"
+
+
+def classifier_for(
+    settings: Any,
+    kb: KnowledgeBase | None = None,
+    labelled: list[tuple[str, str]] | None = None,
+) -> IntentClassifier:
+    """The intent model, trained from `NLU_DIR` plus operators' labels (cached under
+    `DATA_DIR/models`, so a restart loads it instead of training)."""
     return load_classifier(
         Path(settings.nlu_dir),
-        cache_dir=Path(settings.data_dir) / "models",
+        cache_dir=models_dir(settings),
+        extra_examples=labelled or [],
         vocabulary_texts=kb.all_texts() if kb is not None else (),
     )
 
@@ -69,9 +84,10 @@ async def build_core(
     clock = clock or SystemClock()
     started = time.perf_counter()
     kb = KnowledgeBase.load(Path(settings.knowledge_dir))
-    classifier = classifier or classifier_for(settings, kb)
-    log.info("intent model ready in %.2f s", time.perf_counter() - started)
     storage = await Storage.open(settings.database_url)
+    if classifier is None:
+        classifier = classifier_for(settings, kb, await storage.labels.examples())
+    log.info("intent model ready in %.2f s", time.perf_counter() - started)
     token = settings.orders_api_token.get_secret_value() if settings.orders_api_token else None
     orders = orders or make_order_service(
         settings.orders_api_url,
@@ -110,6 +126,9 @@ async def build_core(
     engine = Engine(storage, dialog, escalation, clock, manners, on_outbox=delivery.wake)
     desk = OperatorDesk(storage, kb.texts, clock, on_outbox=delivery.wake)
     canned = load_canned(Path(settings.knowledge_dir) / "canned.yaml")
+    compensation = Compensation(storage, desk, kb.texts, settings.compensation_low_threshold)
+    await compensation.load_pool(Path(settings.compensation_codes_file))
+    watcher = ModelWatcher(dialog, models_dir(settings), Path(settings.nlu_dir), storage)
     return Core(
         settings,
         storage,
@@ -122,4 +141,7 @@ async def build_core(
         canned,
         clock,
         FileFetchers(),
+        dialog,
+        compensation,
+        watcher,
     )

@@ -96,6 +96,7 @@ class Dialog:
         if step == AWAIT_ORDER:
             pending = str(conv.slots.get("pending_intent") or "order_status")
             if order:
+                turn.intent, turn.confidence = pending, 1.0
                 await self._with_order(turn, pending, order)
                 return
             if confident and prediction.intent != pending and not looks_like_order_attempt(text):

@@ -8,7 +8,6 @@ photo into the operators' topic) asks `fetch()`.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
 import aiohttp
@@ -46,16 +45,16 @@ class FileFetchers:
         raise FileUnavailable(f"no way to fetch a file from '{attachment.source}'")
 
 
-async def fetch_url(url: str, timeout: float = 30.0) -> bytes:
+async def fetch_url(url: str, limit_seconds: float = 30.0) -> bytes:
     try:
         async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=limit_seconds)) as session,
             session.get(url) as response,
         ):
             if response.status != 200:
                 raise FileUnavailable(f"HTTP {response.status} for {url}")
             data = await response.content.read(MAX_FILE_BYTES + 1)
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientError) as exc:
         raise FileUnavailable(f"{type(exc).__name__}: {exc}") from exc
     if len(data) > MAX_FILE_BYTES:
         raise FileUnavailable("file is larger than 20 MB")

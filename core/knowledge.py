@@ -54,6 +54,7 @@ REQUIRED_TEXTS = (
     "comment_thanks",
     "rating_skipped",
     "conflict_boundary",
+    "compensation",
 )
 
 

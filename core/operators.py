@@ -182,6 +182,62 @@ class OperatorDesk:
         assert reopened is not None
         return reopened
 
+    async def mark_vip(self, ticket_id: int, operator: Operator) -> Ticket:
+        """`/vip`: the customer is VIP from now on; their open ticket jumps the queue."""
+        from core.escalation import PRIORITY_VIP
+
+        async with self.storage.transaction() as tx:
+            ticket = await self._get(tx, ticket_id)
+            conv = await tx.conversations.get(ticket.conversation_id)
+            assert conv is not None
+            conv.vip = True
+            await tx.conversations.save(conv, self.clock.now())
+            if ticket.is_open and not ticket.vip:
+                await tx.tickets.update(ticket.id, vip=1, priority=ticket.priority + PRIORITY_VIP)
+            await tx.messages.add(
+                conv.id,
+                log_kind.NOTE,
+                f"{operator.name}: клиент отмечен как VIP",
+                self.clock.now(),
+                ticket_id=ticket.id,
+                author=operator.name,
+            )
+            marked = await tx.tickets.get(ticket.id)
+        assert marked is not None
+        return marked
+
+    async def set_manager(self, ticket_id: int, operator: Operator) -> None:
+        """`/manager`: this operator is the customer's personal manager from now on."""
+        async with self.storage.transaction() as tx:
+            ticket = await self._get(tx, ticket_id)
+            conv = await tx.conversations.get(ticket.conversation_id)
+            assert conv is not None
+            conv.manager = f"{operator.id}|{operator.name}"
+            conv.vip = True
+            await tx.conversations.save(conv, self.clock.now())
+
+    async def label_intent(self, ticket_id: int, intent: str, operator: Operator) -> str:
+        """`/intent NAME`: the right intent of the ticket's first customer message, kept
+        as a training example. Returns the labelled text."""
+        from core.intents import INTENTS
+
+        if intent not in INTENTS:
+            raise OperatorError("Нет такой темы. Темы: " + ", ".join(INTENTS))
+        async with self.storage.transaction() as tx:
+            ticket = await self._get(tx, ticket_id)
+            first = next(
+                (
+                    m
+                    for m in await tx.messages.for_ticket(ticket.id, 1000)
+                    if m.direction == log_kind.IN and m.text.strip() and not m.text.startswith("[")
+                ),
+                None,
+            )
+            if first is None:
+                raise OperatorError("В обращении нет текста клиента, который можно разметить.")
+            await tx.labels.label(first.id, intent, operator.name, self.clock.now())
+        return first.text
+
     async def queue(self) -> list[Ticket]:
         return await self.storage.tickets.queue()
 

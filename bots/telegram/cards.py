@@ -71,7 +71,7 @@ def card_text(kb: KnowledgeBase, view: TicketView, now: float) -> str:
         + (f" · ведёт {escape(ticket.operator_name)}" if ticket.operator_name else ""),
     ]
     if conv.manager:
-        lines.append(f"Персональный менеджер: {escape(conv.manager)}")
+        lines.append(f"Персональный менеджер: {manager_mention(conv.manager)}")
     if ticket.summary:
         lines.append(f"Описание: {escape(ticket.summary[:600])}")
     transcript = transcript_lines(view.transcript[-TRANSCRIPT_LINES:])
@@ -88,6 +88,14 @@ def transcript_lines(messages: list[LoggedMessage]) -> list[str]:
         files = f" [{len(message.attachments)} влож.]" if message.attachments else ""
         lines.append(f"{ICONS.get(message.direction, '•')} {escape(text)}{files}")
     return lines
+
+
+def manager_mention(manager: str) -> str:
+    """`id|name` → a mention that notifies the manager in the group."""
+    manager_id, _, name = manager.partition("|")
+    if manager_id.isdigit():
+        return f'<a href="tg://user?id={manager_id}">{escape(name or manager_id)}</a>'
+    return escape(name or manager_id)
 
 
 def card_keyboard(ticket: Ticket) -> InlineKeyboardMarkup:

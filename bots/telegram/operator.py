@@ -7,15 +7,17 @@ in a plain group, the replied-to card or post does.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
 from bots.telegram import cards
 from bots.telegram.render import split_text
+from core import kpi, kpi_export
 from core.app import Core
 from core.operators import Operator, OperatorError
 from core.types import TELEGRAM, Attachment
@@ -29,7 +31,10 @@ HELP = (
     "• /take — взять обращение, /close — закрыть (клиента попросят оценить помощь), "
     "/reopen — открыть снова.\n"
     "• /t ИМЯ — отправить шаблон ответа, /t — список шаблонов.\n"
-    "• /queue — очередь ожидающих обращений.\n"
+    "• /queue — очередь ожидающих обращений, /stats [today|week|month] — показатели.\n"
+    "• /vip — отметить клиента как VIP, /manager — стать его персональным менеджером.\n"
+    "• /compensate — отправить клиенту промокод-компенсацию из пула.\n"
+    "• /intent ТЕМА — верная тема первого сообщения клиента (для дообучения бота).\n"
     "Вне темы команды принимают номер: /take 12, /close 12."
 )
 
@@ -97,6 +102,61 @@ def build_router(core: Core, chat_id: int) -> Router:
             else:
                 await desk.reopen(ticket_id, operator)
                 await answer(message, f"Обращение №{ticket_id} снова открыто.")
+        except OperatorError as exc:
+            await answer(message, cards.escape(str(exc)))
+
+    @router.message(Command("stats"))
+    async def on_stats(message: Message, command: CommandObject, bot: Bot) -> None:
+        name = (command.args or "today").strip().lower()
+        if name not in ("today", "week", "month"):
+            await answer(message, "Период: /stats today, /stats week или /stats month.")
+            return
+        now = core.clock.now()
+        since, until = kpi.period(name, now, core.settings.timezone)
+        report = await kpi.compute(core.storage, since, until, now, core.settings.timezone)
+        title = {"today": "Сегодня", "week": "За 7 дней", "month": "За 30 дней"}[name]
+        picture = await asyncio.to_thread(kpi_export.chart_png, report, title)
+        await bot.send_photo(
+            chat_id,
+            BufferedInputFile(picture, "stats.png"),
+            message_thread_id=message.message_thread_id if message.is_topic_message else None,
+            caption=title,
+        )
+        await answer(message, cards.escape(kpi.summary_text(report, title)))
+
+    @router.message(Command("vip", "manager", "compensate", "intent"))
+    async def on_case_command(message: Message, command: CommandObject) -> None:
+        ticket_id = await ticket_of(message)
+        if ticket_id is None:
+            await answer(message, "Эта команда работает в теме обращения.")
+            return
+        operator = operator_of(message)
+        try:
+            if command.command == "vip":
+                await desk.mark_vip(ticket_id, operator)
+                await answer(message, "Клиент отмечен как VIP: его обращения — первыми в очереди.")
+            elif command.command == "manager":
+                await desk.set_manager(ticket_id, operator)
+                await answer(
+                    message,
+                    f"{cards.escape(operator.name)} — персональный менеджер клиента: "
+                    "вас будут упоминать в каждом его обращении.",
+                )
+            elif command.command == "compensate":
+                given = await core.compensation.give(ticket_id, operator)
+                note = f"Промокод {cards.escape(given.code)} отправлен клиенту. "
+                note += f"В пуле осталось: {given.remaining}."
+                if given.running_low:
+                    note += " ⚠️ Промокоды заканчиваются — пополните пул."
+                await answer(message, note)
+            else:
+                intent = (command.args or "").strip()
+                text = await desk.label_intent(ticket_id, intent, operator)
+                await answer(
+                    message,
+                    f"Запомнил: «{cards.escape(text[:100])}» — это {cards.escape(intent)}. "
+                    "Бот учтёт это после `supportbot train`.",
+                )
         except OperatorError as exc:
             await answer(message, cards.escape(str(exc)))
 

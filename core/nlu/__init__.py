@@ -14,6 +14,7 @@ from core.nlu.normalize import Normalizer, load_slang
 __all__ = ["IntentClassifier", "Prediction", "load_classifier", "training_examples"]
 
 log = logging.getLogger(__name__)
+CURRENT = "current-model.txt"
 
 
 def training_examples(nlu_dir: Path) -> list[Example]:
@@ -38,6 +39,7 @@ def load_classifier(
     if cache is not None and cache.exists():
         loaded = IntentClassifier.load(cache)
         if loaded is not None:
+            loaded.fingerprint = key
             return loaded
     started = time.perf_counter()
     normalizer = Normalizer.from_texts([t for t, _ in examples] + list(vocabulary_texts), slang)
@@ -45,8 +47,25 @@ def load_classifier(
     log.info(
         "intent model trained on %d phrases in %.1f s", len(examples), time.perf_counter() - started
     )
+    classifier.fingerprint = key
     if cache is not None:
         for old in cache.parent.glob("intent-model-*.pkl"):
             old.unlink(missing_ok=True)
         classifier.save(cache)
+        publish(cache.parent, key)
     return classifier
+
+
+def publish(cache_dir: Path, key: str) -> None:
+    """Point running bots at the model `key` (they reload it without a restart)."""
+    pointer = cache_dir / CURRENT
+    tmp = pointer.with_suffix(".tmp")
+    tmp.write_text(key, encoding="utf-8")
+    tmp.replace(pointer)
+
+
+def published(cache_dir: Path) -> str | None:
+    try:
+        return (cache_dir / CURRENT).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None

@@ -69,6 +69,7 @@ class IntentClassifier:
         self.pipeline = pipeline
         self.normalizer = normalizer
         self.temperature = temperature
+        self.fingerprint = ""  # what it was trained from (set by load_classifier)
         self.intents: list[str] = [str(c) for c in pipeline.classes_]
         self._prepare_fast_path()
 
@@ -96,6 +97,7 @@ class IntentClassifier:
         self.pipeline = state["pipeline"]
         self.normalizer = state["normalizer"]  # type: ignore[assignment]
         self.temperature = float(state["temperature"])  # type: ignore[arg-type]
+        self.fingerprint = ""
         self.intents = [str(c) for c in self.pipeline.classes_]
         self._prepare_fast_path()
 

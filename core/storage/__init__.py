@@ -12,9 +12,11 @@ from contextlib import asynccontextmanager
 
 from core.storage.conversations import Conversation, ConversationRepo
 from core.storage.database import Database, Executor, open_database
+from core.storage.learning import LabelRepo
 from core.storage.messages import LoggedMessage, MessageRepo
 from core.storage.migrations import migrate
 from core.storage.outbox import OutboxItem, OutboxRepo
+from core.storage.promo import PromoRepo
 from core.storage.threads import ThreadRef, ThreadRepo
 from core.storage.tickets import Ticket, TicketRepo
 
@@ -38,6 +40,8 @@ class Storage:
         self.messages = MessageRepo(self._ex)
         self.outbox = OutboxRepo(self._ex)
         self.threads = ThreadRepo(self._ex)
+        self.labels = LabelRepo(self._ex)
+        self.promo = PromoRepo(self._ex)
 
     @classmethod
     async def open(cls, url: str) -> Storage:

@@ -1,0 +1,40 @@
+# One command each: `make run` (set up and start), `make test` (set up and test).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run chat test lint bench train clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev,postgres]"
+	touch $(STAMP)
+
+## Start the bots whose tokens are set in .env / the environment, else the console chat.
+run: $(STAMP)
+	$(BIN)/supportbot
+
+## The offline console chat: customer and operator in one terminal.
+chat: $(STAMP)
+	$(BIN)/supportbot chat
+
+## The whole test suite.
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## ruff (lint + format check) and mypy on the core.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check core config
+	$(BIN)/mypy
+
+## Speed and accuracy figures (not part of the tests).
+bench: $(STAMP)
+	$(BIN)/python bench/nlu_bench.py
+	$(BIN)/python bench/engine_bench.py
+	$(BIN)/python bench/telegram_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

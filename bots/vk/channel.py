@@ -1,0 +1,175 @@
+"""`VKChannel`: the VK community adapter, wired to a ready `Core`.
+
+    channel = VKChannel(core, settings)
+    await channel.start()   # sender + file fetcher registered, long poll (or callback) on
+    ...
+    await channel.stop()    # polling/server stopped, handlers finished, sessions closed
+
+The API base URL is `settings.vk_api_url`; the long-poll server and upload addresses
+come from VK's own answers. vkbottle's polling state is kept in
+`settings.vk_polling_state_dir` when set and nowhere otherwise (never in the cwd).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from vkbottle.bot import Bot
+from vkbottle.http import ABCHTTPClient
+
+from bots.vk.api import LimitedAPI, make_http_client
+from bots.vk.callback import CallbackServer
+from bots.vk.customer import CustomerHandlers, NameCache, build_labeler
+from bots.vk.files import VKFiles
+from bots.vk.inbound import RecentIds
+from bots.vk.polling import StatePolling
+from bots.vk.ratelimit import RateLimiter
+from bots.vk.render import ClientCapsCache
+from bots.vk.sender import VKSender
+from core.app import Core
+from core.types import VK
+
+log = logging.getLogger(__name__)
+
+STOP_GRACE = 5.0  # seconds in-flight handlers get to finish on stop()
+RESTART_DELAY_MAX = 60.0
+
+
+class VKChannel:
+    def __init__(self, core: Core, settings: Any, *, http_client: ABCHTTPClient | None = None):
+        if settings.vk_group_token is None:
+            raise ValueError("VK_GROUP_TOKEN is not set")
+        self.core = core
+        self.settings = settings
+        self._own_http = http_client is None
+        self.http = http_client if http_client is not None else make_http_client()
+        self.limiter = RateLimiter.per_second(settings.vk_requests_per_second)
+        self.api = LimitedAPI(
+            settings.vk_group_token.get_secret_value(),
+            self.limiter,
+            http_client=self.http,
+            api_url=settings.vk_api_url,
+        )
+        self.caps = ClientCapsCache()
+        self.files = VKFiles(self.api, core.files)
+        self.sender = VKSender(self.api, self.files, self.caps)
+        self.customers = CustomerHandlers(
+            core, self.api, self.sender, self.caps, NameCache(self.api)
+        )
+        state_dir = settings.vk_polling_state_dir
+        self.polling = StatePolling(state_dir, group_id=settings.vk_group_id).construct(self.api)
+        self.bot = Bot(
+            api=self.api,
+            labeler=build_labeler(self.customers),
+            polling=self.polling,
+            skip_old_events=state_dir is None,
+        )
+        self.callback: CallbackServer | None = None
+        self.callback_url: str | None = None
+        self._seen = RecentIds()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._poll_task: asyncio.Task[None] | None = None
+        self._started = False
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Register the sender and the file fetcher, then start receiving updates."""
+        if self._started:
+            return
+        settings = self.settings
+        callback = self._make_callback() if settings.vk_callback_enabled else None
+        self.sender.closed = False
+        self.core.delivery.register(VK, self.sender)
+        self.core.files.register(VK, self.files.fetch)
+        if callback is not None:
+            self.callback_url = await callback.start()
+            self.callback = callback
+            log.info("VK Callback API server listening on %s", self.callback_url)
+        else:
+            self._poll_task = asyncio.create_task(self._poll_forever(), name="vk-long-poll")
+            log.info(
+                "VK Bots Long Poll started for group %s via %s (polling state: %s)",
+                settings.vk_group_id or "(from the token)",
+                self.api.API_URL,
+                settings.vk_polling_state_dir or "not kept",
+            )
+        self._started = True
+        self.core.delivery.wake()  # VK items waiting in the outbox can go now
+
+    def _make_callback(self) -> CallbackServer:
+        settings = self.settings
+        secret = settings.vk_callback_secret
+        return CallbackServer(
+            self.submit,
+            confirmation=settings.vk_callback_confirmation or "",
+            secret=secret.get_secret_value() if secret is not None else "",
+            group_id=settings.vk_group_id,
+            host=settings.vk_callback_host,
+            port=settings.vk_callback_port,
+            path=settings.vk_callback_path,
+        )
+
+    async def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        self.sender.closed = True
+        if self.callback is not None:
+            await self.callback.stop()
+            self.callback = None
+        if self._poll_task is not None:
+            self.polling.stop()
+            self._poll_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poll_task
+            self._poll_task = None
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self._own_http:
+            await self.http.close()
+        log.info("VK channel stopped")
+
+    # ------------------------------------------------------------------ updates
+    def submit(self, update: dict[str, Any]) -> None:
+        """Handle one raw update in the background (an event_id seen before is dropped)."""
+        event_id = update.get("event_id")
+        if isinstance(event_id, str) and event_id and not self._seen.add(event_id):
+            log.debug("VK event %s seen before: skipped", event_id)
+            return
+        self._spawn(self.bot.process_event(update, self.api))
+
+    async def dispatch(self, update: dict[str, Any]) -> None:
+        """Handle one raw update now (the same path as `submit`, awaited)."""
+        event_id = update.get("event_id")
+        if isinstance(event_id, str) and event_id and not self._seen.add(event_id):
+            return
+        await self.bot.process_event(update, self.api)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _poll_forever(self) -> None:
+        delay = 1.0
+        while True:
+            try:
+                async for event in self.polling.listen():
+                    delay = 1.0
+                    for update in event.get("updates", []):
+                        if isinstance(update, dict):
+                            self.submit(update)
+                return  # listen() ends only after polling.stop()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("VK long poll failed; restarting in %.0f s", delay)
+                await asyncio.sleep(delay)
+                delay = min(RESTART_DELAY_MAX, delay * 2)

@@ -1,0 +1,160 @@
+"""Sending replies to VK customers: the outbox `Sender` for channel "vk".
+
+`VKSender.send(item)` delivers an outbox item of kind "reply" (an operator's answer,
+the rating request) with messages.send. Every part gets a deterministic non-zero
+`random_id` derived from (outbox id, part index), so a resend after a crash or a retry
+after an error in the middle is deduplicated by VK instead of doubling messages.
+`deliver()` is shared with the customer handlers, which answer at once.
+
+Files: uploaded through `VKFiles`; a file that cannot be fetched, or whose upload keeps
+failing, turns into a short note (or a link) in the text instead of failing the reply.
+Errors are mapped by `bots.vk.errors`: 6 → RetryLater, 901/902/7 → PermanentFailure,
+anything else propagates and the worker retries with backoff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+from vkbottle import API, VKAPIError
+
+from bots.vk import errors
+from bots.vk.api import VKBadResponse, error_code
+from bots.vk.files import VKFiles, shareable_link
+from bots.vk.render import ClientCapsCache, Part, keyboard_json, render
+from core.delivery import PermanentFailure, RetryLater
+from core.files import FileUnavailable
+from core.storage import OutboxItem
+from core.types import Attachment, Reply
+
+log = logging.getLogger(__name__)
+
+RANDOM_ID_SPACE = 2**30  # outbox ids use [1, 2^30), immediate answers [2^30, 2^31)
+PARTS_PER_ITEM = 64  # random ids reserved for one outbox item
+MAX_ATTACHMENTS = 10  # VK's limit per message
+UPLOAD_RETRIES = 2  # failed upload attempts before a file becomes a note
+
+RandomIds = Callable[[int], int]  # part index → random_id
+
+
+def outbox_random_id(item_id: int, part: int) -> int:
+    """Non-zero, deterministic, unique per (outbox id, part) for 16 million items."""
+    return 1 + (item_id * PARTS_PER_ITEM + part) % (RANDOM_ID_SPACE - 1)
+
+
+def answer_random_id(key: str, part: int) -> int:
+    """For immediate answers to an update (`key`): a hash in the upper half of int32."""
+    digest = hashlib.sha256(f"{key}#{part}".encode()).digest()
+    return RANDOM_ID_SPACE + int.from_bytes(digest[:8], "big") % RANDOM_ID_SPACE
+
+
+class VKSender:
+    def __init__(self, api: API, files: VKFiles, caps: ClientCapsCache) -> None:
+        self.api = api
+        self.files = files
+        self.caps = caps
+        self.closed = False
+
+    async def send(self, item: OutboxItem) -> None:
+        if self.closed:
+            raise RetryLater(5.0, "the VK adapter is stopped", count_attempt=False)
+        if item.kind != "reply":
+            raise PermanentFailure(f"VK-адаптер не отправляет сообщения вида «{item.kind}»")
+        try:
+            peer_id = int(item.recipient)
+        except ValueError:
+            raise PermanentFailure(f"неверный id клиента ВКонтакте: {item.recipient!r}") from None
+        reply = Reply.from_dict(item.payload.get("reply") or {})
+        await self.deliver(
+            peer_id,
+            reply,
+            lambda part: outbox_random_id(item.id, part),
+            degrade_files=item.attempts >= UPLOAD_RETRIES,
+        )
+
+    async def deliver(
+        self, peer_id: int, reply: Reply, random_id: RandomIds, *, degrade_files: bool = True
+    ) -> None:
+        """Send `reply` to `peer_id`; VK errors come out as RetryLater / PermanentFailure."""
+        try:
+            attachment, notes = await self._attachments(peer_id, reply.attachments, degrade_files)
+            text = "\n\n".join(t for t in (reply.text.strip(), *notes) if t)
+            caps = self.caps.get(peer_id)
+            parts = render(Reply(text, reply.buttons), caps)[:PARTS_PER_ITEM]
+            if not parts and attachment:
+                parts = [Part("", keyboard_json(reply.buttons, caps))]
+            if not parts:
+                log.info("nothing to send to VK %s: the reply is empty", peer_id)
+                return
+            for index, part in enumerate(parts):
+                last = index == len(parts) - 1
+                await self._send_part(peer_id, part, random_id(index), attachment if last else None)
+        except VKAPIError as exc:
+            outcome = errors.classify(error_code(exc))
+            if outcome is None:
+                raise
+            raise outcome from exc
+
+    async def _send_part(
+        self, peer_id: int, part: Part, random_id: int, attachment: str | None
+    ) -> None:
+        params: dict[str, Any] = {"peer_id": peer_id, "random_id": random_id}
+        if part.text:
+            params["message"] = part.text
+        if attachment:
+            params["attachment"] = attachment
+        if part.keyboard:
+            params["keyboard"] = part.keyboard
+        try:
+            await self.api.messages.send(**params)
+        except VKAPIError as exc:
+            if error_code(exc) not in errors.KEYBOARD_ERRORS or "keyboard" not in params:
+                raise
+            # Bot keyboards switched off for the community, or a client VK refuses it for:
+            # the text still matters more than its buttons.
+            log.warning("VK refused the keyboard for %s (%s); sending without it", peer_id, exc)
+            del params["keyboard"]
+            await self.api.messages.send(**params)
+
+    async def _attachments(
+        self, peer_id: int, attachments: tuple[Attachment, ...], degrade: bool
+    ) -> tuple[str | None, list[str]]:
+        uploaded: list[str] = []
+        notes: list[str] = []
+        for attachment in attachments[:MAX_ATTACHMENTS]:
+            try:
+                uploaded.append(await self.files.upload(peer_id, attachment))
+                continue
+            except FileUnavailable as exc:
+                log.warning("file for VK %s unavailable: %s", peer_id, exc)
+            except VKAPIError as exc:
+                code = error_code(exc)
+                outcome = errors.classify(code)
+                if isinstance(outcome, RetryLater) or errors.is_permanent_for_peer(code):
+                    raise
+                if not degrade and code not in errors.BAD_FILE:
+                    raise
+                log.warning("upload to VK %s failed: %r", peer_id, exc)
+            except (TimeoutError, aiohttp.ClientError, VKBadResponse) as exc:
+                if not degrade:
+                    raise
+                log.warning("upload to VK %s failed: %r", peer_id, exc)
+            except (ValueError, KeyError, TypeError) as exc:  # an odd upload-server answer
+                log.warning("upload to VK %s failed: %r", peer_id, exc)
+            notes.append(file_note(attachment))
+        for extra in attachments[MAX_ATTACHMENTS:]:
+            notes.append(file_note(extra))
+        return (",".join(uploaded) or None), notes
+
+
+def file_note(attachment: Attachment) -> str:
+    """What the customer reads instead of a file that could not be attached."""
+    what = "фото" if attachment.kind == "photo" else f"файл «{attachment.name or 'без имени'}»"
+    link = shareable_link(attachment)
+    if link:
+        return f"📎 {what[0].upper() + what[1:]}: {link}"
+    return f"⚠️ Не получилось приложить {what} — если это важно, напишите, пришлём иначе."

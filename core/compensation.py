@@ -1,0 +1,60 @@
+"""Compensation promo codes: a pool the shop fills, each code given to one ticket only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from core.knowledge import Texts
+from core.operators import Operator, OperatorDesk, OperatorError
+from core.storage import Storage
+
+
+def read_pool(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [str(code).strip() for code in raw.get("codes") or [] if str(code).strip()]
+
+
+@dataclass(frozen=True)
+class Compensated:
+    code: str
+    remaining: int
+    running_low: bool
+
+
+class Compensation:
+    def __init__(
+        self, storage: Storage, desk: OperatorDesk, texts: Texts, low_threshold: int = 5
+    ) -> None:
+        self.storage = storage
+        self.desk = desk
+        self.texts = texts
+        self.low_threshold = low_threshold
+
+    async def load_pool(self, path: Path) -> int:
+        """Add the codes of the shop's pool file (new ones only); returns how many are free."""
+        codes = read_pool(path)
+        if codes:
+            async with self.storage.transaction() as tx:
+                await tx.promo.add_codes(codes)
+        return await self.storage.promo.remaining()
+
+    async def give(self, ticket_id: int, operator: Operator) -> Compensated:
+        """Send the customer a free code from the pool, as an operator's reply."""
+        now = self.desk.clock.now()
+        async with self.storage.transaction() as tx:
+            ticket = await tx.tickets.get(ticket_id)
+            if ticket is None:
+                raise OperatorError(f"Обращения №{ticket_id} нет.")
+            code = await tx.promo.issue(ticket.id, operator.name, now)
+        if code is None:
+            raise OperatorError(
+                "Промокоды для компенсации закончились: пополните пул (COMPENSATION_CODES_FILE)."
+            )
+        await self.desk.reply(ticket_id, operator, self.texts.format("compensation", code=code))
+        remaining = await self.storage.promo.remaining()
+        return Compensated(code, remaining, remaining <= self.low_threshold)

@@ -1,0 +1,47 @@
+"""Periodic work of a running bot: closing tickets that wait on a silent customer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from core.clock import Clock
+from core.operators import Operator, OperatorDesk, OperatorError
+from core.storage import Storage
+
+log = logging.getLogger(__name__)
+AUTO_CLOSER = Operator("bot", "автозакрытие: клиент не ответил")
+
+
+async def close_stale(
+    storage: Storage, desk: OperatorDesk, clock: Clock, hours: float
+) -> list[int]:
+    """Close, with the rating request, every open ticket whose operator spoke last and the
+    customer has been silent for `hours`."""
+    closed = []
+    for ticket in await storage.tickets.awaiting_customer(clock.now() - hours * 3600):
+        try:
+            await desk.close(ticket.id, AUTO_CLOSER)
+        except OperatorError:
+            continue  # closed by someone meanwhile
+        closed.append(ticket.id)
+        log.info("ticket %s closed: no answer from the customer for %s h", ticket.id, hours)
+    return closed
+
+
+async def run_forever(
+    storage: Storage,
+    desk: OperatorDesk,
+    clock: Clock,
+    hours: float,
+    stop: asyncio.Event,
+    every: float = 60.0,
+) -> None:
+    while not stop.is_set():
+        try:
+            await close_stale(storage, desk, clock, hours)
+        except Exception:
+            log.exception("housekeeping round failed")
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)

@@ -1,0 +1,88 @@
+"""Learning from conversations: what the bot did not understand, operators' labels,
+retraining, and a running bot picking up a new model without a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.dialog import Dialog
+from core.nlu import IntentClassifier, load_classifier, published
+from core.nlu.normalize import Normalizer
+from core.storage import Storage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Unrecognized:
+    normalized: str
+    count: int
+    example: str
+    intent: str | None
+    confidence: float | None
+
+
+async def unrecognized(
+    storage: Storage, normalizer: Normalizer, min_confidence: float, limit: int = 50
+) -> list[Unrecognized]:
+    """Customer messages the bot did not understand (out of scope or below the confidence
+    threshold), grouped by their normalised text, most frequent first."""
+    counts: Counter[str] = Counter()
+    examples: dict[str, tuple[str, str | None, float | None]] = {}
+    for message in await storage.messages.customer_messages():
+        if message.intent is None or not message.text.strip():
+            continue
+        understood = (
+            message.intent != "out_of_scope" and (message.confidence or 0) >= min_confidence
+        )
+        if understood:
+            continue
+        key = normalizer.normalize(message.text) or message.text.strip().lower()
+        counts[key] += 1
+        examples.setdefault(key, (message.text, message.intent, message.confidence))
+    return [Unrecognized(key, count, *examples[key]) for key, count in counts.most_common(limit)]
+
+
+class ModelWatcher:
+    """Swaps the dialog's classifier when `supportbot train` publishes a new model."""
+
+    def __init__(self, dialog: Dialog, cache_dir: Path, nlu_dir: Path, storage: Storage) -> None:
+        self.dialog = dialog
+        self.cache_dir = cache_dir
+        self.nlu_dir = nlu_dir
+        self.storage = storage
+
+    async def check(self) -> bool:
+        key = published(self.cache_dir)
+        if not key or key == self.dialog.classifier.fingerprint:
+            return False
+        path = self.cache_dir / f"intent-model-{key}.pkl"
+        loaded = IntentClassifier.load(path)
+        if loaded is None:
+            return False
+        loaded.fingerprint = key
+        self.dialog.classifier = loaded
+        log.info("switched to the retrained intent model %s", key)
+        return True
+
+    async def run_forever(self, stop: asyncio.Event, every: float = 30.0) -> None:
+        while not stop.is_set():
+            try:
+                await self.check()
+            except Exception:
+                log.exception("model check failed")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+
+
+async def retrain(
+    storage: Storage, nlu_dir: Path, cache_dir: Path, vocabulary_texts: list[str]
+) -> IntentClassifier:
+    """Train on the shipped phrases plus every operator label, and publish the model."""
+    labelled = await storage.labels.examples()
+    return await asyncio.to_thread(load_classifier, nlu_dir, cache_dir, labelled, vocabulary_texts)

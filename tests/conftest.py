@@ -1,0 +1,212 @@
+"""Shared fixtures for the core tests: one trained model per session, a fresh SQLite file
+and a hand-moved clock per test, and small helpers to talk to the engine as a customer."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config.settings import Settings, load_settings
+from core.app import Core, build_core, classifier_for
+from core.clock import ManualClock
+from core.knowledge import KnowledgeBase
+from core.nlu import IntentClassifier
+from core.storage import OutboxItem
+from core.types import TELEGRAM, Inbound, Reply
+
+REPO = Path(__file__).resolve().parent.parent
+
+# 2026-01-01 09:00 UTC = 12:00 in Moscow, a Thursday: operators are at work.
+WORK_TIME = datetime(2026, 1, 1, 9, 0, tzinfo=UTC).timestamp()
+
+# Variables the settings read: the tests never inherit them from the developer's shell.
+_SETTING_VARS = {name.upper() for name in Settings.model_fields}
+for _name in list(os.environ):
+    if _name.upper() in _SETTING_VARS:
+        del os.environ[_name]
+
+
+def make_settings(tmp: Path, **overrides: Any) -> Settings:
+    """Settings for a test: a database file and data folder under `tmp`, no `.env`."""
+    values: dict[str, Any] = {
+        "_env_file": None,
+        "database_url": f"sqlite:///{tmp}/support.db",
+        "data_dir": tmp / "data",
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return KnowledgeBase.load(REPO / "config" / "knowledge")
+
+
+@pytest.fixture(scope="session")
+def classifier(tmp_path_factory: pytest.TempPathFactory, kb: KnowledgeBase) -> IntentClassifier:
+    """The intent model, trained once for the whole session (as build_core would)."""
+    settings = make_settings(tmp_path_factory.mktemp("model"))
+    return classifier_for(settings, kb)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(WORK_TIME)
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override in a test module (or with `@pytest.mark.parametrize`) to change settings."""
+    return {}
+
+
+@pytest.fixture
+def settings(tmp_path: Path, settings_overrides: dict[str, Any]) -> Settings:
+    return make_settings(tmp_path, **settings_overrides)
+
+
+CoreFactory = Callable[..., Awaitable[Core]]
+
+
+@pytest.fixture
+async def make_core(
+    settings: Settings, classifier: IntentClassifier, clock: ManualClock
+) -> AsyncIterator[CoreFactory]:
+    """Builds cores on the test's database file (a restart is a second call); all are
+    closed at teardown unless the test closed them already."""
+    built: list[Core] = []
+    closed: set[int] = set()
+
+    async def factory(**kwargs: Any) -> Core:
+        core = await build_core(
+            kwargs.pop("settings", settings),
+            classifier=kwargs.pop("classifier", classifier),
+            clock=kwargs.pop("clock", clock),
+            **kwargs,
+        )
+        original_close = core.close
+
+        async def close_once() -> None:
+            if id(core) not in closed:
+                closed.add(id(core))
+                await original_close()
+
+        core.close = close_once  # type: ignore[method-assign]
+        built.append(core)
+        return core
+
+    yield factory
+    for core in built:
+        await core.close()
+
+
+@pytest.fixture
+async def core(make_core: CoreFactory) -> Core:
+    return await make_core()
+
+
+# ---------------------------------------------------------------------------- helpers
+class Customer:
+    """A customer in one channel, talking to a core's engine."""
+
+    def __init__(
+        self, core: Core, user_id: str = "1001", channel: str = TELEGRAM, name: str = "Анна"
+    ) -> None:
+        self.core = core
+        self.user_id = user_id
+        self.channel = channel
+        self.name = name
+
+    def inbound(self, text: str = "", **kwargs: Any) -> Inbound:
+        return Inbound(self.channel, self.user_id, text=text, name=self.name, **kwargs)
+
+    async def say(self, text: str = "", **kwargs: Any) -> list[Reply]:
+        return await self.core.engine.handle(self.inbound(text, **kwargs))
+
+    async def press(self, payload: str) -> list[Reply]:
+        return await self.core.engine.handle(self.inbound(payload=payload))
+
+    async def start(self) -> list[Reply]:
+        return await self.core.engine.welcome(self.inbound())
+
+    async def conversation(self):
+        conv = await self.core.storage.conversations.find(self.inbound().customer)
+        assert conv is not None
+        return conv
+
+    async def open_ticket(self):
+        conv = await self.conversation()
+        return await self.core.storage.tickets.open_for(conv.id)
+
+    async def log(self):
+        conv = await self.conversation()
+        return await self.core.storage.messages.for_conversation(conv.id, 1000)
+
+
+@dataclass
+class Collector:
+    """A delivery sender that keeps what it was given; `fail` decides per item whether
+    to raise instead (an exception instance or None)."""
+
+    items: list[OutboxItem] = field(default_factory=list)
+    fail: Callable[[OutboxItem], BaseException | None] | None = None
+    calls: int = 0
+
+    async def send(self, item: OutboxItem) -> None:
+        self.calls += 1
+        if self.fail is not None:
+            error = self.fail(item)
+            if error is not None:
+                raise error
+        self.items.append(item)
+
+    def texts(self) -> list[str]:
+        out = []
+        for item in self.items:
+            if "reply" in item.payload:
+                out.append(item.payload["reply"]["text"])
+            else:
+                out.append(str(item.payload.get("text", "")))
+        return out
+
+    def kinds(self) -> list[str]:
+        return [item.kind for item in self.items]
+
+
+def flat_ids(reply: Reply) -> list[str]:
+    return [button.id for button in reply.flat_buttons]
+
+
+def titles(reply: Reply) -> list[str]:
+    return [button.title for button in reply.flat_buttons]
+
+
+def all_text(replies: list[Reply]) -> str:
+    return "\n".join(reply.text for reply in replies)
+
+
+def db_rows(settings: Settings, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    """Read the test's database file with plain sqlite3 (an independent check)."""
+    path = settings.database_url.removeprefix("sqlite://")[1:]
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return list(conn.execute(sql, params))
+    finally:
+        conn.close()
+
+
+async def outbox_items(core: Core, status: str | None = None) -> list[dict[str, Any]]:
+    sql = "SELECT * FROM outbox"
+    params: tuple[Any, ...] = ()
+    if status is not None:
+        sql += " WHERE status = ?"
+        params = (status,)
+    return await core.storage.db.fetchall(sql + " ORDER BY id", params)

@@ -1,0 +1,401 @@
+"""Order numbers, the order dialog, the demo file and the shop's HTTP order API (served
+by a local aiohttp server on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from conftest import REPO, Customer, flat_ids, make_settings
+
+from core import buttons
+from core.orders import (
+    DemoOrderService,
+    HttpOrderService,
+    OrderNotFound,
+    OrderServiceUnavailable,
+    find_order_number,
+    looks_like_order_attempt,
+    make_order_service,
+)
+from core.orders.numbers import mask_order_numbers
+
+DEMO = REPO / "config" / "orders_demo.yaml"
+
+
+# ---------------------------------------------------------------------------- numbers
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("12345678-0001", "12345678-0001"),
+        ("мой заказ 12345678-0001 где он", "12345678-0001"),
+        ("12345678 0001", "12345678-0001"),
+        ("12345678 - 0001", "12345678-0001"),
+        ("12345678 -0001", "12345678-0001"),
+        ("1234567890-0042", "1234567890-0042"),
+        ("123456789-0042", "123456789-0042"),
+        ("12345678-0003-1", "12345678-0003-1"),
+        ("12345678-0003 - 2", "12345678-0003-2"),
+        ("12345678\u20130001", "12345678-0001"),  # en dash
+        ("12345678\u20140001", "12345678-0001"),  # em dash
+        ("12345678\u2013 0003\u20131", "12345678-0003-1"),
+        ("номер123456780001", "12345678-0001"),  # the dash left out
+        ("заказ (12345678-0001), спасибо", "12345678-0001"),
+        ("12345678-0001 и 87654321-0010", "12345678-0001"),  # the first one
+    ],
+)
+def test_valid_order_numbers(text, number):
+    assert find_order_number(text) == number
+    assert not looks_like_order_attempt(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1234567-0001",  # seven digits
+        "12345678901-0001",  # eleven digits
+        "12345678-001",  # three digits after the dash
+        "12345678-00011",  # five digits after the dash
+        "12345678",
+        "1234-5678",
+        "12-34-56-78",
+        "8 800 555-35-35",
+        "2026-12-02",
+        "заказ номер один",
+        "",
+    ],
+)
+def test_invalid_order_numbers(text):
+    assert find_order_number(text) is None
+
+
+@pytest.mark.parametrize("text", ["1234567-0001", "12345678-001", "1234 5678", "12 34 56"])
+def test_wrong_number_looks_like_an_attempt(text):
+    assert looks_like_order_attempt(text)
+
+
+@pytest.mark.parametrize("text", ["где мой заказ", "ок", "вчера в 5"])
+def test_words_are_not_an_attempt(text):
+    assert not looks_like_order_attempt(text)
+
+
+def test_mask_replaces_every_number():
+    masked = mask_order_numbers("12345678-0001 и 87654321 0010", " N ")
+    assert find_order_number(masked) is None
+    assert masked.split() == ["N", "и", "N"]
+
+
+# ---------------------------------------------------------------------------- dialog
+async def test_order_status_flow_ask_then_number(core):
+    customer = Customer(core)
+    asked = await customer.say("подскажите когда приедет моя посылка")
+    assert asked[0].text == core.kb.texts.get("ask_order.order_status")
+    replies = await customer.say("12345678-0001")
+    assert len(replies) == 1
+    text = replies[0].text
+    assert "12345678-0001" in text
+    assert "В пути: передан в службу доставки" in text
+    assert "2 декабря 2026" in text
+    assert "ПВЗ Москва, ул. Тверская, 7" in text
+    assert flat_ids(replies[0])[:2] == [buttons.HELPED, buttons.OPERATOR]
+    conv = await customer.conversation()
+    assert conv.step == "idle"
+    assert conv.slots["order"] == "12345678-0001"
+
+
+async def test_number_typed_with_spaces_and_en_dash(core):
+    customer = Customer(core)
+    await customer.say("когда привезут заказ")
+    replies = await customer.say("вот он 12345678 \u2013 0002")
+    assert "12345678-0002" in replies[0].text
+    assert "Оформлен" in replies[0].text
+    assert "4 декабря 2026" in replies[0].text
+
+
+async def test_number_in_the_first_message_answered_at_once(core):
+    customer = Customer(core)
+    replies = await customer.say("где сейчас мой заказ 55512345-0007")
+    assert len(replies) == 1
+    assert "55512345-0007" in replies[0].text
+    assert "курьер привезёт" in replies[0].text
+    assert "26 ноября 2026" in replies[0].text
+    assert (await customer.conversation()).step == "idle"
+
+
+async def test_only_a_number_means_order_status(core):
+    customer = Customer(core)
+    replies = await customer.say("12345678-0003-1")
+    assert "Собирается на складе" in replies[0].text
+    logged = [m for m in await customer.log() if m.direction == "in"]
+    assert logged[0].intent == "order_status"
+
+
+async def test_order_without_date_has_no_date_line(core):
+    replies = await Customer(core).say("статус заказа 87654321-0010")
+    assert "Ожидает оплаты" in replies[0].text
+    assert "Ожидаемая дата" not in replies[0].text
+    assert "Пункт выдачи" not in replies[0].text
+
+
+async def test_invalid_number_asked_again_then_operator_offered(core):
+    customer = Customer(core)
+    await customer.say("отследить посылку хочу")
+    first = await customer.say("1234-567")
+    assert [r.text for r in first] == [core.kb.texts.get("order_invalid")]
+    assert (await customer.conversation()).step == "await_order"
+    second = await customer.say("12345 678")
+    assert [r.text for r in second] == [core.kb.texts.get("order_give_up")]
+    assert buttons.OPERATOR in flat_ids(second[0])
+    assert await customer.open_ticket() is None
+    # The offered button opens a ticket about the order question.
+    replies = await customer.press(buttons.OPERATOR)
+    ticket = await customer.open_ticket()
+    assert ticket is not None
+    assert ticket.intent == "order_status"
+    assert ticket.reason == "not_helped"
+    assert f"№ {ticket.id}" in replies[-1].text
+
+
+async def test_invalid_reply_is_polite(core):
+    text = core.kb.texts.get("order_invalid")
+    assert "пожалуйста" in text.lower()
+    assert "12345678-0001" in text
+
+
+async def test_unknown_number_gets_not_found(core):
+    customer = Customer(core)
+    await customer.say("где мой заказ")
+    replies = await customer.say("99999999-0999")
+    assert [r.text for r in replies] == [
+        core.kb.texts.format("order_not_found", number="99999999-0999")
+    ]
+    conv = await customer.conversation()
+    assert conv.step == "await_order"
+    assert "order" not in conv.slots
+    # A correct number afterwards is still accepted.
+    replies = await customer.say("12345678-0001")
+    assert "В пути" in replies[0].text
+
+
+async def test_two_unknown_numbers_offer_the_operator(core):
+    customer = Customer(core)
+    await customer.say("где мой заказ")
+    await customer.say("99999999-0999")
+    replies = await customer.say("99999999-0998")
+    assert replies[0].text == core.kb.texts.get("order_give_up")
+    assert buttons.OPERATOR in flat_ids(replies[0])
+
+
+async def test_number_remembered_for_later_questions(core):
+    customer = Customer(core)
+    await customer.say("где мой заказ 12345678-0002")
+    replies = await customer.say("хочу отменить заказ пока его не отправили")
+    assert len(replies) == 1
+    text = replies[0].text
+    assert "12345678-0002" in text
+    assert core.kb.answer("order_cancel").text in text
+    replies = await customer.say("можно перенести доставку на субботу")
+    assert "12345678-0002" in replies[0].text
+    assert core.kb.answer("delivery_change").text in replies[0].text
+
+
+async def test_other_question_while_waiting_for_number(core):
+    customer = Customer(core)
+    await customer.say("где мой заказ")
+    replies = await customer.say("какой номер горячей линии поддержки")
+    assert replies[0].text == core.kb.answer("contacts").text
+    assert (await customer.conversation()).step == "idle"
+
+
+async def test_vip_order_makes_the_customer_vip(core):
+    customer = Customer(core)
+    await customer.say("где заказ 1234567890-0042")
+    assert (await customer.conversation()).vip is True
+    await customer.say("позовите оператора")
+    ticket = await customer.open_ticket()
+    assert ticket.vip and ticket.priority >= 100
+    assert ticket.order_number == "1234567890-0042"
+
+
+# ---------------------------------------------------------------------------- demo file
+async def test_demo_file_service():
+    service = DemoOrderService.from_file(DEMO)
+    order = await service.get("1234567890-0042")
+    assert order.vip is True
+    assert order.delivery_date == "2026-11-24"
+    assert order.pickup_point.startswith("ПВЗ Санкт-Петербург")
+    shipment = await service.get("12345678-0003-2")
+    assert shipment.status.startswith("В пути")
+    with pytest.raises(OrderNotFound):
+        await service.get("00000000-0000")
+    await service.close()
+
+
+async def test_missing_demo_file_is_empty(tmp_path):
+    service = DemoOrderService.from_file(tmp_path / "missing.yaml")
+    assert service.orders == {}
+    with pytest.raises(OrderNotFound):
+        await service.get("12345678-0001")
+
+
+def test_make_order_service_picks_the_implementation():
+    assert isinstance(make_order_service(None, DEMO), DemoOrderService)
+    assert isinstance(make_order_service("http://127.0.0.1:1", DEMO), HttpOrderService)
+
+
+# ---------------------------------------------------------------------------- HTTP API
+class ShopApi:
+    """A shop order API with one number per behaviour."""
+
+    OK = "11111111-0001"
+    MISSING = "22222222-0002"
+    BROKEN = "33333333-0003"
+    SLOW = "44444444-0004"
+    NOT_JSON = "55555555-0005"
+    NO_STATUS = "66666666-0006"
+    NOT_OBJECT = "77777777-0007"
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str | None]] = []
+        self.release = asyncio.Event()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        number = request.match_info["number"]
+        self.requests.append((number, request.headers.get("Authorization")))
+        if number == self.OK:
+            body = {
+                "number": number,
+                "status": "Передан курьеру",
+                "delivery_date": "2026-03-05",
+                "pickup_point": None,
+            }
+            return web.json_response(body)
+        if number == self.MISSING:
+            return web.json_response({"error": "not found"}, status=404)
+        if number == self.BROKEN:
+            return web.Response(status=500, text="Internal Server Error")
+        if number == self.SLOW:
+            try:
+                await asyncio.wait_for(self.release.wait(), 5)
+            except TimeoutError:
+                pass
+            return web.json_response({"number": number, "status": "поздно"})
+        if number == self.NOT_JSON:
+            return web.Response(text="<html>oops", content_type="text/html")
+        if number == self.NO_STATUS:
+            return web.json_response({"number": number})
+        if number == self.NOT_OBJECT:
+            return web.json_response([1, 2, 3])
+        return web.json_response({"error": "unknown"}, status=404)
+
+
+@pytest.fixture
+async def shop() -> AsyncIterator[tuple[ShopApi, str]]:
+    api = ShopApi()
+    app = web.Application()
+    app.router.add_get("/api/orders/{number}", api.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield api, str(server.make_url("/api"))
+    finally:
+        api.release.set()
+        await server.close()
+
+
+@pytest.fixture
+async def api_core(shop, make_core, tmp_path):
+    api, url = shop
+    settings = make_settings(
+        tmp_path,
+        orders_api_url=url + "/",
+        orders_api_timeout=0.3,
+        orders_api_token="s3cret",
+    )
+    return api, await make_core(settings=settings)
+
+
+async def test_http_service_direct(shop):
+    api, url = shop
+    service = HttpOrderService(url, timeout=0.3, token="tok")
+    try:
+        order = await service.get(ShopApi.OK)
+        assert order.status == "Передан курьеру"
+        assert order.delivery_date == "2026-03-05"
+        assert order.pickup_point is None
+        with pytest.raises(OrderNotFound):
+            await service.get(ShopApi.MISSING)
+        for number in (
+            ShopApi.BROKEN,
+            ShopApi.SLOW,
+            ShopApi.NOT_JSON,
+            ShopApi.NO_STATUS,
+            ShopApi.NOT_OBJECT,
+        ):
+            with pytest.raises(OrderServiceUnavailable):
+                await service.get(number)
+    finally:
+        await service.close()
+    assert api.requests[0] == (ShopApi.OK, "Bearer tok")
+
+
+async def test_http_service_unreachable():
+    service = HttpOrderService("http://127.0.0.1:9", timeout=0.5)
+    try:
+        with pytest.raises(OrderServiceUnavailable):
+            await service.get("12345678-0001")
+    finally:
+        await service.close()
+
+
+async def test_http_order_found_through_the_engine(api_core):
+    api, core = api_core
+    customer = Customer(core)
+    await customer.say("подскажите когда приедет моя посылка")
+    replies = await customer.say(ShopApi.OK)
+    assert "Передан курьеру" in replies[0].text
+    assert "5 марта 2026" in replies[0].text
+    assert api.requests == [(ShopApi.OK, "Bearer s3cret")]
+
+
+async def test_http_404_is_not_found(api_core):
+    _, core = api_core
+    customer = Customer(core)
+    replies = await customer.say(f"где мой заказ {ShopApi.MISSING}")
+    assert [r.text for r in replies] == [
+        core.kb.texts.format("order_not_found", number=ShopApi.MISSING)
+    ]
+
+
+@pytest.mark.parametrize(
+    "number", [ShopApi.BROKEN, ShopApi.SLOW, ShopApi.NOT_JSON, ShopApi.NO_STATUS]
+)
+async def test_order_service_down_apologises_and_offers_operator(api_core, number):
+    _, core = api_core
+    customer = Customer(core)
+    await customer.say("подскажите когда приедет моя посылка")
+    replies = await customer.say(number)
+    assert len(replies) == 1
+    assert replies[0].text == core.kb.texts.format("order_service_down", number=number)
+    assert replies[0].text.startswith("Приносим извинения")
+    assert buttons.OPERATOR in flat_ids(replies[0])
+    assert (await customer.conversation()).step == "idle"
+    assert await customer.open_ticket() is None
+    # The customer can take the offer.
+    await customer.press(buttons.OPERATOR)
+    ticket = await customer.open_ticket()
+    assert ticket is not None and ticket.order_number == number
+
+
+def test_demo_file_is_valid_yaml_of_orders():
+    import yaml
+
+    raw = yaml.safe_load(Path(DEMO).read_text(encoding="utf-8"))
+    for item in raw["orders"]:
+        assert find_order_number(item["number"]) == item["number"]
+    assert json.dumps(raw)  # plain data only
