@@ -117,8 +117,9 @@ def main() -> int:
     width = 34
     print(f"NLU benchmark (one core, {len(model.intents)} intents)")
     print("-" * (width + 22))
-    print(f"{'cold training (median of ' + str(args.runs) + ')':<{width}} {train_s:>10.2f} s")
-    print(f"{'load from cache (median of ' + str(args.runs) + ')':<{width}} {load_s * 1000:>10.1f} ms")
+    median_of = f"(median of {args.runs})"
+    print(f"{'cold training ' + median_of:<{width}} {train_s:>10.2f} s")
+    print(f"{'load from cache ' + median_of:<{width}} {load_s * 1000:>10.1f} ms")
     print(
         f"{'predict latency, ' + str(len(latencies)) + ' calls':<{width}} "
         f"p50 {statistics.median(latencies):.3f} ms  "

@@ -169,6 +169,7 @@ class Dialog:
     async def answer_intent(self, turn: Turn, intent: str) -> None:
         conv = turn.conversation
         conv.slots["last_intent"] = intent
+        conv.misunderstandings = 0  # understood (typed or a topic button): the run is over
         if intent == "operator":
             self.escalate(turn, "operator", "asked")
             return
@@ -193,6 +194,7 @@ class Dialog:
     async def _with_order(self, turn: Turn, intent: str, number: str) -> None:
         conv = turn.conversation
         conv.slots["order"] = number
+        conv.misunderstandings = 0
         if intent in COMPLAINTS:
             conv.step = IDLE
             await self._continue_complaint(turn)

@@ -51,15 +51,14 @@ class Engine:
         return self.dialog.texts
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
-        """Answer one customer message; an update seen before gets no second answer."""
+        """Answer one customer message; an update seen before gets no second answer (the
+        message log's unique `external_id` refuses it when the turn is written)."""
         key = inbound.customer.key
         lock = self._locks.get(key)
         if lock is None:
             lock = asyncio.Lock()
             self._locks[key] = lock
         async with lock:
-            if inbound.external_id and await self.storage.messages.seen(inbound.external_id):
-                return []
             conv = await self.storage.conversations.get_or_create(
                 inbound.customer, self.clock.now(), inbound.name, inbound.profile_url
             )
@@ -70,7 +69,7 @@ class Engine:
                     await self._commit(tx, turn)
             except Exception as exc:
                 if is_unique_violation(exc):
-                    return []  # another replica took the same update first
+                    return []  # the same update again (a retry, or another replica)
                 raise
         if self.on_outbox is not None and (
             turn.escalation or turn.forward_to_operators or turn.rating

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from core import buttons
 
 try:
@@ -113,3 +115,14 @@ async def test_doc_and_voice_from_customer(vk_env: VKEnv) -> None:
     assert kinds["document"].name == "file.txt" and kinds["document"].url
     assert kinds["voice"].ref == "doc529_77_k"
     assert await core.files.fetch(kinds["voice"]) == b"OggS"
+
+
+async def test_engine_failure_gets_an_apology(
+    vk_env: VKEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(inbound: object) -> list:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(vk_env.core.engine, "handle", broken)
+    (answer,) = await vk_env.say(532, "где мой заказ")
+    assert "техническая ошибка" in answer["message"]

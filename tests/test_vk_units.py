@@ -19,7 +19,16 @@ from bots.vk.inbound import (
 )
 from bots.vk.polling import StatePolling
 from bots.vk.ratelimit import RateLimiter
-from bots.vk.render import INLINE, ClientCaps, fit_rows, keyboard_json, label, render, split_text
+from bots.vk.render import (
+    INLINE,
+    ClientCaps,
+    fit_rows,
+    keyboard_json,
+    label,
+    render,
+    split_text,
+    utf16_len,
+)
 from bots.vk.sender import answer_random_id, file_note, outbox_random_id
 from core import buttons
 from core.delivery import PermanentFailure, RetryLater
@@ -230,3 +239,9 @@ def test_polling_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_callback_needs_secret_and_confirmation() -> None:
     with pytest.raises(ValueError, match="VK_CALLBACK_SECRET"):
         CallbackServer(lambda update: None, confirmation="abc", secret="")
+
+
+def test_split_text_counts_emoji_twice() -> None:
+    pieces = split_text("😀" * 3000)
+    assert [len(p) for p in pieces] == [2000, 1000]
+    assert all(utf16_len(p) <= 4000 for p in pieces)

@@ -96,8 +96,7 @@ class VKEnv:
 
     async def settle(self) -> None:
         """Let the adapter finish what it is handling now."""
-        while self.channel._tasks:
-            await asyncio.wait(set(self.channel._tasks), timeout=5)
+        assert not await self.channel.wait_idle(5.0)
 
     async def open_ticket(self, user_id: int) -> Any:
         await self.say(user_id, "позовите оператора")

@@ -30,6 +30,7 @@ from bots.vk.polling import StatePolling
 from bots.vk.ratelimit import RateLimiter
 from bots.vk.render import ClientCapsCache
 from bots.vk.sender import VKSender
+from config.settings import Settings
 from core.app import Core
 from core.types import VK
 
@@ -40,7 +41,9 @@ RESTART_DELAY_MAX = 60.0
 
 
 class VKChannel:
-    def __init__(self, core: Core, settings: Any, *, http_client: ABCHTTPClient | None = None):
+    def __init__(
+        self, core: Core, settings: Settings, *, http_client: ABCHTTPClient | None = None
+    ) -> None:
         if settings.vk_group_token is None:
             raise ValueError("VK_GROUP_TOKEN is not set")
         self.core = core
@@ -114,6 +117,7 @@ class VKChannel:
         )
 
     async def stop(self) -> None:
+        """Stop receiving, let in-flight updates finish (5 s), close our HTTP session."""
         if not self._started:
             return
         self._started = False
@@ -127,11 +131,10 @@ class VKChannel:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poll_task
             self._poll_task = None
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        pending = await self.wait_idle(STOP_GRACE)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
         if self._own_http:
             await self.http.close()
         log.info("VK channel stopped")
@@ -145,12 +148,14 @@ class VKChannel:
             return
         self._spawn(self.bot.process_event(update, self.api))
 
-    async def dispatch(self, update: dict[str, Any]) -> None:
-        """Handle one raw update now (the same path as `submit`, awaited)."""
-        event_id = update.get("event_id")
-        if isinstance(event_id, str) and event_id and not self._seen.add(event_id):
-            return
-        await self.bot.process_event(update, self.api)
+    async def wait_idle(self, limit: float = 5.0) -> set[asyncio.Task[Any]]:
+        """Wait until the updates being handled now are done; returns those still running."""
+        pending: set[asyncio.Task[Any]] = set()
+        while self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=limit)
+            if pending:
+                break
+        return pending
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

@@ -13,6 +13,7 @@ API route their updates through the same labeler.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import weakref
@@ -32,6 +33,10 @@ from core.types import VK, Inbound, Reply
 log = logging.getLogger(__name__)
 
 UNKNOWN_BUTTON_SNACKBAR = "Эта кнопка больше не действует"
+SORRY = (
+    "Извините, у нас техническая ошибка, и сообщение не обработалось. "
+    "Попробуйте, пожалуйста, ещё раз через минуту."
+)
 ANSWER_ATTEMPTS = 3
 
 
@@ -101,8 +106,7 @@ class CustomerHandlers:
                 profile_url=profile_url(user_id),
                 unsupported=incoming.unsupported,
             )
-            engine = self.core.engine
-            replies = await (engine.welcome(inbound) if incoming.start else engine.handle(inbound))
+            replies = await self._engine(inbound, incoming.start)
             await self.answer(user_id, replies, incoming.external_id)
 
     async def on_message_event(self, obj: dict[str, Any]) -> None:
@@ -126,9 +130,17 @@ class CustomerHandlers:
                 external_id=external_id,
                 profile_url=profile_url(user_id),
             )
-            engine = self.core.engine
-            replies = await (engine.welcome(inbound) if start else engine.handle(inbound))
+            replies = await self._engine(inbound, start)
             await self.answer(user_id, replies, external_id)
+
+    async def _engine(self, inbound: Inbound, start: bool) -> list[Reply]:
+        """The engine's replies; if it fails, an apology instead of silence."""
+        engine = self.core.engine
+        try:
+            return await (engine.welcome(inbound) if start else engine.handle(inbound))
+        except Exception:
+            log.exception("the engine failed on VK update %s", inbound.external_id)
+            return [Reply(SORRY)]
 
     async def _answer_event(self, event_id: str, user_id: int, peer_id: int, known: bool) -> None:
         """Stop the button's spinner; a stale button also gets a short snackbar."""
@@ -144,12 +156,10 @@ class CustomerHandlers:
     async def answer(self, peer_id: int, replies: list[Reply], key: str) -> None:
         """Send the engine's replies now; a rate limit is waited out a few times."""
         for number, reply in enumerate(replies):
-            reply_key = f"{key}#{number}"
+            random_id = functools.partial(answer_random_id, f"{key}#{number}")
             for attempt in range(1, ANSWER_ATTEMPTS + 1):
                 try:
-                    await self.sender.deliver(
-                        peer_id, reply, lambda part, k=reply_key: answer_random_id(k, part)
-                    )
+                    await self.sender.deliver(peer_id, reply, random_id)
                     break
                 except RetryLater as exc:
                     if attempt == ANSWER_ATTEMPTS:

@@ -170,21 +170,40 @@ def _is_not_operator(button: Button) -> bool:
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Pieces of at most `limit` characters, cut at a paragraph, line or space."""
+    """Pieces of at most `limit` characters, cut at a paragraph, line or space.
+
+    Characters outside the BMP (most emoji) count twice, as in UTF-16, in case VK
+    measures the 4096 that way.
+    """
     text = text.strip()
     pieces: list[str] = []
-    while len(text) > limit:
-        window = text[: limit + 1]
+    while utf16_len(text) > limit:
+        fits = _fitting_prefix(text, limit)
+        window = text[: fits + 1]
         cut = -1
         for sep in ("\n\n", "\n", " "):
             at = window.rfind(sep)
-            if at > limit // 3:  # keep pieces reasonably long
+            if at > fits // 3:  # keep pieces reasonably long
                 cut = at
                 break
-        head, rest = (text[:limit], text[limit:]) if cut < 0 else (text[:cut], text[cut:])
-        head, text = head.rstrip(), rest.strip()
+        cut = fits if cut < 0 else cut
+        head, text = text[:cut].rstrip(), text[cut:].strip()
         if head:
             pieces.append(head)
     if text:
         pieces.append(text)
     return pieces
+
+
+def utf16_len(text: str) -> int:
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def _fitting_prefix(text: str, limit: int) -> int:
+    """The number of leading characters whose UTF-16 length is at most `limit`."""
+    units = 0
+    for index, ch in enumerate(text):
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > limit:
+            return max(1, index)
+    return len(text)
