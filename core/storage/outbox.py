@@ -41,6 +41,9 @@ class OutboxItem:
 class OutboxRepo:
     def __init__(self, ex: Executor) -> None:
         self._ex = ex
+        # PostgreSQL replicas claim at the same time: rows another replica is claiming are
+        # skipped rather than sent twice. SQLite transactions are serialised anyway.
+        self._skip_locked = " FOR UPDATE OF o SKIP LOCKED" if ex.dialect == "postgresql" else ""
 
     async def add(
         self,
@@ -81,7 +84,7 @@ class OutboxRepo:
             "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.channel = o.channel "
             "AND e.recipient = o.recipient AND e.status = ? AND e.id < o.id "
             "AND (e.next_attempt_at > ? OR (e.locked_until IS NOT NULL AND e.locked_until >= ?)))"
-            " ORDER BY o.id LIMIT ?",
+            " ORDER BY o.id LIMIT ?" + self._skip_locked,
             (PENDING, *channels, now, now, PENDING, now, now, limit),
         )
         items = [OutboxItem.from_row(row) for row in rows]

@@ -1,0 +1,131 @@
+"""The same storage code on PostgreSQL: migrations, the engine's flows, concurrent claims.
+
+Runs against a throw-away local server (tests/postgres_server.py); skipped, with the
+reason shown, on a machine without PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from core.app import build_core
+from core.delivery import Delivery
+from core.operators import Operator
+from core.storage import Storage
+from core.types import TELEGRAM, Inbound
+from tests import postgres_server
+from tests.conftest import Collector, make_settings
+
+pytestmark = pytest.mark.skipif(
+    postgres_server.available() is not None,
+    reason=f"no PostgreSQL here: {postgres_server.available()}",
+)
+
+
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[str]:
+    with postgres_server.postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+async def pg_url(pg_server: str) -> AsyncIterator[str]:
+    """A fresh database on the server for each test."""
+    import asyncpg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(pg_server)
+    await admin.execute(f"CREATE DATABASE {name}")
+    await admin.close()
+    yield pg_server.rsplit("/", 1)[0] + f"/{name}"
+    admin = await asyncpg.connect(pg_server)
+    await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    await admin.close()
+
+
+async def test_migrations_and_schema_version(pg_url):
+    storage = await Storage.open(pg_url)
+    try:
+        assert storage.dialect == "postgresql"
+        versions = await storage.db.fetchall("SELECT version FROM schema_version ORDER BY 1")
+        assert [row["version"] for row in versions] == [1, 2]
+    finally:
+        await storage.close()
+    again = await Storage.open(pg_url)  # a second start applies nothing twice
+    await again.close()
+
+
+async def test_engine_flow_on_postgres(pg_url, tmp_path, classifier, clock):
+    settings = make_settings(tmp_path, database_url=pg_url)
+    core = await build_core(settings, classifier=classifier, clock=clock)
+    sent = Collector()
+    core.delivery.register(TELEGRAM, sent)
+    customer = Inbound(TELEGRAM, "42", text="где мой заказ", name="Олег", external_id="tg:42:1")
+    try:
+        asked = await core.engine.handle(customer)
+        assert "номер" in asked[0].text
+        # The same update again is refused by the unique key: no second answer.
+        assert await core.engine.handle(customer) == []
+        answer = await core.engine.handle(
+            Inbound(TELEGRAM, "42", text="12345678-0001", name="Олег", external_id="tg:42:2")
+        )
+        assert "12345678-0001" in answer[0].text
+        await core.engine.handle(Inbound(TELEGRAM, "42", text="позовите оператора"))
+        ticket = await core.storage.tickets.open_for(
+            (await core.storage.conversations.find(customer.customer)).id
+        )
+        assert ticket is not None and ticket.order_number == "12345678-0001"
+        # The database itself refuses a second open ticket for the customer.
+        with pytest.raises(Exception) as refused:
+            await core.storage.tickets.create(
+                conversation_id=ticket.conversation_id,
+                customer=customer.customer,
+                now=clock.now(),
+                intent="operator",
+                order_number=None,
+                reason="asked",
+                summary="",
+                priority=0,
+                vip=False,
+            )
+        assert type(refused.value).__name__ == "UniqueViolationError"
+        await core.desk.reply(ticket.id, Operator("7", "Анна"), "Здравствуйте, проверяю")
+        await core.delivery.run_once()
+        assert sent.texts() == ["Здравствуйте, проверяю"]
+    finally:
+        await core.close()
+    # A restart on the same database: the open ticket and the conversation are there.
+    restarted = await build_core(settings, classifier=classifier, clock=clock)
+    try:
+        conv = await restarted.storage.conversations.find(customer.customer)
+        assert conv.slots["order"] == "12345678-0001"
+        assert (await restarted.storage.tickets.open_for(conv.id)).id == ticket.id
+    finally:
+        await restarted.close()
+
+
+async def test_two_replicas_never_claim_the_same_item(pg_url, clock):
+    first, second = await Storage.open(pg_url), await Storage.open(pg_url)
+    try:
+        for n in range(40):
+            await first.outbox.add("telegram", str(n % 10), "reply", {"n": n}, clock.now())
+        got: list[list[int]] = [[], []]
+
+        async def worker(storage: Storage, into: list[int]) -> None:
+            delivery = Delivery(storage, clock, batch=5)
+            collector = Collector()
+            delivery.register("telegram", collector)
+            for _ in range(20):
+                await delivery.run_once()
+            into.extend(item.payload["n"] for item in collector.items)
+
+        await asyncio.gather(worker(first, got[0]), worker(second, got[1]))
+        delivered = got[0] + got[1]
+        assert sorted(delivered) == list(range(40))  # every item once, none twice
+    finally:
+        await first.close()
+        await second.close()
