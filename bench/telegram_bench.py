@@ -23,15 +23,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aiogram import Bot, Dispatcher, F  # noqa: E402
-from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
-from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
-from aiogram.types import Message  # noqa: E402
+from aiogram import Bot, Dispatcher, F
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import Message
 
-from bots.main import serve  # noqa: E402
-from config.settings import load_settings  # noqa: E402
-from core.app import build_core, classifier_for  # noqa: E402
-from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
+from bots.main import serve
+from config.settings import load_settings
+from core.app import build_core, classifier_for
+from tests.fakes.telegram_api import FakeTelegramAPI
 
 DIALOG = ("здравствуйте", "где мой заказ", "12345678-0001", "спасибо большое")
 OPS = -1009000000001

@@ -70,7 +70,8 @@ class Settings(BaseSettings):
     vk_callback_path: str = "/vk/callback"
     vk_callback_confirmation: str | None = None
     vk_callback_secret: SecretStr | None = None
-    vk_polling_state_dir: Path | None = None  # unset: vkbottle keeps no polling state file
+    vk_polling_state_dir: Path | None = None  # unset: DATA_DIR/vk-polling
+    vk_polling_resume: bool = True
 
     # --- the life of a case ------------------------------------------------------------------
     default_wait_minutes: int = Field(10, ge=1)

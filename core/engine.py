@@ -203,7 +203,7 @@ class Engine:
             if rated is None or rated.conversation_id != conv.id:
                 return
             await tx.tickets.update(ticket_id, rating=score)
-            if score <= 2:
+            if score <= 2 and rated.rating != score:  # a repeated press: no second notice
                 await tx.outbox.add(
                     OPERATORS,
                     conv.customer.key,

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 from vkbottle.bot import Bot
@@ -63,7 +64,7 @@ class VKChannel:
         self.customers = CustomerHandlers(
             core, self.api, self.sender, self.caps, NameCache(self.api)
         )
-        state_dir = settings.vk_polling_state_dir
+        state_dir = polling_state_dir(settings)
         self.polling = StatePolling(state_dir, group_id=settings.vk_group_id).construct(self.api)
         self.bot = Bot(
             api=self.api,
@@ -98,7 +99,7 @@ class VKChannel:
                 "VK Bots Long Poll started for group %s via %s (polling state: %s)",
                 settings.vk_group_id or "(from the token)",
                 self.api.API_URL,
-                settings.vk_polling_state_dir or "not kept",
+                self.polling.state_dir or "not kept",
             )
         self._started = True
         self.core.delivery.wake()  # VK items waiting in the outbox can go now
@@ -178,3 +179,14 @@ class VKChannel:
                 log.exception("VK long poll failed; restarting in %.0f s", delay)
                 await asyncio.sleep(delay)
                 delay = min(RESTART_DELAY_MAX, delay * 2)
+
+
+def polling_state_dir(settings: Any) -> Path | None:
+    """Where vkbottle keeps the long-poll position, so a restart answers what came in
+    meanwhile: `VK_POLLING_STATE_DIR`, else `DATA_DIR/vk-polling` (beside the database),
+    never the current directory; `VK_POLLING_RESUME=false` keeps none."""
+    if not settings.vk_polling_resume:
+        return None
+    if settings.vk_polling_state_dir is not None:
+        return Path(settings.vk_polling_state_dir)
+    return Path(settings.data_dir) / "vk-polling"

@@ -175,7 +175,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 def fit_temperature(pipeline: Pipeline, texts: list[str], labels: list[str]) -> float:
     """The temperature whose softmax best predicts held-out folds (lowest log-loss)."""
     smallest_class = min(labels.count(label) for label in set(labels))
-    folds = min(5, smallest_class)
+    folds = min(3, smallest_class)
     if folds < 2:
         return 5.0
     splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
