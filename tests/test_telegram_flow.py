@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.telegram_harness import CUSTOMER, OPS, button_ids, start_bot, telegram_bot, texts_to
 
 OPERATOR = 777
@@ -245,3 +246,64 @@ async def test_stickers_files_and_other_groups(tmp_path, classifier):
         fake.group_message(-100555, CUSTOMER, "привет бот", is_forum=False)
         await asyncio.sleep(0.3)
         assert not [p for p in fake.calls("sendMessage") if p.get("chat_id") == -100555]
+
+
+async def test_damaged_item_photo_reaches_the_topic_with_the_card(tmp_path, classifier):
+    async with telegram_bot(tmp_path, classifier) as bot:
+        fake = bot.fake
+        fake.private_message(CUSTOMER, "пришёл разбитый чайник, заказ 12345678-0001")
+        await fake.wait_for("sendMessage", lambda p: to_customer(p) and "извинения" in p["text"])
+        await fake.wait_for("sendMessage", lambda p: to_customer(p) and "Опишите" in p["text"])
+        fake.private_message(CUSTOMER, "носик отколот, коробка была целая")
+        await fake.wait_for("sendMessage", lambda p: to_customer(p) and "фото" in p["text"])
+        fake.private_message(CUSTOMER, photo=True)
+        await fake.wait_for("sendMessage", lambda p: to_customer(p) and "жалоба №" in p["text"])
+        [card] = await fake.wait_for(
+            "sendMessage", lambda p: in_group(p) and "Обращение №1" in str(p["text"])
+        )
+        assert "приоритет" in card["text"] and "носик отколот" in card["text"]
+        [photo] = await fake.wait_for("sendPhoto", in_group)
+        assert photo["message_thread_id"] == card["message_thread_id"]
+
+
+async def test_webhook_mode_checks_the_secret(tmp_path, classifier, unused_tcp_port):
+    from tests.fakes.telegram_api import post_update_to
+
+    fake = FakeTelegramAPI()
+    await fake.start()
+    fake.add_chat(OPS, is_forum=True)
+    settings_overrides = {
+        "telegram_webhook_url": "https://bot.example.com",
+        "telegram_webhook_host": "127.0.0.1",
+        "telegram_webhook_port": unused_tcp_port,
+        "telegram_webhook_secret": "s3cret",
+    }
+    core = None
+    try:
+        from bots.main import serve
+        from core.app import build_core
+        from tests.conftest import make_settings
+
+        settings = make_settings(
+            tmp_path,
+            telegram_bot_token=fake.token,
+            telegram_api_url=fake.base_url,
+            operators_chat_id=OPS,
+            **settings_overrides,
+        )
+        core = await build_core(settings, classifier=classifier)
+        stop = asyncio.Event()
+        task = asyncio.create_task(serve(settings, stop, core))
+        [hook] = await fake.wait_for("setWebhook")
+        assert hook["url"] == "https://bot.example.com/telegram/webhook"
+        assert hook["secret_token"] == "s3cret"
+        url = f"http://127.0.0.1:{unused_tcp_port}/telegram/webhook"
+        update = fake.private_message(CUSTOMER, "привет", push=False)
+        assert await post_update_to(url, update, secret_token="wrong") in (401, 403)
+        assert await post_update_to(url, update, secret_token="s3cret") == 200
+        await fake.wait_for("sendMessage", to_customer)
+        assert not fake.calls("getUpdates")
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    finally:
+        await fake.stop()

@@ -27,6 +27,7 @@ from core.types import Attachment
 
 log = logging.getLogger(__name__)
 FORUM_CHECK_EVERY = 300.0  # seconds between getChat calls
+MAX_FILES_WITH_CARD = 5
 
 
 class OperatorsSender:
@@ -67,6 +68,18 @@ class OperatorsSender:
         await self.core.storage.threads.remember_post(
             str(self.chat_id), str(card.message_id), ticket_id
         )
+        # Files the customer sent before the case was opened follow the card.
+        files = [a for m in view.transcript if m.direction == "in" for a in m.attachments]
+        for attachment in files[:MAX_FILES_WITH_CARD]:
+            self.limiter.record()
+            await send_file(
+                self.bot,
+                self.chat_id,
+                attachment,
+                self.core.files,
+                caption="📎 из переписки до обращения",
+                thread_id=thread_id,
+            )
 
     async def _customer_message(self, ticket_id: int, item: OutboxItem) -> None:
         attachments = [Attachment.from_dict(a) for a in item.payload.get("attachments", [])]
