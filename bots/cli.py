@@ -14,8 +14,13 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:  # imported lazily at run time: `supportbot --help` stays quick
+    from core.knowledge import KnowledgeBase
+    from core.nlu import IntentClassifier
 
 DEFAULT_EVAL = Path(__file__).resolve().parent.parent / "tests" / "data" / "nlu_eval.tsv"
 
@@ -82,10 +87,26 @@ def main(argv: list[str] | None = None) -> int:
     return run_bots(settings)
 
 
-def classify(settings: Settings) -> int:
-    from core.app import classifier_for
+def _bot_model(settings: Settings) -> IntentClassifier:
+    """The same model the bots run (shipped phrases + knowledge base + operators' labels)."""
+    from core.app import bot_classifier
+    from core.knowledge import KnowledgeBase
+    from core.storage import Storage
 
-    classifier = classifier_for(settings)
+    async def load() -> IntentClassifier:
+        storage = await Storage.open(settings.database_url)
+        try:
+            return await bot_classifier(
+                settings, storage, KnowledgeBase.load(Path(settings.knowledge_dir))
+            )
+        finally:
+            await storage.close()
+
+    return asyncio.run(load())
+
+
+def classify(settings: Settings) -> int:
+    classifier = _bot_model(settings)
     out = sys.stdout
     for line in sys.stdin:
         prediction = classifier.predict(line.rstrip("\n"))
@@ -95,7 +116,6 @@ def classify(settings: Settings) -> int:
 
 
 def evaluate_file(settings: Settings, path: Path, show_errors: bool) -> int:
-    from core.app import classifier_for
     from core.nlu.dataset import load_tsv
     from core.nlu.evaluate import evaluate, format_report
 
@@ -104,7 +124,7 @@ def evaluate_file(settings: Settings, path: Path, show_errors: bool) -> int:
     except (OSError, ValueError) as exc:
         print(f"Cannot read {path}: {exc}", file=sys.stderr)
         return 2
-    result = evaluate(classifier_for(settings), examples)
+    result = evaluate(_bot_model(settings), examples)
     print(format_report(result))
     if show_errors:
         print("\nerrors (true → predicted: text):")
@@ -147,13 +167,15 @@ async def report(settings: Settings, since: str, until: str | None, fmt: str) ->
 
 
 async def list_unrecognized(settings: Settings, limit: int) -> int:
-    from core.app import classifier_for
+    from core.app import bot_classifier
+    from core.knowledge import KnowledgeBase
     from core.learning import unrecognized
     from core.storage import Storage
 
-    classifier = classifier_for(settings)
     storage = await Storage.open(settings.database_url)
     try:
+        kb = KnowledgeBase.load(Path(settings.knowledge_dir))
+        classifier = await bot_classifier(settings, storage, kb)
         groups = await unrecognized(
             storage, classifier.normalizer, settings.nlu_min_confidence, limit
         )
@@ -169,10 +191,22 @@ async def list_unrecognized(settings: Settings, limit: int) -> int:
     return 0
 
 
+def current_model(settings: Settings, kb: KnowledgeBase) -> IntentClassifier:
+    """The model running bots use now (the published one), else the shipped phrases'."""
+    from core.app import classifier_for, models_dir
+    from core.nlu import IntentClassifier, published
+
+    key = published(models_dir(settings))
+    if key:
+        model = IntentClassifier.load(models_dir(settings) / f"intent-model-{key}.pkl")
+        if model is not None:
+            return model
+    return classifier_for(settings, kb)
+
+
 async def train(
     settings: Settings, eval_name: str, held_out: list[tuple[str, str]], quiet: bool
 ) -> int:
-    from core.app import classifier_for
     from core.knowledge import KnowledgeBase
     from core.learning import retrain
     from core.nlu.evaluate import evaluate
@@ -188,7 +222,7 @@ async def train(
             )
             print(f"model {model.fingerprint} trained on shipped phrases + {len(labelled)} labels")
             return 0
-        before = classifier_for(settings, kb)  # the shipped phrases only
+        before = current_model(settings, kb)
         after = await retrain(
             storage, Path(settings.nlu_dir), Path(settings.data_dir) / "models", kb.all_texts()
         )

@@ -22,7 +22,7 @@ from core.hours import WorkingHours
 from core.knowledge import KnowledgeBase, load_canned
 from core.learning import ModelWatcher
 from core.manners import Manners
-from core.nlu import IntentClassifier, load_classifier
+from core.nlu import IntentClassifier, load_classifier, publish
 from core.operators import OperatorDesk
 from core.orders import OrderService, make_order_service
 from core.storage import Storage
@@ -63,6 +63,7 @@ def classifier_for(
     settings: Any,
     kb: KnowledgeBase | None = None,
     labelled: list[tuple[str, str]] | None = None,
+    publish_model: bool = False,
 ) -> IntentClassifier:
     """The intent model, trained from `NLU_DIR` plus operators' labels (cached under
     `DATA_DIR/models`, so a restart loads it instead of training)."""
@@ -71,7 +72,14 @@ def classifier_for(
         cache_dir=models_dir(settings),
         extra_examples=labelled or [],
         vocabulary_texts=kb.all_texts() if kb is not None else (),
+        publish_model=publish_model,
     )
+
+
+async def bot_classifier(settings: Any, storage: Storage, kb: KnowledgeBase) -> IntentClassifier:
+    """The model a bot runs: the shipped phrases, the knowledge base's words and every
+    operator label; the command line's classify/eval use the very same one."""
+    return classifier_for(settings, kb, await storage.labels.examples())
 
 
 async def build_core(
@@ -86,7 +94,8 @@ async def build_core(
     kb = KnowledgeBase.load(Path(settings.knowledge_dir))
     storage = await Storage.open(settings.database_url)
     if classifier is None:
-        classifier = classifier_for(settings, kb, await storage.labels.examples())
+        classifier = await bot_classifier(settings, storage, kb)
+        publish(models_dir(settings), classifier.fingerprint)
     log.info("intent model ready in %.2f s", time.perf_counter() - started)
     token = settings.orders_api_token.get_secret_value() if settings.orders_api_token else None
     orders = orders or make_order_service(

@@ -50,6 +50,11 @@ class Compensation:
             ticket = await tx.tickets.get(ticket_id)
             if ticket is None:
                 raise OperatorError(f"Обращения №{ticket_id} нет.")
+            if not ticket.is_open:  # the reply would be refused: keep the code in the pool
+                raise OperatorError(
+                    f"Обращение №{ticket.id} закрыто. Чтобы отправить промокод, "
+                    "откройте его: /reopen"
+                )
             code = await tx.promo.issue(ticket.id, operator.name, now)
         if code is None:
             raise OperatorError(

@@ -63,6 +63,11 @@ class Dialog:
 
     # ------------------------------------------------------------------ entry points
     async def handle_text(self, turn: Turn) -> None:
+        await self._handle_text(turn)
+        if len(turn.inbound.text) > CLASSIFY_LIMIT and turn.escalation is None and turn.replies:
+            turn.say(Reply(self.texts.get("too_long_note"), self._operator_row()))
+
+    async def _handle_text(self, turn: Turn) -> None:
         text = turn.inbound.text.strip()
         conv = turn.conversation
         order = find_order_number(text)
@@ -89,6 +94,7 @@ class Dialog:
             return
         prediction = self.classifier.predict(text[:CLASSIFY_LIMIT])
         turn.intent, turn.confidence = prediction.intent, prediction.confidence
+        turn.normalized = prediction.normalized
         confident = (
             prediction.confidence >= self.policy.min_confidence
             and prediction.intent != "out_of_scope"
@@ -315,17 +321,27 @@ class Dialog:
 
     def _misunderstood(self, turn: Turn) -> None:
         conv = turn.conversation
+        if self._clearly_out_of_scope(turn):
+            # Understood: a question support does not handle. Say so; no operator needed.
+            conv.misunderstandings = 0
+            turn.say(self.menu(self.kb.answer("out_of_scope").text))
+            return
         conv.misunderstandings += 1
         if conv.misunderstandings >= self.policy.misunderstandings_before_operator:
             conv.misunderstandings = 0
             turn.say(Reply(self.texts.get("clarify_then_operator")))
             self.escalate(turn, turn.intent or "out_of_scope", "misunderstood")
             return
-        if turn.intent == "out_of_scope" and (turn.confidence or 0.0) >= self.policy.min_confidence:
-            # Understood as a question the support does not handle: say so, show the menu.
-            turn.say(self.menu(self.kb.answer("out_of_scope").text))
-            return
         turn.say(self.menu(self.texts.get("clarify")))
+
+    def _clearly_out_of_scope(self, turn: Turn) -> bool:
+        """Out of scope with confidence, in words the bot knows (not gibberish)."""
+        if turn.intent != "out_of_scope" or (turn.confidence or 0.0) < self.policy.min_confidence:
+            return False
+        vocabulary = self.classifier.normalizer.vocabulary
+        words = [w for w in turn.normalized.split() if len(w) >= 3]
+        known = sum(1 for w in words if vocabulary.is_known(w))
+        return bool(words) and known * 2 >= len(words)
 
     # ------------------------------------------------------------------ ratings
     def take_rating(self, turn: Turn, ticket_id: int, score: int) -> None:
@@ -374,6 +390,23 @@ class Dialog:
                 Button(buttons.MENU, self.texts.get("buttons.menu")),
             ),
         )
+
+    def button_title(self, payload: str) -> str:
+        """What a pressed button said, for the transcript."""
+        if payload.startswith(buttons.TOPIC):
+            answer = self.kb.answers.get(payload.removeprefix(buttons.TOPIC))
+            if answer is not None:
+                return answer.title
+        names = {
+            buttons.HELPED: "buttons.helped",
+            buttons.OPERATOR: "buttons.operator",
+            buttons.MENU: "buttons.menu",
+            buttons.NO_PHOTO: "buttons.no_photo",
+            buttons.SKIP: "buttons.skip",
+        }
+        if payload in names:
+            return self.texts.get(names[payload])
+        return payload[:60]
 
     def _unknown_button(self, turn: Turn) -> None:
         turn.say(self.menu(self.texts.get("unknown_button")))

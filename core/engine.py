@@ -20,6 +20,7 @@ from core.manners import Manners
 from core.storage import Storage
 from core.storage import messages as log_kind
 from core.storage.database import is_unique_violation
+from core.storage.tickets import WAITING, Ticket
 from core.turn import Turn
 from core.types import Inbound, Reply
 
@@ -72,7 +73,7 @@ class Engine:
                     return []  # the same update again (a retry, or another replica)
                 raise
         if self.on_outbox is not None and (
-            turn.escalation or turn.forward_to_operators or turn.rating
+            turn.escalation or turn.forward_to_operators or turn.rating or turn.rating_comment
         ):
             self.on_outbox()
         return turn.replies
@@ -102,21 +103,20 @@ class Engine:
             else:
                 turn.conversation.slots["conflict"] = True
             return
+        rating = buttons.parse_rate(inbound.payload) if inbound.payload else None
+        if rating is not None:
+            if await self._rating_allowed(turn, rating[0]):
+                await self.dialog.handle_button(turn, inbound.payload)
+            else:
+                turn.say(Reply(self.dialog.texts.get("rating_not_accepted")))
+            return
         if turn.open_ticket is not None:
             if inbound.payload == buttons.OPERATOR:
-                position = await self.storage.tickets.position(turn.open_ticket)
-                turn.say(
-                    Reply(
-                        self.dialog.texts.format(
-                            "already_escalated", ticket=turn.open_ticket.id, position=position
-                        )
-                    )
-                )
+                turn.say(Reply(await self._ticket_status(turn.open_ticket)))
                 return
-            if not inbound.payload:
-                # A case is open: everything the customer says goes to its operators.
-                turn.forward_to_operators = True
-                return
+            # A case is open: everything the customer says or presses goes to its operators.
+            turn.forward_to_operators = True
+            return
         if inbound.payload:
             await self.dialog.handle_button(turn, inbound.payload)
             return
@@ -141,6 +141,23 @@ class Engine:
             ][-10:]
         await self.dialog.handle_text(turn)
 
+    async def _rating_allowed(self, turn: Turn, ticket_id: int) -> bool:
+        """A rating counts once, for a closed ticket of this very customer."""
+        ticket = await self.storage.tickets.get(ticket_id)
+        return (
+            ticket is not None
+            and ticket.conversation_id == turn.conversation.id
+            and not ticket.is_open
+            and ticket.rating is None
+        )
+
+    async def _ticket_status(self, ticket: Ticket) -> str:
+        texts = self.dialog.texts
+        if ticket.status == WAITING:
+            position = await self.storage.tickets.position(ticket)
+            return texts.format("already_escalated", ticket=ticket.id, position=position)
+        return texts.format("already_in_progress", ticket=ticket.id)
+
     # ------------------------------------------------------------------ writing
     async def _commit(self, tx: Storage, turn: Turn) -> None:
         now = self.clock.now()
@@ -152,7 +169,7 @@ class Engine:
         if not logged_text and inbound.unsupported:
             logged_text = f"[{inbound.unsupported}]"
         if not logged_text and inbound.payload:
-            logged_text = f"[button {inbound.payload[:60]}]"
+            logged_text = f"[кнопка «{self.dialog.button_title(inbound.payload)}»]"
         await tx.messages.add(
             conv.id,
             log_kind.IN,

@@ -85,4 +85,6 @@ async def retrain(
 ) -> IntentClassifier:
     """Train on the shipped phrases plus every operator label, and publish the model."""
     labelled = await storage.labels.examples()
-    return await asyncio.to_thread(load_classifier, nlu_dir, cache_dir, labelled, vocabulary_texts)
+    return await asyncio.to_thread(
+        load_classifier, nlu_dir, cache_dir, labelled, vocabulary_texts, True
+    )

@@ -28,6 +28,7 @@ class Turn:
     open_ticket: Ticket | None
     intent: str | None = None
     confidence: float | None = None
+    normalized: str = ""
     replies: list[Reply] = field(default_factory=list)
     escalation: EscalationRequest | None = None
     # The inbound message goes to the open ticket's operators (attached, not answered).

@@ -127,7 +127,7 @@ async def test_unknown_button_payload(core, settings, payload):
     assert [r.text for r in replies] == [core.kb.texts.get("unknown_button")]
     assert buttons.OPERATOR in flat_ids(replies[0])
     rows = db_rows(settings, "SELECT text FROM messages WHERE direction = 'in'")
-    assert rows[0]["text"] == f"[button {payload[:60]}]"
+    assert rows[0]["text"] == f"[кнопка «{core.dialog.button_title(payload)}»]"
     assert db_rows(settings, "SELECT COUNT(*) AS n FROM tickets")[0]["n"] == 0
 
 

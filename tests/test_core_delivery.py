@@ -12,6 +12,7 @@ from conftest import Collector, Customer, outbox_items
 from core.delivery import PermanentFailure, RetryLater, merge_customer_messages
 from core.escalation import OPERATORS
 from core.operators import Operator
+from core.storage import OutboxItem
 from core.types import TELEGRAM, VK, Attachment
 
 OLGA = Operator("op-olga", "Ольга")
@@ -227,8 +228,6 @@ async def test_merge_respects_the_size_limit(core):
 
 
 def test_merge_function_keeps_other_kinds_apart():
-    from core.storage import OutboxItem
-
     def item(n, kind, text="t", ticket=1):
         return OutboxItem(n, OPERATORS, "telegram:1", kind, {"text": text}, ticket, 0, 0.0)
 

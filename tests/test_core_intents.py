@@ -14,7 +14,7 @@ TRAINING = REPO / "config" / "nlu" / "training.yaml"
 
 # New phrases, written for these tests (not in config/nlu/training.yaml nor tests/data).
 PHRASES = {
-    "greeting": "добрый денёк, есть кто живой на линии",
+    "greeting": "приветствую вас уважаемая поддержка",
     "thanks": "огромное спасибо, вы меня очень выручили",
     "operator": "соедините меня с живым сотрудником пожалуйста",
     "order_status": "подскажите когда приедет моя посылка",

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from conftest import REPO, Customer, flat_ids, make_settings
@@ -314,7 +315,7 @@ async def api_core(shop, make_core, tmp_path):
     settings = make_settings(
         tmp_path,
         orders_api_url=url + "/",
-        orders_api_timeout=0.3,
+        orders_api_timeout=0.5,
         orders_api_token="s3cret",
     )
     return api, await make_core(settings=settings)
@@ -322,7 +323,7 @@ async def api_core(shop, make_core, tmp_path):
 
 async def test_http_service_direct(shop):
     api, url = shop
-    service = HttpOrderService(url, timeout=0.3, token="tok")
+    service = HttpOrderService(url, timeout=0.5, token="tok")
     try:
         order = await service.get(ShopApi.OK)
         assert order.status == "Передан курьеру"
@@ -393,8 +394,6 @@ async def test_order_service_down_apologises_and_offers_operator(api_core, numbe
 
 
 def test_demo_file_is_valid_yaml_of_orders():
-    import yaml
-
     raw = yaml.safe_load(Path(DEMO).read_text(encoding="utf-8"))
     for item in raw["orders"]:
         assert find_order_number(item["number"]) == item["number"]

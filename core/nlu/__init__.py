@@ -26,20 +26,25 @@ def load_classifier(
     cache_dir: Path | None = None,
     extra_examples: Sequence[Example] = (),
     vocabulary_texts: Sequence[str] = (),
+    publish_model: bool = False,
 ) -> IntentClassifier:
     """The classifier for the shipped phrases plus `extra_examples` (labelled by operators).
 
-    A trained model is cached in `cache_dir` under a hash of what it was trained from, so
-    a restart loads it in a fraction of a second instead of training again.
+    A trained model is cached in `cache_dir` under a hash of what it was built from, so a
+    restart loads it in a fraction of a second instead of training again. With
+    `publish_model`, running bots are pointed at it (`supportbot train`); other cached
+    models are left alone, so a command-line run never takes a bot's model away.
     """
     examples = training_examples(nlu_dir) + list(extra_examples)
     slang = load_slang(nlu_dir / "slang.yaml")
-    key = fingerprint(examples, slang)
+    key = fingerprint(examples, slang, vocabulary_texts)
     cache = cache_dir / f"intent-model-{key}.pkl" if cache_dir is not None else None
     if cache is not None and cache.exists():
         loaded = IntentClassifier.load(cache)
         if loaded is not None:
             loaded.fingerprint = key
+            if publish_model:
+                publish(cache.parent, key)
             return loaded
     started = time.perf_counter()
     normalizer = Normalizer.from_texts([t for t, _ in examples] + list(vocabulary_texts), slang)
@@ -49,19 +54,24 @@ def load_classifier(
     )
     classifier.fingerprint = key
     if cache is not None:
-        for old in cache.parent.glob("intent-model-*.pkl"):
-            old.unlink(missing_ok=True)
         classifier.save(cache)
-        publish(cache.parent, key)
+        if publish_model:
+            publish(cache.parent, key)
     return classifier
 
 
 def publish(cache_dir: Path, key: str) -> None:
-    """Point running bots at the model `key` (they reload it without a restart)."""
+    """Point running bots at the model `key` (they reload it without a restart), and
+    drop cached models other than it and the one published before."""
+    previous = published(cache_dir)
     pointer = cache_dir / CURRENT
     tmp = pointer.with_suffix(".tmp")
     tmp.write_text(key, encoding="utf-8")
     tmp.replace(pointer)
+    keep = {f"intent-model-{key}.pkl", f"intent-model-{previous}.pkl"}
+    for old in cache_dir.glob("intent-model-*.pkl"):
+        if old.name not in keep:
+            old.unlink(missing_ok=True)
 
 
 def published(cache_dir: Path) -> str | None:

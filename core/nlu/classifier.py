@@ -197,12 +197,17 @@ def _has_letters(text: str) -> bool:
     return any(ch.isalpha() for ch in text)
 
 
-def fingerprint(examples: Sequence[Example], slang: dict[str, str]) -> str:
-    """A hash of everything the model is trained from, naming its cache file."""
+def fingerprint(
+    examples: Sequence[Example], slang: dict[str, str], vocabulary_texts: Sequence[str] = ()
+) -> str:
+    """A hash of everything the model is built from (phrases, slang, the extra texts its
+    layout-repair vocabulary reads), naming its cache file."""
     digest = hashlib.sha256()
     digest.update(f"format={MODEL_FORMAT}".encode())
     for text, intent in examples:
         digest.update(f"{intent}\t{text}\n".encode())
     for key in sorted(slang):
         digest.update(f"{key}={slang[key]}\n".encode())
+    for text in vocabulary_texts:
+        digest.update(f"v\t{text}\n".encode())
     return digest.hexdigest()[:16]
