@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from config.settings import Settings, SettingsError, load_settings
+from bots.startup import settings_and_logging
+from config.settings import Settings
 
 if TYPE_CHECKING:  # imported lazily at run time: `supportbot --help` stays quick
     from core.knowledge import KnowledgeBase
@@ -52,16 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--quiet", action="store_true", help="train only, print one line")
     args = parser.parse_args(argv)
 
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
+    settings = settings_and_logging()
+    if settings is None:
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
     command = args.command or (
         "run" if settings.telegram_enabled or settings.vk_enabled else "chat"
     )

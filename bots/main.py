@@ -10,7 +10,8 @@ import signal
 import sys
 from typing import Any, Protocol
 
-from config.settings import Settings, SettingsError, load_settings
+from bots.startup import settings_and_logging
+from config.settings import Settings
 from core import housekeeping
 from core.app import Core, build_core
 
@@ -92,13 +93,5 @@ def run_bots(settings: Settings) -> int:
 
 
 def main() -> int:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
-        return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    return run_bots(settings)
+    settings = settings_and_logging()
+    return run_bots(settings) if settings is not None else 2
