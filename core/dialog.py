@@ -38,6 +38,9 @@ AWAIT_COMMENT = "await_comment"
 
 CLASSIFY_LIMIT = 1000  # characters of a message the classifier reads
 DESCRIPTION_WORDS = 6  # a complaint this long already says what happened
+# After a rating, the next message within this many seconds is taken as its comment;
+# later, it is a new question.
+COMMENT_WINDOW = 3600.0
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ class Dialog:
         if order:
             conv.slots["order"] = order
         step = conv.step
-        if step == AWAIT_COMMENT and text:
+        if step == AWAIT_COMMENT and text and turn.now - conv.updated_at <= COMMENT_WINDOW:
             self._take_comment(turn, text)
             return
         if step == AWAIT_RATING and text.isdigit() and 1 <= int(text) <= 5:

@@ -63,7 +63,9 @@ class Engine:
             conv = await self.storage.conversations.get_or_create(
                 inbound.customer, self.clock.now(), inbound.name, inbound.profile_url
             )
-            turn = Turn(inbound, conv, await self.storage.tickets.open_for(conv.id))
+            turn = Turn(
+                inbound, conv, await self.storage.tickets.open_for(conv.id), self.clock.now()
+            )
             await self._decide(turn)
             try:
                 async with self.storage.transaction() as tx:
@@ -106,7 +108,7 @@ class Engine:
         rating = buttons.parse_rate(inbound.payload) if inbound.payload else None
         if rating is not None:
             if await self._rating_allowed(turn, rating[0]):
-                await self.dialog.handle_button(turn, inbound.payload)
+                self.dialog.take_rating(turn, *rating)
             else:
                 turn.say(Reply(self.dialog.texts.get("rating_not_accepted")))
             return
@@ -198,6 +200,15 @@ class Engine:
             )
         if turn.mark_conflict and ticket is not None:
             await tx.tickets.update(ticket.id, conflict=1)
+            if not ticket.conflict:
+                await tx.outbox.add(
+                    OPERATORS,
+                    conv.customer.key,
+                    "notice",
+                    {"ticket_id": ticket.id, "event": "conflict"},
+                    now,
+                    ticket_id=ticket.id,
+                )
         await self._commit_rating(tx, turn, now)
         reply_ticket = attached
         if turn.escalation is not None:

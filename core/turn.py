@@ -26,6 +26,7 @@ class Turn:
     inbound: Inbound
     conversation: Conversation
     open_ticket: Ticket | None
+    now: float = 0.0
     intent: str | None = None
     confidence: float | None = None
     normalized: str = ""

@@ -307,3 +307,31 @@ async def test_note_on_a_closed_ticket_is_allowed(core):
     await core.desk.note(ticket.id, OLGA, "итог: компенсация баллами")
     transcript = await core.storage.messages.for_ticket(ticket.id)
     assert transcript[-1].direction == "note"
+
+
+async def test_a_late_message_after_a_rating_is_a_new_question_not_a_comment(core, clock):
+    customer = Customer(core, user_id="late")
+    await customer.say("позовите оператора")
+    ticket = await customer.open_ticket()
+    await core.desk.close(ticket.id, Operator("op", "Ольга"))
+    await customer.press(f"rate:{ticket.id}:5")
+    clock.advance(2 * 3600)  # the customer comes back two hours later
+    replies = await customer.say("где мой заказ")
+    assert "номер" in replies[0].text
+    assert (await core.storage.tickets.get(ticket.id)).rating_comment is None
+
+
+async def test_rudeness_during_an_open_case_is_flagged_to_operators(core):
+    customer = Customer(core, user_id="rude")
+    await customer.say("позовите оператора")
+    ticket = await customer.open_ticket()
+    replies = await customer.say("вы там все идиоты что ли")
+    assert replies[0].text == core.kb.texts.get("conflict_boundary")
+    assert (await core.storage.tickets.get(ticket.id)).conflict
+    notices = [
+        json.loads(row["payload"]) for row in await outbox_items(core) if row["kind"] == "notice"
+    ]
+    assert {"ticket_id": ticket.id, "event": "conflict"} in notices
+    await customer.say("дебилы")  # flagged once, not on every rude message
+    notices_after = [row for row in await outbox_items(core) if row["kind"] == "notice"]
+    assert len(notices_after) == len(notices)

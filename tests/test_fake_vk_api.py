@@ -64,10 +64,8 @@ async def test_start_returns_method_base_url(fake: FakeVKAPI, api: API) -> None:
 @pytest.mark.asyncio
 async def test_send_with_keyboard_and_random_id_dedup(fake: FakeVKAPI, api: API) -> None:
     keyboard = Keyboard().add(Text("Помогло", payload={"cmd": "x"})).get_json()
-    first = await api.messages.send(peer_id=42, message="Привет", keyboard=keyboard,
-                                    random_id=777)
-    again = await api.messages.send(peer_id=42, message="Привет", keyboard=keyboard,
-                                    random_id=777)
+    first = await api.messages.send(peer_id=42, message="Привет", keyboard=keyboard, random_id=777)
+    again = await api.messages.send(peer_id=42, message="Привет", keyboard=keyboard, random_id=777)
     other = await api.messages.send(peer_id=42, message="ещё", random_id=0)
     zero = await api.messages.send(peer_id=42, message="ещё", random_id=0)
     assert isinstance(first, int) and again == first
@@ -106,8 +104,10 @@ async def test_errors_surface_as_vkbottle_exceptions(fake: FakeVKAPI, api: API) 
     # messages.send(peer_ids=...) requires message_id in every item and fails validation)
     raw = await api.request("messages.send", {"peer_ids": "5,6", "message": "x", "random_id": 0})
     items = raw["response"]
-    assert items[0] == {"peer_id": 5, "error": {"code": 901, "description": (
-        "Can't send messages for users without permission")}}
+    assert items[0] == {
+        "peer_id": 5,
+        "error": {"code": 901, "description": ("Can't send messages for users without permission")},
+    }
     assert items[1]["peer_id"] == 6 and items[1]["message_id"] > 0
 
     with pytest.raises(VKAPIError[914]):
@@ -125,7 +125,9 @@ async def test_users_get(fake: FakeVKAPI, api: API) -> None:
     fake.set_user(10, "Иван", "Петров")
     users = await api.users.get(user_ids=[10, 11], fields=["domain"])
     assert [(u.id, u.first_name, u.last_name) for u in users] == [
-        (10, "Иван", "Петров"), (11, "User", "11")]
+        (10, "Иван", "Петров"),
+        (11, "User", "11"),
+    ]
     assert fake.calls("users.get")[0]["user_ids"] == "10,11"
 
 
@@ -156,9 +158,10 @@ async def test_bot_long_poll_receives_message_and_answers(
         seen.append(message)
         photo_url = message.attachments[0].photo.sizes[-1].url
         body = await api.http_client.request_content(photo_url)
-        await message.answer(f"Здравствуйте, {len(body)} байт",
-                             keyboard=Keyboard(inline=True).add(
-                                 Callback("OK", payload={"cmd": "ok"})).get_json())
+        await message.answer(
+            f"Здравствуйте, {len(body)} байт",
+            keyboard=Keyboard(inline=True).add(Callback("OK", payload={"cmd": "ok"})).get_json(),
+        )
 
     bot = Bot(api=api, labeler=labeler, polling=StatelessBotPolling())
     task = asyncio.create_task(bot.run_polling())
@@ -208,20 +211,25 @@ async def test_long_poll_protocol(fake: FakeVKAPI, api: API) -> None:
     assert server["ts"] == "1" and server["server"] == f"{fake.base_url}/lp"
     http = api.http_client
     url = server["server"]
-    empty = await http.request_json(url, params={"act": "a_check", "key": server["key"],
-                                                 "ts": "1", "wait": 25})
+    empty = await http.request_json(
+        url, params={"act": "a_check", "key": server["key"], "ts": "1", "wait": 25}
+    )
     assert empty == {"ts": "1", "updates": []}
     fake.push_message(7, "a", doc=True, sticker=True)
     fake.push_event(7, {"x": 1})
-    got = await http.request_json(url, params={"act": "a_check", "key": server["key"],
-                                               "ts": "1", "wait": 25})
+    got = await http.request_json(
+        url, params={"act": "a_check", "key": server["key"], "ts": "1", "wait": 25}
+    )
     assert got["ts"] == "3" and [u["type"] for u in got["updates"]] == [
-        "message_new", "message_event"]
+        "message_new",
+        "message_event",
+    ]
     update = got["updates"][0]
     assert update["group_id"] == 1001 and update["v"] == "5.199" and update["event_id"]
     atts = update["object"]["message"]["attachments"]
     assert [a["type"] for a in atts] == ["doc", "sticker"]
     assert await http.request_content(atts[0]["doc"]["url"]) == b"hello from fake VK\n"
     fake.expire_lp_key()
-    assert await http.request_json(url, params={"act": "a_check", "key": server["key"],
-                                                "ts": "3", "wait": 1}) == {"failed": 2}
+    assert await http.request_json(
+        url, params={"act": "a_check", "key": server["key"], "ts": "3", "wait": 1}
+    ) == {"failed": 2}

@@ -125,6 +125,11 @@ class OperatorsSender:
                 f"⭐ Клиент оценил помощь по обращению №{ticket_id} на {payload.get('rating')}"
                 " из 5. Старшему оператору стоит связаться с ним."
             )
+        elif event == "conflict":
+            text = (
+                "⚠️ Клиент перешёл на грубость: обращение отмечено как конфликтное. "
+                "Бот ответил спокойно и обозначил границы."
+            )
         elif event == "rating_comment":
             text = f"💬 Комментарий к оценке: {cards.escape(str(payload.get('text', '')))}"
         else:

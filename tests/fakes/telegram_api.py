@@ -153,7 +153,9 @@ class FakeTelegramAPI:
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
         self.bot_user: Params = {
-            "id": self.bot_id, "is_bot": True, "first_name": "Support Test Bot",
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": "Support Test Bot",
             "username": bot_username,
         }
         self.base_url = ""
@@ -252,13 +254,18 @@ class FakeTelegramAPI:
     ) -> list[Params]:
         """Messages the bot sent to `chat_id` (any thread by default; None = outside topics)."""
         return [
-            m for m in self.sent if m["chat"]["id"] == chat_id
+            m
+            for m in self.sent
+            if m["chat"]["id"] == chat_id
             and (thread_id is ... or m.get("message_thread_id") == thread_id)
         ]
 
     # ------------------------------------------------------------------ configuration
     def add_chat(
-        self, chat_id: int, type: str = "supergroup", title: str = "Операторы",
+        self,
+        chat_id: int,
+        type: str = "supergroup",
+        title: str = "Операторы",
         is_forum: bool = True,
     ) -> Params:
         chat: Params = {"id": chat_id, "type": type, "title": title}
@@ -276,25 +283,45 @@ class FakeTelegramAPI:
         (self.blocked.add if blocked else self.blocked.discard)(chat_id)
 
     def fail_next(
-        self, method: str, *, code: int = 429, description: str | None = None,
-        retry_after: int | None = None, times: int = 1,
+        self,
+        method: str,
+        *,
+        code: int = 429,
+        description: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
     ) -> None:
         """Make the next `times` calls of `method` ("*" = any but getUpdates) fail."""
         if code == 429 and retry_after is None:
             retry_after = 1
         default = {
-            429: f"Too Many Requests: retry after {retry_after}", 403: BLOCKED,
-            400: "Bad Request: injected error", 500: "Internal Server Error", 502: "Bad Gateway",
+            429: f"Too Many Requests: retry after {retry_after}",
+            403: BLOCKED,
+            400: "Bad Request: injected error",
+            500: "Internal Server Error",
+            502: "Bad Gateway",
         }.get(code, "Injected error")
-        self._fails.append({"method": method.lower(), "code": code, "retry_after": retry_after,
-                            "description": description or default, "left": times})
+        self._fails.append(
+            {
+                "method": method.lower(),
+                "code": code,
+                "retry_after": retry_after,
+                "description": description or default,
+                "left": times,
+            }
+        )
 
     def add_file(self, content: bytes, file_path: str | None = None) -> str:
         n = next(self._seq)
         file_id = f"BQACAgIAAxkB{n:06d}{secrets.token_hex(8)}"
         path = file_path or f"documents/file_{n}"
-        self.files[file_id] = {"file_id": file_id, "file_unique_id": f"AgAD{n:06d}",
-                               "file_size": len(content), "file_path": path, "content": content}
+        self.files[file_id] = {
+            "file_id": file_id,
+            "file_unique_id": f"AgAD{n:06d}",
+            "file_size": len(content),
+            "file_path": path,
+            "content": content,
+        }
         self._paths[path] = file_id
         return file_id
 
@@ -315,45 +342,92 @@ class FakeTelegramAPI:
         return int(update["update_id"])
 
     def private_message(
-        self, user_id: int, text: str | None = None, *, first_name: str = "Иван",
-        last_name: str | None = None, username: str | None = None, photo: bool = False,
-        document: bool = False, voice: bool = False, sticker: bool = False,
-        caption: str | None = None, push: bool = True,
+        self,
+        user_id: int,
+        text: str | None = None,
+        *,
+        first_name: str = "Иван",
+        last_name: str | None = None,
+        username: str | None = None,
+        photo: bool = False,
+        document: bool = False,
+        voice: bool = False,
+        sticker: bool = False,
+        caption: str | None = None,
+        push: bool = True,
     ) -> Params:
         user = self._register_user(user_id, first_name, last_name, username)
-        msg = self._incoming(self._chat(user_id), user, text, caption, photo=photo,
-                             document=document, voice=voice, sticker=sticker)
+        msg = self._incoming(
+            self._chat(user_id),
+            user,
+            text,
+            caption,
+            photo=photo,
+            document=document,
+            voice=voice,
+            sticker=sticker,
+        )
         return self._update({"message": msg}, push)
 
     def group_message(
-        self, chat_id: int, user_id: int, text: str | None = None, *, thread_id: int | None = None,
-        reply_to_message_id: int | None = None, first_name: str = "Оператор", is_bot: bool = False,
-        photo: bool = False, document: bool = False, caption: str | None = None,
-        chat_type: str = "supergroup", is_forum: bool = True, push: bool = True,
+        self,
+        chat_id: int,
+        user_id: int,
+        text: str | None = None,
+        *,
+        thread_id: int | None = None,
+        reply_to_message_id: int | None = None,
+        first_name: str = "Оператор",
+        is_bot: bool = False,
+        photo: bool = False,
+        document: bool = False,
+        caption: str | None = None,
+        chat_type: str = "supergroup",
+        is_forum: bool = True,
+        push: bool = True,
     ) -> Params:
         chat = self.chats.get(chat_id) or self.add_chat(chat_id, type=chat_type, is_forum=is_forum)
         user = self._register_user(user_id, first_name, is_bot=is_bot)
         if thread_id is not None and chat.get("is_forum") and thread_id not in self.topics[chat_id]:
             self._create_topic(chat_id, f"Topic {thread_id}", ICON_COLORS[0], thread_id)
-        msg = self._incoming(chat, user, text, caption, photo=photo, document=document,
-                             thread_id=thread_id, reply_to=reply_to_message_id)
+        msg = self._incoming(
+            chat,
+            user,
+            text,
+            caption,
+            photo=photo,
+            document=document,
+            thread_id=thread_id,
+            reply_to=reply_to_message_id,
+        )
         return self._update({"message": msg}, push)
 
     def callback_query(
-        self, user_id: int, data: str, *, message_chat_id: int | None = None, message_id: int = 1,
-        thread_id: int | None = None, push: bool = True,
+        self,
+        user_id: int,
+        data: str,
+        *,
+        message_chat_id: int | None = None,
+        message_id: int = 1,
+        thread_id: int | None = None,
+        push: bool = True,
     ) -> Params:
         chat_id = user_id if message_chat_id is None else message_chat_id
         if chat_id < 0 and chat_id not in self.chats:
             self.add_chat(chat_id)
         msg = self.messages.get((chat_id, message_id)) or {
-            "message_id": message_id, "from": self.bot_user, "chat": dict(self._chat(chat_id)),
-            "date": int(time.time()), "text": "…",
+            "message_id": message_id,
+            "from": self.bot_user,
+            "chat": dict(self._chat(chat_id)),
+            "date": int(time.time()),
+            "text": "…",
         }
         if thread_id is not None:
             msg = {**msg, "message_thread_id": thread_id, "is_topic_message": True}
         query = {
-            "id": str(secrets.randbits(62)), "data": data, "message": self._public(msg),
+            "id": str(secrets.randbits(62)),
+            "data": data,
+            "message": self._public(msg),
             "from": self.users.get(user_id) or self._register_user(user_id),
             "chat_instance": str(abs(hash((chat_id, self.bot_id)))),
         }
@@ -371,8 +445,12 @@ class FakeTelegramAPI:
 
     # ------------------------------------------------------------------ object helpers
     def _register_user(
-        self, user_id: int, first_name: str = "Иван", last_name: str | None = None,
-        username: str | None = None, is_bot: bool = False,
+        self,
+        user_id: int,
+        first_name: str = "Иван",
+        last_name: str | None = None,
+        username: str | None = None,
+        is_bot: bool = False,
     ) -> Params:
         user: Params = {"id": user_id, "is_bot": is_bot, "first_name": first_name}
         user.update({k: v for k, v in (("last_name", last_name), ("username", username)) if v})
@@ -427,25 +505,46 @@ class FakeTelegramAPI:
 
         if kind == "photo":
             sizes = [(90, 67), (320, 240), (800, 600), (1280, 960)]  # largest keeps `file_id`
-            return [{**register(file_id if w == 1280 else None), "width": w, "height": h}
-                    for w, h in sizes]
+            return [
+                {**register(file_id if w == 1280 else None), "width": w, "height": h}
+                for w, h in sizes
+            ]
         extras: dict[str, Params] = {
             "document": {"file_name": file_name or f"document.{ext}", "mime_type": mime},
             "voice": {"duration": 3, "mime_type": mime},
             "audio": {"duration": 3, "mime_type": mime, "file_name": file_name or f"audio.{ext}"},
             "video": {"width": 640, "height": 360, "duration": 5, "mime_type": mime},
-            "sticker": {"type": "regular", "width": 512, "height": 512, "is_animated": False,
-                        "is_video": False, "emoji": "👍"},
+            "sticker": {
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+                "emoji": "👍",
+            },
         }
         return {**register(file_id), **extras[kind]}
 
     def _incoming(
-        self, chat: Params, user: Params, text: str | None, caption: str | None, *,
-        photo: bool = False, document: bool = False, voice: bool = False, sticker: bool = False,
-        thread_id: int | None = None, reply_to: int | None = None,
+        self,
+        chat: Params,
+        user: Params,
+        text: str | None,
+        caption: str | None,
+        *,
+        photo: bool = False,
+        document: bool = False,
+        voice: bool = False,
+        sticker: bool = False,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
     ) -> Params:
-        msg: Params = {"message_id": self._next_id(chat["id"]), "from": user, "chat": dict(chat),
-                       "date": int(time.time())}
+        msg: Params = {
+            "message_id": self._next_id(chat["id"]),
+            "from": user,
+            "chat": dict(chat),
+            "date": int(time.time()),
+        }
         if thread_id is not None:
             msg.update(message_thread_id=thread_id, is_topic_message=True)
         if text is not None:
@@ -453,23 +552,37 @@ class FakeTelegramAPI:
             if text.startswith("/"):
                 length = utf16_len(text.split()[0])
                 msg["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
-        samples = {"photo": (photo, b"\xff\xd8\xff\xe0fake-jpeg"), "voice": (voice, b"OggS..."),
-                   "document": (document, b"%PDF-1.4"), "sticker": (sticker, b"RIFF..WEBP")}
+        samples = {
+            "photo": (photo, b"\xff\xd8\xff\xe0fake-jpeg"),
+            "voice": (voice, b"OggS..."),
+            "document": (document, b"%PDF-1.4"),
+            "sticker": (sticker, b"RIFF..WEBP"),
+        }
         msg.update({kind: self._media(kind, data) for kind, (on, data) in samples.items() if on})
         if caption is not None:
             msg["caption"] = caption
         if reply_to is not None:
             target = self.messages.get((chat["id"], reply_to)) or {
-                "message_id": reply_to, "date": msg["date"], "chat": dict(chat), "text": "…"}
+                "message_id": reply_to,
+                "date": msg["date"],
+                "chat": dict(chat),
+                "text": "…",
+            }
             msg["reply_to_message"] = self._public(target, nested=True)
         elif thread_id is not None and (root := self.messages.get((chat["id"], thread_id))):
             msg["reply_to_message"] = self._public(root, nested=True)  # the topic-created message
         return self._store(msg)
 
     def _service(self, chat_id: int, thread_id: int, payload: Params, mid: int = 0) -> Params:
-        msg = {"message_id": mid or self._next_id(chat_id), "from": self.bot_user,
-               "chat": dict(self.chats[chat_id]), "date": int(time.time()),
-               "message_thread_id": thread_id, "is_topic_message": True, **payload}
+        msg = {
+            "message_id": mid or self._next_id(chat_id),
+            "from": self.bot_user,
+            "chat": dict(self.chats[chat_id]),
+            "date": int(time.time()),
+            "message_thread_id": thread_id,
+            "is_topic_message": True,
+            **payload,
+        }
         self.service_messages.append(msg)
         return self._store(msg)
 
@@ -570,14 +683,22 @@ class FakeTelegramAPI:
     # ------------------------------------------------------------------ API methods
     # Looked up as `_api_<lowercased method name>`; send<Media> go to `_send_media`.
     def _api_getme(self, p: Params) -> Params:
-        return {**self.bot_user, "can_join_groups": True, "can_read_all_group_messages": False,
-                "supports_inline_queries": False, "can_connect_to_business": False,
-                "has_main_web_app": False}
+        return {
+            **self.bot_user,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
 
     async def _api_getupdates(self, p: Params) -> list[Params]:
         if self.webhook["url"]:
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
-                                "use deleteWebhook to delete the webhook first")
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = int(p.get("offset") or 0)
         if offset > 0:  # everything below offset is confirmed and forgotten
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
@@ -607,8 +728,12 @@ class FakeTelegramAPI:
     def _api_getwebhookinfo(self, p: Params) -> Params:
         keys = ("allowed_updates", "max_connections")
         extra = {k: self.webhook[k] for k in keys if k in self.webhook}
-        return {"url": self.webhook["url"], "has_custom_certificate": False,
-                "pending_update_count": len(self._updates), **extra}
+        return {
+            "url": self.webhook["url"],
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+            **extra,
+        }
 
     def _api_logout(self, p: Params) -> bool:
         return True
@@ -623,8 +748,10 @@ class FakeTelegramAPI:
             raise ApiError(403, BLOCKED)
         rp = p.get("reply_parameters") or {}
         if not rp and p.get("reply_to_message_id"):
-            rp = {"message_id": p["reply_to_message_id"],
-                  "allow_sending_without_reply": p.get("allow_sending_without_reply")}
+            rp = {
+                "message_id": p["reply_to_message_id"],
+                "allow_sending_without_reply": p.get("allow_sending_without_reply"),
+            }
         reply = None
         if rp:
             reply = self.messages.get((self._chat(rp.get("chat_id", cid))["id"], rp["message_id"]))
@@ -643,8 +770,12 @@ class FakeTelegramAPI:
                 reply = reply or self.messages.get((cid, thread))  # the topic-created message
         else:
             thread = None
-        msg: Params = {"message_id": 0, "from": self.bot_user, "chat": dict(chat),
-                       "date": int(time.time())}
+        msg: Params = {
+            "message_id": 0,
+            "from": self.bot_user,
+            "chat": dict(chat),
+            "date": int(time.time()),
+        }
         if thread is not None:
             msg.update(message_thread_id=thread, is_topic_message=True)
         if reply is not None:
@@ -698,8 +829,11 @@ class FakeTelegramAPI:
         msg.update({k: copy.deepcopy(src[k]) for k in CONTENT_KEYS.split() if k in src})
         if not forward:
             return {"message_id": self._commit(msg, p)["message_id"]}
-        origin = {"type": "user", "sender_user": src["from"]} if "from" in src else {
-            "type": "hidden_user", "sender_user_name": "Hidden"}
+        origin = (
+            {"type": "user", "sender_user": src["from"]}
+            if "from" in src
+            else {"type": "hidden_user", "sender_user_name": "Hidden"}
+        )
         msg["forward_origin"] = {**origin, "date": src["date"]}
         return self._commit(msg, {})
 
@@ -755,8 +889,12 @@ class FakeTelegramAPI:
     def _api_getchat(self, p: Params) -> Params:
         gift_kinds = "unlimited_gifts limited_gifts unique_gifts premium_subscription "
         gift_kinds += "gifts_from_channels"
-        return {**self._chat(p.get("chat_id")), "accent_color_id": 0, "max_reaction_count": 11,
-                "accepted_gift_types": dict.fromkeys(gift_kinds.split(), False)}
+        return {
+            **self._chat(p.get("chat_id")),
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": dict.fromkeys(gift_kinds.split(), False),
+        }
 
     def _api_getchatmember(self, p: Params) -> Params:
         chat_id, user_id = self._chat(p.get("chat_id"))["id"], p.get("user_id")

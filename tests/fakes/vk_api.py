@@ -65,29 +65,52 @@ CHAT_PEER_OFFSET = 2_000_000_000
 MAX_MESSAGE_LEN = 4096
 RANDOM_ID_TTL = 3600.0
 ERROR_MESSAGES: dict[int, str] = {
-    1: "Unknown error occurred", 3: "Unknown method passed",
+    1: "Unknown error occurred",
+    3: "Unknown method passed",
     5: "User authorization failed: invalid access_token (4).",
-    6: "Too many requests per second", 7: "Permission to perform this action is denied",
-    9: "Flood control", 10: "Internal server error", 15: "Access denied",
+    6: "Too many requests per second",
+    7: "Permission to perform this action is denied",
+    9: "Flood control",
+    10: "Internal server error",
+    15: "Access denied",
     100: "One of the parameters specified was missing or invalid",
-    901: "Can't send messages for users without permission", 914: "Message is too long",
+    901: "Can't send messages for users without permission",
+    914: "Message is too long",
 }
 INVALID = "One of the parameters specified was missing or invalid: "
-BUTTON_ACTIONS = ["text", "vkpay", "open_app", "location", "open_link", "callback",
-                  "intent_subscribe", "intent_unsubscribe"]
+BUTTON_ACTIONS = [
+    "text",
+    "vkpay",
+    "open_app",
+    "location",
+    "open_link",
+    "callback",
+    "intent_subscribe",
+    "intent_unsubscribe",
+]
 FILE_FIELDS = ("photo", "file", "file1")
 Params = dict[str, str]
 
 
 def _png(width: int = 2, height: int = 2) -> bytes:
     """A real (tiny, grey) PNG image, built with the stdlib only."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
     raw = b"".join(b"\x00" + b"\x80\x80\x80" * width for _ in range(height))
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 SAMPLE_PHOTO = _png()
@@ -152,11 +175,13 @@ class FakeVKAPI:
             "messages.getConversationsById": self._messages_get_conversations_by_id,
             "users.get": self._users_get,
             "photos.getMessagesUploadServer": lambda p: {
-                "upload_url": f"{self.base_url}/upload/photo", "album_id": -64,
-                "group_id": self.group_id, "user_id": 0},
+                "upload_url": f"{self.base_url}/upload/photo",
+                "album_id": -64,
+                "group_id": self.group_id,
+                "user_id": 0,
+            },
             "photos.saveMessagesPhoto": self._photos_save_messages_photo,
-            "docs.getMessagesUploadServer": lambda p: {
-                "upload_url": f"{self.base_url}/upload/doc"},
+            "docs.getMessagesUploadServer": lambda p: {"upload_url": f"{self.base_url}/upload/doc"},
             "docs.save": self._docs_save,
         }
 
@@ -199,8 +224,11 @@ class FakeVKAPI:
         return list(self._by_method.get(method, ()))
 
     async def wait_for(
-        self, method: str, predicate: Callable[[Params], bool] | None = None,
-        timeout: float = 5.0, count: int = 1,  # noqa: ASYNC109 (API from the brief)
+        self,
+        method: str,
+        predicate: Callable[[Params], bool] | None = None,
+        timeout: float = 5.0,
+        count: int = 1,  # noqa: ASYNC109 (API from the brief)
     ) -> list[Params]:
         """Wait until ``count`` calls of ``method`` (matching ``predicate``) were received."""
         scanned, matched = 0, list[Params]()
@@ -212,16 +240,18 @@ class FakeVKAPI:
             scanned = len(calls)
             return len(matched) >= count
 
-        await self._wait_until(enough, timeout, lambda: f"{count} x {method} (matched "
-                               f"{len(matched)})")
+        await self._wait_until(
+            enough, timeout, lambda: f"{count} x {method} (matched {len(matched)})"
+        )
         return matched
 
     async def wait_polling(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Wait until some client has issued a long-poll ``a_check`` request."""
         await self._wait_until(lambda: self._lp_polls > 0, timeout, lambda: "a long-poll request")
 
-    async def _wait_until(self, check: Callable[[], bool], limit: float,
-                          what: Callable[[], str]) -> None:
+    async def _wait_until(
+        self, check: Callable[[], bool], limit: float, what: Callable[[], str]
+    ) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + limit
         while True:
@@ -230,17 +260,25 @@ class FakeVKAPI:
                 return
             if (remaining := deadline - loop.time()) <= 0:
                 recent = "\n".join(f"  {m} {p}" for m, p in self.requests[-15:]) or "  (none)"
-                raise AssertionError(f"timed out after {limit}s waiting for {what()}; "
-                                     f"recent calls:\n{recent}")
+                raise AssertionError(
+                    f"timed out after {limit}s waiting for {what()}; recent calls:\n{recent}"
+                )
             try:
                 await asyncio.wait_for(signal.wait(), remaining)
             except TimeoutError:
                 pass
 
-    def push_message(self, from_id: int, text: str = "", *, payload: dict[str, Any] | None = None,
-                     attachments: list[dict[str, Any]] | None = None,
-                     photo: bool | bytes = False, doc: bool | bytes = False,
-                     sticker: bool = False) -> dict[str, Any]:
+    def push_message(
+        self,
+        from_id: int,
+        text: str = "",
+        *,
+        payload: dict[str, Any] | None = None,
+        attachments: list[dict[str, Any]] | None = None,
+        photo: bool | bytes = False,
+        doc: bool | bytes = False,
+        sticker: bool = False,
+    ) -> dict[str, Any]:
         """Enqueue a ``message_new`` update from user ``from_id`` (private chat).
 
         ``photo``/``doc`` may be ``True`` (sample bytes) or the bytes to serve at the URL.
@@ -257,38 +295,70 @@ class FakeVKAPI:
         if sticker:
             url = self.add_file("sticker_9_128.png", SAMPLE_PHOTO, "image/png")
             images = [{"url": url, "width": 128, "height": 128}]
-            atts.append({"type": "sticker", "sticker": {
-                "product_id": 1, "sticker_id": 9, "images": images,
-                "images_with_background": images}})
+            atts.append(
+                {
+                    "type": "sticker",
+                    "sticker": {
+                        "product_id": 1,
+                        "sticker_id": 9,
+                        "images": images,
+                        "images_with_background": images,
+                    },
+                }
+            )
         atts.extend(attachments or [])
         message: dict[str, Any] = {
-            "id": next(self._msg_ids), "date": now, "peer_id": from_id, "from_id": from_id,
-            "text": text, "out": 0, "conversation_message_id": self._next_cmid(from_id),
-            "attachments": atts, "fwd_messages": [], "important": False, "is_hidden": False,
-            "random_id": 0, "version": 1}
+            "id": next(self._msg_ids),
+            "date": now,
+            "peer_id": from_id,
+            "from_id": from_id,
+            "text": text,
+            "out": 0,
+            "conversation_message_id": self._next_cmid(from_id),
+            "attachments": atts,
+            "fwd_messages": [],
+            "important": False,
+            "is_hidden": False,
+            "random_id": 0,
+            "version": 1,
+        }
         if payload is not None:
             message["payload"] = json.dumps(payload, ensure_ascii=False)
-        obj = {"message": message, "client_info": {
-            "button_actions": list(BUTTON_ACTIONS), "keyboard": True, "inline_keyboard": True,
-            "carousel": True, "lang_id": 0}}
+        obj = {
+            "message": message,
+            "client_info": {
+                "button_actions": list(BUTTON_ACTIONS),
+                "keyboard": True,
+                "inline_keyboard": True,
+                "carousel": True,
+                "lang_id": 0,
+            },
+        }
         self._push("message_new", obj)
         return obj
 
-    def push_event(self, user_id: int, payload: dict[str, Any], *,
-                   conversation_message_id: int = 1) -> dict[str, Any]:
+    def push_event(
+        self, user_id: int, payload: dict[str, Any], *, conversation_message_id: int = 1
+    ) -> dict[str, Any]:
         """Enqueue a ``message_event`` (callback button press); returns its ``object``."""
         event_id = secrets.token_hex(6)
         self._event_ids.add(event_id)
-        obj = {"user_id": user_id, "peer_id": user_id, "event_id": event_id,
-               "payload": payload, "conversation_message_id": conversation_message_id}
+        obj = {
+            "user_id": user_id,
+            "peer_id": user_id,
+            "event_id": event_id,
+            "payload": payload,
+            "conversation_message_id": conversation_message_id,
+        }
         self._push("message_event", obj)
         return obj
 
     def set_user(self, user_id: int, first_name: str, last_name: str) -> None:
         self._users[user_id] = (first_name, last_name)
 
-    def fail_next(self, method: str, *, code: int = 6, msg: str | None = None,
-                  times: int = 1) -> None:
+    def fail_next(
+        self, method: str, *, code: int = 6, msg: str | None = None, times: int = 1
+    ) -> None:
         """Make the next ``times`` calls of ``method`` return VK error ``code``."""
         self._failures.setdefault(method, []).extend([(code, msg)] * times)
 
@@ -309,8 +379,9 @@ class FakeVKAPI:
         """
         return [m for m in self.sent if m["peer_id"] == peer_id]
 
-    def add_file(self, name: str, data: bytes, content_type: str = "application/octet-stream"
-                 ) -> str:
+    def add_file(
+        self, name: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> str:
         """Serve ``data`` at ``/files/<name>``; returns the absolute URL."""
         self._files[name] = (data, content_type)
         return f"{self.base_url}/files/{name}"
@@ -321,8 +392,15 @@ class FakeVKAPI:
         self._wakeup = asyncio.Event()
 
     def _push(self, kind: str, obj: dict[str, Any]) -> None:
-        self.events.append({"type": kind, "object": obj, "group_id": self.group_id,
-                            "event_id": secrets.token_hex(20), "v": API_VERSION})
+        self.events.append(
+            {
+                "type": kind,
+                "object": obj,
+                "group_id": self.group_id,
+                "event_id": secrets.token_hex(20),
+                "v": API_VERSION,
+            }
+        )
         self._notify()
 
     @property
@@ -338,17 +416,36 @@ class FakeVKAPI:
         ext = "png" if data.startswith(b"\x89PNG") else "jpg"
         ctype = "image/png" if ext == "png" else "image/jpeg"
         url = self.add_file(f"photo{owner_id}_{pid}.{ext}", data, ctype)
-        sizes = [{"type": t, "url": url, "width": w, "height": w} for t, w in
-                 (("s", 75), ("m", 130), ("x", 604), ("y", 807), ("z", 1080))]
-        return {"id": pid, "album_id": -3, "owner_id": owner_id, "date": date, "sizes": sizes,
-                "text": "", "has_tags": False, "access_key": secrets.token_hex(9)}
+        sizes = [
+            {"type": t, "url": url, "width": w, "height": w}
+            for t, w in (("s", 75), ("m", 130), ("x", 604), ("y", 807), ("z", 1080))
+        ]
+        return {
+            "id": pid,
+            "album_id": -3,
+            "owner_id": owner_id,
+            "date": date,
+            "sizes": sizes,
+            "text": "",
+            "has_tags": False,
+            "access_key": secrets.token_hex(9),
+        }
 
     def _doc_object(self, owner_id: int, data: bytes, title: str, date: int) -> dict[str, Any]:
         did = next(self._item_ids)
         ext = title.rsplit(".", 1)[-1] if "." in title else "bin"
         url = self.add_file(f"doc{owner_id}_{did}.{ext}", data)
-        return {"id": did, "owner_id": owner_id, "title": title, "size": len(data), "ext": ext,
-                "url": url, "date": date, "type": 1, "access_key": secrets.token_hex(9)}
+        return {
+            "id": did,
+            "owner_id": owner_id,
+            "title": title,
+            "size": len(data),
+            "ext": ext,
+            "url": url,
+            "date": date,
+            "type": 1,
+            "access_key": secrets.token_hex(9),
+        }
 
     @staticmethod
     def _json(body: Any) -> web.Response:
@@ -370,8 +467,9 @@ class FakeVKAPI:
         self._notify()
         try:
             if token != self.token:
-                raise VKError(5, None if token else "User authorization failed: "
-                              "no access_token passed.")
+                raise VKError(
+                    5, None if token else "User authorization failed: no access_token passed."
+                )
             handler = self._handlers.get(method)
             if handler is None:
                 raise VKError(3)
@@ -382,8 +480,15 @@ class FakeVKAPI:
         except VKError as e:
             request_params = [{"key": "method", "value": method}, {"key": "oauth", "value": "1"}]
             request_params += [{"key": k, "value": v} for k, v in params.items()]
-            return self._json({"error": {"error_code": e.code, "error_msg": e.msg,
-                                         "request_params": request_params}})
+            return self._json(
+                {
+                    "error": {
+                        "error_code": e.code,
+                        "error_msg": e.msg,
+                        "request_params": request_params,
+                    }
+                }
+            )
 
     async def _handle_lp(self, request: web.Request) -> web.Response:
         params = await self._params(request)
@@ -405,7 +510,7 @@ class FakeVKAPI:
                 await asyncio.wait_for(self._wakeup.wait(), remaining)
             except TimeoutError:
                 break
-        updates = self.events[ts - 1:]  # events[i] has ts i+2, so ts > given starts at i=ts-1
+        updates = self.events[ts - 1 :]  # events[i] has ts i+2, so ts > given starts at i=ts-1
         return self._json({"ts": str(self._last_ts if updates else ts), "updates": updates})
 
     async def _handle_upload(self, request: web.Request) -> web.Response:
@@ -419,8 +524,16 @@ class FakeVKAPI:
         self._pending_uploads[token] = (kind, data, name)
         if kind == "photo":
             self.uploads.append(data)
-            photo = json.dumps([{"markers_restarted": True, "photo": token, "sizes": [],
-                                 "kid": secrets.token_hex(8)}])
+            photo = json.dumps(
+                [
+                    {
+                        "markers_restarted": True,
+                        "photo": token,
+                        "sizes": [],
+                        "kid": secrets.token_hex(8),
+                    }
+                ]
+            )
             return self._json({"server": 1, "photo": photo, "hash": "abc"})
         self.doc_uploads.append(data)
         return self._json({"file": token})
@@ -438,10 +551,21 @@ class FakeVKAPI:
         return {"key": self.lp_key, "server": f"{self.base_url}/lp", "ts": str(self._acked_ts)}
 
     def _groups_get_by_id(self, p: Params) -> dict[str, Any]:
-        return {"groups": [{"id": self.group_id, "name": self.group_name,
-                            "screen_name": f"club{self.group_id}", "is_closed": 0,
-                            "type": "group", "photo_50": "", "photo_100": "", "photo_200": ""}],
-                "profiles": []}
+        return {
+            "groups": [
+                {
+                    "id": self.group_id,
+                    "name": self.group_name,
+                    "screen_name": f"club{self.group_id}",
+                    "is_closed": 0,
+                    "type": "group",
+                    "photo_50": "",
+                    "photo_100": "",
+                    "photo_200": "",
+                }
+            ],
+            "profiles": [],
+        }
 
     def _messages_send(self, p: Params) -> Any:
         multi = "peer_ids" in p or "user_ids" in p
@@ -452,13 +576,20 @@ class FakeVKAPI:
         elif p.get("chat_id"):
             peers = [CHAT_PEER_OFFSET + int(p["chat_id"])]
         else:
-            raise VKError(100, INVALID + "you should specify peer_id, user_id, domain, chat_id "
-                          "or user_ids param")
+            raise VKError(
+                100,
+                INVALID + "you should specify peer_id, user_id, domain, chat_id or user_ids param",
+            )
         if "random_id" not in p:
             raise VKError(100, INVALID + "random_id is a required parameter")
         text = p.get("message", "")
-        if not (text or p.get("attachment") or p.get("sticker_id")
-                or p.get("forward_messages") or p.get("forward")):
+        if not (
+            text
+            or p.get("attachment")
+            or p.get("sticker_id")
+            or p.get("forward_messages")
+            or p.get("forward")
+        ):
             raise VKError(100, INVALID + "message is empty or invalid")
         if len(text) > MAX_MESSAGE_LEN:
             raise VKError(914)
@@ -468,12 +599,18 @@ class FakeVKAPI:
             if peer in self._cannot_message:
                 if not multi:
                     raise VKError(901)
-                results.append({"peer_id": peer, "error": {
-                    "code": 901, "description": ERROR_MESSAGES[901]}})
+                results.append(
+                    {"peer_id": peer, "error": {"code": 901, "description": ERROR_MESSAGES[901]}}
+                )
                 continue
             msg = self._deliver(peer, p, text, random_id)
-            results.append({"peer_id": peer, "message_id": msg["id"],
-                            "conversation_message_id": msg["conversation_message_id"]})
+            results.append(
+                {
+                    "peer_id": peer,
+                    "message_id": msg["id"],
+                    "conversation_message_id": msg["conversation_message_id"],
+                }
+            )
         return results if multi else results[0]["message_id"]
 
     def _deliver(self, peer: int, p: Params, text: str, random_id: int) -> dict[str, Any]:
@@ -483,11 +620,18 @@ class FakeVKAPI:
             if seen is not None and now - seen[0] < RANDOM_ID_TTL:
                 return seen[1]
         msg: dict[str, Any] = {
-            "id": next(self._msg_ids), "peer_id": peer,
-            "conversation_message_id": self._next_cmid(peer), "message": text, "text": text,
+            "id": next(self._msg_ids),
+            "peer_id": peer,
+            "conversation_message_id": self._next_cmid(peer),
+            "message": text,
+            "text": text,
             "keyboard": json.loads(p["keyboard"]) if p.get("keyboard") else None,
-            "attachment": p.get("attachment") or None, "payload": p.get("payload"),
-            "random_id": random_id, "date": int(now), "params": dict(p)}
+            "attachment": p.get("attachment") or None,
+            "payload": p.get("payload"),
+            "random_id": random_id,
+            "date": int(now),
+            "params": dict(p),
+        }
         if random_id:
             self._dedup[(peer, random_id)] = (now, msg)
         self.sent.append(msg)
@@ -501,8 +645,11 @@ class FakeVKAPI:
 
     def _messages_edit(self, p: Params) -> int:
         peer = int(p.get("peer_id", 0))
-        key, value = (("id", p["message_id"]) if p.get("message_id")
-                      else ("conversation_message_id", p.get("conversation_message_id")))
+        key, value = (
+            ("id", p["message_id"])
+            if p.get("message_id")
+            else ("conversation_message_id", p.get("conversation_message_id"))
+        )
         for msg in self.sent:
             if msg["peer_id"] == peer and str(msg[key]) == str(value):
                 if "message" in p:
@@ -518,11 +665,19 @@ class FakeVKAPI:
         items = []
         for peer in (int(x) for x in p.get("peer_ids", "").split(",") if x):
             is_chat = peer > CHAT_PEER_OFFSET
-            items.append({
-                "peer": {"id": peer, "type": "chat" if is_chat else "user",
-                         "local_id": peer - CHAT_PEER_OFFSET if is_chat else peer},
-                "in_read": 0, "out_read": 0, "last_message_id": 0,
-                "can_write": {"allowed": peer not in self._cannot_message}})
+            items.append(
+                {
+                    "peer": {
+                        "id": peer,
+                        "type": "chat" if is_chat else "user",
+                        "local_id": peer - CHAT_PEER_OFFSET if is_chat else peer,
+                    },
+                    "in_read": 0,
+                    "out_read": 0,
+                    "last_message_id": 0,
+                    "can_write": {"allowed": peer not in self._cannot_message},
+                }
+            )
         return {"count": len(items), "items": items}
 
     def _users_get(self, p: Params) -> list[dict[str, Any]]:
@@ -530,11 +685,21 @@ class FakeVKAPI:
         users = []
         for uid in (int(x) for x in p.get("user_ids", "").split(",") if x.strip().isdigit()):
             first, last = self._users.get(uid, ("User", str(uid)))
-            user: dict[str, Any] = {"id": uid, "first_name": first, "last_name": last,
-                                    "can_access_closed": True, "is_closed": False}
+            user: dict[str, Any] = {
+                "id": uid,
+                "first_name": first,
+                "last_name": last,
+                "can_access_closed": True,
+                "is_closed": False,
+            }
             user.update({f: f"id{uid}" for f in fields & {"domain", "screen_name"}})
-            user.update({f: self.add_file("avatar.png", SAMPLE_PHOTO, "image/png")
-                         for f in fields if f.startswith("photo_")})
+            user.update(
+                {
+                    f: self.add_file("avatar.png", SAMPLE_PHOTO, "image/png")
+                    for f in fields
+                    if f.startswith("photo_")
+                }
+            )
             users.append(user)
         return users
 
