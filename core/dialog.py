@@ -19,13 +19,14 @@ from core.knowledge import KnowledgeBase
 from core.nlu import IntentClassifier
 from core.nlu.normalize import ORDER_TOKEN
 from core.orders import (
-    Order,
     OrderNotFound,
     OrderService,
     OrderServiceUnavailable,
     find_order_number,
     looks_like_order_attempt,
 )
+from core.orders.presentation import order_text
+from core.replies import ReplyBuilder
 from core.turn import EscalationRequest, Turn
 from core.types import Button, Reply
 
@@ -60,6 +61,7 @@ class Dialog:
     ) -> None:
         self.kb = kb
         self.texts = kb.texts
+        self.replies = ReplyBuilder(kb)
         self.classifier = classifier
         self.orders = orders
         self.policy = policy
@@ -68,7 +70,7 @@ class Dialog:
     async def handle_text(self, turn: Turn) -> None:
         await self._handle_text(turn)
         if len(turn.inbound.text) > CLASSIFY_LIMIT and turn.escalation is None and turn.replies:
-            turn.say(Reply(self.texts.get("too_long_note"), self._operator_row()))
+            turn.say(Reply(self.texts.get("too_long_note"), self.replies.operator_row()))
 
     async def _handle_text(self, turn: Turn) -> None:
         text = turn.inbound.text.strip()
@@ -172,7 +174,7 @@ class Dialog:
         if conv.step == AWAIT_DESCRIPTION:
             turn.say(Reply(self.texts.get("complaint.ask_description")))
             return
-        turn.say(Reply(self.texts.get("attachment_without_ticket"), self._operator_row()))
+        turn.say(Reply(self.texts.get("attachment_without_ticket"), self.replies.operator_row()))
 
     # ------------------------------------------------------------------ intents
     async def answer_intent(self, turn: Turn, intent: str) -> None:
@@ -198,7 +200,7 @@ class Dialog:
                 return
             await self._with_order(turn, intent, str(order))
             return
-        turn.say(self._answer_reply(intent))
+        turn.say(self.replies.answer(intent))
 
     async def _with_order(self, turn: Turn, intent: str, number: str) -> None:
         conv = turn.conversation
@@ -219,7 +221,7 @@ class Dialog:
             turn.say(
                 Reply(
                     self.texts.format("order_service_down", number=number),
-                    self._operator_row(),
+                    self.replies.operator_row(),
                 )
             )
             return
@@ -227,31 +229,12 @@ class Dialog:
         if order.vip:
             conv.vip = True
         conv.slots["order_status"] = order.status
-        status = self.order_text(order)
+        status = order_text(self.texts, order)
         if intent == "order_status":
-            turn.say(self._with_buttons(status, intent))
+            turn.say(self.replies.with_buttons(status, intent))
         else:
             answer = self.kb.answer(intent).text
-            turn.say(self._with_buttons(f"{status}\n\n{answer}", intent))
-
-    def order_text(self, order: Order) -> str:
-        date_line = (
-            self.texts.format("order_date_line", date=_russian_date(order.delivery_date))
-            if order.delivery_date
-            else ""
-        )
-        pickup_line = (
-            self.texts.format("order_pickup_line", pickup_point=order.pickup_point)
-            if order.pickup_point
-            else ""
-        )
-        return self.texts.format(
-            "order_status",
-            number=order.number,
-            status=order.status,
-            date_line=date_line,
-            pickup_line=pickup_line,
-        )
+            turn.say(self.replies.with_buttons(f"{status}\n\n{answer}", intent))
 
     def _ask_order(self, turn: Turn, intent: str) -> None:
         conv = turn.conversation
@@ -267,7 +250,7 @@ class Dialog:
         conv.slots["pending_intent"] = intent
         conv.step = AWAIT_ORDER
         if attempts >= self.policy.order_attempts_before_operator:
-            turn.say(Reply(self.texts.get("order_give_up"), self._operator_row()))
+            turn.say(Reply(self.texts.get("order_give_up"), self.replies.operator_row()))
             return
         if invalid:
             turn.say(Reply(self.texts.get("order_invalid")))
@@ -365,51 +348,10 @@ class Dialog:
 
     # ------------------------------------------------------------------ replies
     def menu(self, text: str) -> Reply:
-        rows = []
-        titles = [buttons.topic(i, self.kb.answer(i).title) for i in self.kb.menu]
-        for start in range(0, len(titles), 2):
-            rows.append(tuple(titles[start : start + 2]))
-        rows.append((Button(buttons.OPERATOR, self.texts.get("buttons.operator")),))
-        return Reply(text, tuple(rows))
-
-    def _answer_reply(self, intent: str) -> Reply:
-        return self._with_buttons(self.kb.answer(intent).text, intent)
-
-    def _with_buttons(self, text: str, intent: str) -> Reply:
-        helped = Button(buttons.HELPED, self.texts.get("buttons.helped"))
-        operator = Button(buttons.OPERATOR, self.texts.get("buttons.operator"))
-        related = tuple(
-            buttons.topic(name, self.kb.answer(name).title)
-            for name in self.kb.answer(intent).related
-        )
-        rows: list[tuple[Button, ...]] = [(helped, operator)]
-        rows.extend((button,) for button in related)
-        return Reply(text, tuple(rows))
-
-    def _operator_row(self) -> tuple[tuple[Button, ...], ...]:
-        return (
-            (
-                Button(buttons.OPERATOR, self.texts.get("buttons.operator")),
-                Button(buttons.MENU, self.texts.get("buttons.menu")),
-            ),
-        )
+        return self.replies.menu(text)
 
     def button_title(self, payload: str) -> str:
-        """What a pressed button said, for the transcript."""
-        if payload.startswith(buttons.TOPIC):
-            answer = self.kb.answers.get(payload.removeprefix(buttons.TOPIC))
-            if answer is not None:
-                return answer.title
-        names = {
-            buttons.HELPED: "buttons.helped",
-            buttons.OPERATOR: "buttons.operator",
-            buttons.MENU: "buttons.menu",
-            buttons.NO_PHOTO: "buttons.no_photo",
-            buttons.SKIP: "buttons.skip",
-        }
-        if payload in names:
-            return self.texts.get(names[payload])
-        return payload[:60]
+        return self.replies.button_title(payload)
 
     def _unknown_button(self, turn: Turn) -> None:
         turn.say(self.menu(self.texts.get("unknown_button")))
@@ -434,29 +376,3 @@ def _as_list(value: object) -> list[object]:
 
 def _join(first: object, second: str) -> str:
     return f"{first}\n{second}".strip() if first else second
-
-
-_MONTHS = (
-    "января",
-    "февраля",
-    "марта",
-    "апреля",
-    "мая",
-    "июня",
-    "июля",
-    "августа",
-    "сентября",
-    "октября",
-    "ноября",
-    "декабря",
-)
-
-
-def _russian_date(value: str | None) -> str:
-    """`2026-12-02` → `2 декабря 2026`; anything else is shown as given."""
-    if not value:
-        return ""
-    parts = value.split("-")
-    if len(parts) == 3 and all(p.isdigit() for p in parts) and 1 <= int(parts[1]) <= 12:
-        return f"{int(parts[2])} {_MONTHS[int(parts[1]) - 1]} {parts[0]}"
-    return value

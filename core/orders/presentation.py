@@ -1,0 +1,41 @@
+"""An order as the customer sees it: number, status, delivery date, pickup point."""
+
+from __future__ import annotations
+
+from core.knowledge import Texts
+from core.orders.service import Order
+
+_MONTHS = (
+    "января", "февраля", "марта", "апреля", "мая", "июня",
+    "июля", "августа", "сентября", "октября", "ноября", "декабря",
+)  # fmt: skip
+
+
+def order_text(texts: Texts, order: Order) -> str:
+    date_line = (
+        texts.format("order_date_line", date=russian_date(order.delivery_date))
+        if order.delivery_date
+        else ""
+    )
+    pickup_line = (
+        texts.format("order_pickup_line", pickup_point=order.pickup_point)
+        if order.pickup_point
+        else ""
+    )
+    return texts.format(
+        "order_status",
+        number=order.number,
+        status=order.status,
+        date_line=date_line,
+        pickup_line=pickup_line,
+    )
+
+
+def russian_date(value: str | None) -> str:
+    """`2026-12-02` → `2 декабря 2026`; anything else is shown as given."""
+    if not value:
+        return ""
+    parts = value.split("-")
+    if len(parts) == 3 and all(p.isdigit() for p in parts) and 1 <= int(parts[1]) <= 12:
+        return f"{int(parts[2])} {_MONTHS[int(parts[1]) - 1]} {parts[0]}"
+    return value
