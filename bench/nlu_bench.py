@@ -40,7 +40,12 @@ from core.nlu.evaluate import evaluate  # noqa: E402
 
 NLU_DIR = REPO / "config" / "nlu"
 KNOWLEDGE_DIR = REPO / "config" / "knowledge"
-EVAL_FILES = ("nlu_eval.tsv", "nlu_eval_layout.tsv", "nlu_eval_blind.tsv")
+EVAL_FILES = (
+    "nlu_eval.tsv",
+    "nlu_eval_layout.tsv",
+    "nlu_eval_blind.tsv",
+    "nlu_eval_final.tsv",
+)
 
 
 def pin_to_one_core() -> None:

@@ -13,6 +13,7 @@ OPERATOR = "operator"
 MENU = "menu"
 NO_PHOTO = "no_photo"
 SKIP = "skip"
+START = "start"  # /start, /help and VK's "Начать": the greeting and the menu
 TOPIC = "topic:"  # topic:<intent>
 RATE = "rate:"  # rate:<ticket>:<1..5>
 

@@ -138,6 +138,10 @@ class Dialog:
                 last = None
             reason = "not_helped" if last else "asked"
             self.escalate(turn, str(last or "operator"), reason)
+        elif payload == buttons.START:
+            self._reset(turn)
+            turn.intent, turn.confidence = "greeting", 1.0
+            await self.answer_intent(turn, "greeting")
         elif payload == buttons.MENU:
             self._reset(turn)
             turn.say(self.menu(self.texts.get("menu_prompt")))

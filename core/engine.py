@@ -88,7 +88,7 @@ class Engine:
                 user_id=inbound.user_id,
                 name=inbound.name,
                 profile_url=inbound.profile_url,
-                payload=buttons.TOPIC + "greeting",
+                payload=buttons.START,
                 external_id=inbound.external_id,
             )
         )
@@ -113,7 +113,7 @@ class Engine:
                 turn.say(Reply(self.dialog.texts.get("rating_not_accepted")))
             return
         if turn.open_ticket is not None:
-            if inbound.payload == buttons.OPERATOR:
+            if inbound.payload in (buttons.OPERATOR, buttons.START):
                 turn.say(Reply(await self._ticket_status(turn.open_ticket)))
                 return
             # A case is open: everything the customer says or presses goes to its operators.

@@ -13,6 +13,7 @@ _BUTTON_TEXTS = {
     buttons.MENU: "buttons.menu",
     buttons.NO_PHOTO: "buttons.no_photo",
     buttons.SKIP: "buttons.skip",
+    buttons.START: "buttons.menu",
 }
 
 

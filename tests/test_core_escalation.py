@@ -421,3 +421,14 @@ async def test_clear_out_of_scope_questions_are_answered_not_escalated(core):
     await customer.say("ываываыв")
     await customer.say("ккккк ааа щщщ")
     assert await customer.open_ticket() is not None
+
+
+async def test_start_during_an_open_case_tells_its_status(core):
+    customer = Customer(core, user_id="restart")
+    await customer.say("позовите оператора")
+    ticket = await customer.open_ticket()
+    replies = await customer.start()
+    assert len(replies) == 1 and f"№ {ticket.id}" in replies[0].text
+    await core.desk.take(ticket.id, Operator("op", "Ольга"))
+    replies = await customer.start()
+    assert replies[0].text == core.kb.texts.format("already_in_progress", ticket=ticket.id)

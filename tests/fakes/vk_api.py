@@ -227,8 +227,8 @@ class FakeVKAPI:
         self,
         method: str,
         predicate: Callable[[Params], bool] | None = None,
-        timeout: float = 5.0,
-        count: int = 1,  # noqa: ASYNC109 (API from the brief)
+        timeout: float = 5.0,  # noqa: ASYNC109 (API from the brief)
+        count: int = 1,
     ) -> list[Params]:
         """Wait until ``count`` calls of ``method`` (matching ``predicate``) were received."""
         scanned, matched = 0, list[Params]()
