@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from core.clock import ManualClock
+from tests.conftest import WORK_TIME
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.telegram_harness import CUSTOMER, OPS, button_ids, start_bot, telegram_bot, texts_to
 
@@ -307,3 +309,79 @@ async def test_webhook_mode_checks_the_secret(tmp_path, classifier, unused_tcp_p
         await asyncio.wait_for(task, 10)
     finally:
         await fake.stop()
+
+
+async def test_returning_customer_reuses_the_topic_and_queue_commands(tmp_path, classifier):
+    async with telegram_bot(tmp_path, classifier) as bot:
+        fake = bot.fake
+        thread = await escalate(fake)
+        fake.group_message(OPS, OPERATOR, "/queue")
+        await fake.wait_for("sendMessage", lambda p: in_group(p) and "Ждут ответа: 1" in p["text"])
+        fake.group_message(OPS, OPERATOR, "/take", thread_id=thread)
+        await fake.wait_for("sendMessage", lambda p: in_group(p) and "ведёт" in str(p["text"]))
+        fake.group_message(OPS, OPERATOR, "/close", thread_id=thread)
+        await fake.wait_for("closeForumTopic")
+
+        # The same customer comes back with a new question for a person.
+        fake.private_message(CUSTOMER, "оператор, снова нужна помощь")
+        await fake.wait_for("reopenForumTopic", lambda p: p["message_thread_id"] == thread)
+        await fake.wait_for(
+            "sendMessage",
+            lambda p: (
+                in_group(p)
+                and p.get("message_thread_id") == thread
+                and "Обращение №2" in str(p["text"])
+            ),
+        )
+        assert len(fake.calls("createForumTopic")) == 1
+        # /reopen on the closed first ticket is refused while the second one is open.
+        fake.group_message(OPS, OPERATOR, "/reopen 1")
+        await fake.wait_for(
+            "sendMessage", lambda p: in_group(p) and "уже открыто обращение №2" in str(p["text"])
+        )
+
+
+async def test_fast_customer_is_merged_under_the_group_limit(tmp_path, classifier):
+    clock = ManualClock(WORK_TIME)
+    async with telegram_bot(
+        tmp_path, classifier, clock=clock, operators_group_messages_per_minute=4
+    ) as bot:
+        fake = bot.fake
+        thread = await escalate(fake)  # the card and topic used 2 of the 4 posts
+        lines = [f"подробность номер {n}" for n in range(1, 11)]
+        for line in lines:
+            fake.private_message(CUSTOMER, line)
+        await fake.wait_for(
+            "sendMessage",
+            lambda p: (
+                in_group(p)
+                and p.get("message_thread_id") == thread
+                and "подробность номер" in str(p["text"])
+            ),
+        )
+        await asyncio.sleep(1.5)
+        posts = [
+            str(p["text"])
+            for p in fake.calls("sendMessage")
+            if in_group(p) and "подробность номер" in str(p["text"])
+        ]
+        # Within the minute only the free posts were used; the messages queued up.
+        assert 1 <= len(posts) <= 2
+        pending = [
+            row
+            for row in await bot.core.storage.db.fetchall(
+                "SELECT * FROM outbox WHERE status = 'pending'"
+            )
+        ]
+        shown = "\n".join(posts)
+        missing = [line for line in lines if line + "\n" not in shown + "\n"]
+        assert len(pending) >= 1 and missing  # the rest waits: nothing was dropped
+        # A minute later the window frees up: the rest arrives merged into one post.
+        clock.advance(61)
+        bot.core.delivery.wake()
+        await fake.wait_for(
+            "sendMessage",
+            lambda p: in_group(p) and all(line in str(p["text"]) for line in missing),
+        )
+        shown = "\n".join(str(p["text"]) for p in fake.calls("sendMessage") if in_group(p))
+        assert all(line in shown for line in lines)

@@ -35,7 +35,7 @@ class OperatorsSender:
         self.bot = bot
         self.core = core
         self.chat_id = chat_id
-        self.limiter = SlidingWindow(per_minute)
+        self.limiter = SlidingWindow(per_minute, clock=core.clock.now)
         self._forum: bool | None = None
         self._forum_checked = 0.0
 
