@@ -48,6 +48,7 @@ async def telegram_bot(
     fake: FakeTelegramAPI | None = None,
     forum: bool = True,
     clock: Clock | None = None,
+    ready: str = "getUpdates",
     **overrides: Any,
 ) -> AsyncIterator[RunningBot]:
     own_fake = fake is None
@@ -55,7 +56,7 @@ async def telegram_bot(
     if own_fake:
         await fake.start()
         fake.add_chat(OPS, title="Операторы", is_forum=forum)
-    bot = await start_bot(tmp_path, classifier, fake, clock=clock, **overrides)
+    bot = await start_bot(tmp_path, classifier, fake, clock=clock, ready=ready, **overrides)
     try:
         yield bot
     finally:
@@ -70,8 +71,10 @@ async def start_bot(
     classifier: IntentClassifier,
     fake: FakeTelegramAPI,
     clock: Clock | None = None,
+    ready: str = "getUpdates",
     **overrides: Any,
 ) -> RunningBot:
+    """Start the bot; `ready` is the Bot API call that shows it is up (polling or webhook)."""
     values: dict[str, Any] = {
         "telegram_bot_token": fake.token,
         "telegram_api_url": fake.base_url,
@@ -82,7 +85,7 @@ async def start_bot(
     core = await build_core(settings, classifier=classifier, clock=clock)
     stop = asyncio.Event()
     task = asyncio.create_task(serve(settings, stop, core))
-    await fake.wait_for("getUpdates", timeout=10)
+    await fake.wait_for(ready, timeout=10)
     return RunningBot(fake, core, stop, task)
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 from core.clock import ManualClock
 from tests.conftest import WORK_TIME
-from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.telegram_api import post_update_to
 from tests.telegram_harness import CUSTOMER, OPS, button_ids, start_bot, telegram_bot, texts_to
 
 OPERATOR = 777
@@ -269,34 +269,17 @@ async def test_damaged_item_photo_reaches_the_topic_with_the_card(tmp_path, clas
 
 
 async def test_webhook_mode_checks_the_secret(tmp_path, classifier, unused_tcp_port):
-    from tests.fakes.telegram_api import post_update_to
-
-    fake = FakeTelegramAPI()
-    await fake.start()
-    fake.add_chat(OPS, is_forum=True)
-    settings_overrides = {
-        "telegram_webhook_url": "https://bot.example.com",
-        "telegram_webhook_host": "127.0.0.1",
-        "telegram_webhook_port": unused_tcp_port,
-        "telegram_webhook_secret": "s3cret",
-    }
-    core = None
-    try:
-        from bots.main import serve
-        from core.app import build_core
-        from tests.conftest import make_settings
-
-        settings = make_settings(
-            tmp_path,
-            telegram_bot_token=fake.token,
-            telegram_api_url=fake.base_url,
-            operators_chat_id=OPS,
-            **settings_overrides,
-        )
-        core = await build_core(settings, classifier=classifier)
-        stop = asyncio.Event()
-        task = asyncio.create_task(serve(settings, stop, core))
-        [hook] = await fake.wait_for("setWebhook")
+    async with telegram_bot(
+        tmp_path,
+        classifier,
+        ready="setWebhook",
+        telegram_webhook_url="https://bot.example.com",
+        telegram_webhook_host="127.0.0.1",
+        telegram_webhook_port=unused_tcp_port,
+        telegram_webhook_secret="s3cret",
+    ) as bot:
+        fake = bot.fake
+        [hook] = fake.calls("setWebhook")
         assert hook["url"] == "https://bot.example.com/telegram/webhook"
         assert hook["secret_token"] == "s3cret"
         url = f"http://127.0.0.1:{unused_tcp_port}/telegram/webhook"
@@ -305,10 +288,6 @@ async def test_webhook_mode_checks_the_secret(tmp_path, classifier, unused_tcp_p
         assert await post_update_to(url, update, secret_token="s3cret") == 200
         await fake.wait_for("sendMessage", to_customer)
         assert not fake.calls("getUpdates")
-        stop.set()
-        await asyncio.wait_for(task, 10)
-    finally:
-        await fake.stop()
 
 
 async def test_returning_customer_reuses_the_topic_and_queue_commands(tmp_path, classifier):
