@@ -11,6 +11,7 @@ Steps kept in `Conversation.step`:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from core import buttons
@@ -37,6 +38,8 @@ AWAIT_PHOTO = "await_photo"
 AWAIT_RATING = "await_rating"
 AWAIT_COMMENT = "await_comment"
 
+COMMAND = re.compile(r"^/([a-zA-Z_]{1,32})(@\w+)?(\s|$)")
+WELCOME_COMMANDS = frozenset({"start", "help", "menu"})
 CLASSIFY_LIMIT = 1000  # characters of a message the classifier reads
 DESCRIPTION_WORDS = 6  # a complaint this long already says what happened
 # After a rating, the next message within this many seconds is taken as its comment;
@@ -74,6 +77,13 @@ class Dialog:
 
     async def _handle_text(self, turn: Turn) -> None:
         text = turn.inbound.text.strip()
+        command = COMMAND.match(text)
+        if command:
+            if command.group(1).lower() in WELCOME_COMMANDS:
+                await self.answer_intent(turn, "greeting")
+            else:  # a command the customer cannot use (an operator's /close, a typo)
+                turn.say(self.menu(self.texts.get("unknown_command")))
+            return
         conv = turn.conversation
         order = find_order_number(text)
         if order:

@@ -28,6 +28,7 @@ REQUIRED_TEXTS = (
     "attachment_without_ticket",
     "too_long_note",
     "unknown_button",
+    "unknown_command",
     "ask_order.default",
     "order_invalid",
     "order_not_found",

@@ -175,3 +175,22 @@ async def test_odd_names_are_stored(core):
     await customer.say("привет")
     conv = await customer.conversation()
     assert conv.name == "<b>Robert'); DROP TABLE conversations;--</b>"
+
+
+@pytest.mark.parametrize("command", ["/close 1", "/take", "/queue", "/stats week", "/vip@shop_bot"])
+async def test_operator_commands_from_a_customer_touch_nothing(core, command):
+    customer = Customer(core, user_id="curious")
+    await customer.say("позовите оператора")
+    ticket = await customer.open_ticket()
+    await core.desk.close(ticket.id, Operator("op", "Ольга"))
+    stranger = Customer(core, user_id="stranger")
+    replies = await stranger.say(command)
+    assert replies[0].text == core.kb.texts.get("unknown_command")
+    assert (await core.storage.tickets.get(ticket.id)).status == "closed"
+    assert await stranger.open_ticket() is None
+
+
+async def test_start_typed_as_text_shows_the_menu(core):
+    replies = await Customer(core, channel="vk", user_id="77").say("/Start")
+    assert replies[0].text == core.kb.answer("greeting").text
+    assert buttons.OPERATOR in flat_ids(replies[0])
