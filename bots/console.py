@@ -104,7 +104,7 @@ class ConsoleChat:
         elif item.kind == "ticket_closed":
             self.print(f"[операторам] №{ticket_id} закрыто ({payload.get('by', '')})")
         elif item.kind == "notice":
-            self.print(f"[операторам] №{ticket_id}: {payload}")
+            self.print(f"[операторам] №{ticket_id}: {_notice_text(payload)}")
 
     async def _command(self, line: str) -> None:
         parts = shlex.split(line) if line.count('"') % 2 == 0 else line.split()
@@ -157,6 +157,21 @@ class ConsoleChat:
         button_id, title = self.last_buttons[int(args[0]) - 1]
         self.print(f"[вы нажали] {title}")
         await self._as_customer(Inbound(CONSOLE, self.user_id, payload=button_id, name="Гость"))
+
+
+def _notice_text(payload: dict[str, object]) -> str:
+    event = payload.get("event")
+    if event == "low_rating":
+        return f"клиент оценил помощь на {payload.get('rating')} из 5 — нужна реакция старшего"
+    if event == "rating_comment":
+        return f"комментарий к оценке: {payload.get('text', '')}"
+    if event == "conflict":
+        return "клиент перешёл на грубость, обращение отмечено как конфликтное"
+    if event == "undelivered":
+        return f"не доставлено клиенту: {payload.get('reason', '')}"
+    if event == "delivered":
+        return "ответ доставлен клиенту"
+    return str(payload.get("text") or event)
 
 
 def _ticket_arg(args: list[str]) -> bool:
