@@ -129,7 +129,7 @@ async def test_console_customer_and_operator(chat, core):
     assert "[клиенту] Баллы начислим сегодня." in text
     assert "[вы нажали] 2 ⭐" in text
     assert core.kb.texts.get("rating_thanks_low").splitlines()[0] in text
-    assert "[операторам] №1: {" in text and "low_rating" in text
+    assert "[операторам] №1: клиент оценил помощь на 2 из 5" in text
     ticket = await core.storage.tickets.get(1)
     assert ticket.channel == CONSOLE and ticket.user_id == "tester"
     assert ticket.rating == 2 and ticket.rating_comment == "ответили долго"
