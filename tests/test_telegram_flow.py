@@ -364,3 +364,17 @@ async def test_fast_customer_is_merged_under_the_group_limit(tmp_path, classifie
         )
         shown = "\n".join(str(p["text"]) for p in fake.calls("sendMessage") if in_group(p))
         assert all(line in shown for line in lines)
+
+
+async def test_group_without_topics_found_out_when_getchat_fails(tmp_path, classifier):
+    async with telegram_bot(tmp_path, classifier, forum=False) as bot:
+        fake = bot.fake
+        fake.fail_next("getChat", code=400, description="Bad Request: method is not available")
+        fake.private_message(CUSTOMER, "оператор")
+        await fake.wait_for(
+            "sendMessage",
+            lambda p: (
+                in_group(p) and "Обращение №1" in str(p["text"]) and not p.get("message_thread_id")
+            ),
+        )
+        assert not fake.topics.get(OPS)

@@ -11,6 +11,7 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
@@ -62,7 +63,10 @@ class TelegramChannel:
             await self._start_webhook()
             mode = f"webhook {self.settings.telegram_webhook_url}"
         else:
-            await self.bot.delete_webhook(drop_pending_updates=False)
+            try:  # a webhook left from webhook mode would block getUpdates
+                await self.bot.delete_webhook(drop_pending_updates=False)
+            except TelegramAPIError as exc:
+                log.warning("deleteWebhook failed: %s", exc)
             self._polling = asyncio.create_task(
                 self.dispatcher.start_polling(
                     self.bot,

@@ -12,7 +12,7 @@ import logging
 import time
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNotFound
 from aiogram.types import Message, ReactionTypeEmoji
 
 from bots.telegram import cards
@@ -158,8 +158,13 @@ class OperatorsSender:
     async def is_forum(self) -> bool:
         now = time.monotonic()
         if self._forum is None or now - self._forum_checked > FORUM_CHECK_EVERY:
-            chat = await self.bot.get_chat(self.chat_id)
-            self._forum = bool(chat.is_forum)
+            try:
+                chat = await self.bot.get_chat(self.chat_id)
+                self._forum = bool(chat.is_forum)
+            except (TelegramBadRequest, TelegramNotFound) as exc:
+                # Cannot tell: try topics; createForumTopic says so if they are off.
+                log.warning("getChat for the operators' group failed: %s", exc)
+                self._forum = True
             self._forum_checked = now
         return self._forum
 
@@ -195,7 +200,16 @@ class OperatorsSender:
         return await self._new_topic(conversation_id, name)
 
     async def _new_topic(self, conversation_id: int, name: str) -> int:
-        topic = await self.bot.create_forum_topic(self.chat_id, name)
+        try:
+            topic = await self.bot.create_forum_topic(self.chat_id, name)
+        except TelegramBadRequest as exc:
+            if "forum" not in str(exc).lower():
+                raise
+            # Topics are off in this group: post cards in the group itself from now on.
+            self._forum, self._forum_checked = False, time.monotonic()
+            raise RetryLater(
+                0.0, "the operators' group has no topics", count_attempt=False
+            ) from exc
         self.limiter.record()
         await self.core.storage.threads.save(
             conversation_id,
