@@ -29,6 +29,7 @@ REQUIRED_TEXTS = (
     "too_long_note",
     "unknown_button",
     "unknown_command",
+    "internal_error",
     "ask_order.default",
     "order_invalid",
     "order_not_found",

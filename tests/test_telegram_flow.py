@@ -378,3 +378,12 @@ async def test_group_without_topics_found_out_when_getchat_fails(tmp_path, class
             ),
         )
         assert not fake.topics.get(OPS)
+
+
+async def test_a_broken_database_gets_an_apology_not_silence(tmp_path, classifier):
+    async with telegram_bot(tmp_path, classifier) as bot:
+        fake = bot.fake
+        await bot.core.storage.db.close()  # the database goes away mid-conversation
+        fake.private_message(CUSTOMER, "где мой заказ")
+        [sorry] = await fake.wait_for("sendMessage", to_customer)
+        assert sorry["text"] == bot.core.kb.texts.get("internal_error")

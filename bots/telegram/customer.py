@@ -16,7 +16,7 @@ from aiogram.types import CallbackQuery, Message
 from bots.telegram.customer_sender import send_now
 from bots.telegram.operator import attachments_of
 from core.app import Core
-from core.types import TELEGRAM, Inbound
+from core.types import TELEGRAM, Inbound, Reply
 
 log = logging.getLogger(__name__)
 
@@ -49,23 +49,28 @@ def build_router(core: Core) -> Router:
             **values,  # type: ignore[arg-type]
         )
 
+    async def respond(bot: Bot, chat_id: int, update: Inbound, welcome: bool = False) -> None:
+        """The engine's replies, sent at once; if the engine fails, an apology."""
+        try:
+            replies = await (core.engine.welcome(update) if welcome else core.engine.handle(update))
+        except Exception:
+            log.exception("the engine failed on Telegram update %s", update.external_id)
+            replies = [Reply(core.kb.texts.get("internal_error"))]
+        await send_now(bot, chat_id, replies, core.files)
+
     @router.message(CommandStart())
     @router.message(Command("help", "menu"))
     async def on_start(message: Message, bot: Bot) -> None:
-        replies = await core.engine.welcome(inbound(message))
-        await send_now(bot, message.chat.id, replies, core.files)
+        await respond(bot, message.chat.id, inbound(message), welcome=True)
 
     @router.message(F.text)
     async def on_text(message: Message, bot: Bot) -> None:
-        replies = await core.engine.handle(inbound(message, text=message.text or ""))
-        await send_now(bot, message.chat.id, replies, core.files)
+        await respond(bot, message.chat.id, inbound(message, text=message.text or ""))
 
     @router.message(F.photo | F.document | F.voice | F.video | F.audio)
     async def on_file(message: Message, bot: Bot) -> None:
-        replies = await core.engine.handle(
-            inbound(message, text=message.caption or "", attachments=attachments_of(message))
-        )
-        await send_now(bot, message.chat.id, replies, core.files)
+        update = inbound(message, text=message.caption or "", attachments=attachments_of(message))
+        await respond(bot, message.chat.id, update)
 
     @router.message()
     async def on_other(message: Message, bot: Bot) -> None:
@@ -73,8 +78,7 @@ def build_router(core: Core) -> Router:
             (label for field, label in UNSUPPORTED.items() if getattr(message, field, None)),
             "такие сообщения",
         )
-        replies = await core.engine.handle(inbound(message, unsupported=kind))
-        await send_now(bot, message.chat.id, replies, core.files)
+        await respond(bot, message.chat.id, inbound(message, unsupported=kind))
 
     @router.callback_query()
     async def on_button(query: CallbackQuery, bot: Bot) -> None:
@@ -82,15 +86,13 @@ def build_router(core: Core) -> Router:
         message = query.message
         if not isinstance(message, Message) or not query.data:
             return
-        replies = await core.engine.handle(
-            Inbound(
-                channel=TELEGRAM,
-                user_id=str(message.chat.id),
-                name=query.from_user.full_name,
-                payload=query.data,
-                external_id=f"tgcb:{query.id}",
-            )
+        update = Inbound(
+            channel=TELEGRAM,
+            user_id=str(message.chat.id),
+            name=query.from_user.full_name,
+            payload=query.data,
+            external_id=f"tgcb:{query.id}",
         )
-        await send_now(bot, message.chat.id, replies, core.files)
+        await respond(bot, message.chat.id, update)
 
     return router

@@ -33,10 +33,6 @@ from core.types import VK, Inbound, Reply
 log = logging.getLogger(__name__)
 
 UNKNOWN_BUTTON_SNACKBAR = "Эта кнопка больше не действует"
-SORRY = (
-    "Извините, у нас техническая ошибка, и сообщение не обработалось. "
-    "Попробуйте, пожалуйста, ещё раз через минуту."
-)
 ANSWER_ATTEMPTS = 3
 
 
@@ -140,7 +136,7 @@ class CustomerHandlers:
             return await (engine.welcome(inbound) if start else engine.handle(inbound))
         except Exception:
             log.exception("the engine failed on VK update %s", inbound.external_id)
-            return [Reply(SORRY)]
+            return [Reply(self.core.kb.texts.get("internal_error"))]
 
     async def _answer_event(self, event_id: str, user_id: int, peer_id: int, known: bool) -> None:
         """Stop the button's spinner; a stale button also gets a short snackbar."""
