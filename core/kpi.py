@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from core.storage import Storage, Ticket
 
 WEEK = 7 * 24 * 3600.0
+CHANNEL_NAMES = {"telegram": "Telegram", "vk": "VK", "console": "консоль"}
 
 
 @dataclass
@@ -203,8 +204,8 @@ def summary_text(report: KpiReport, title: str) -> str:
             f"{minutes(report.vip.first_response_median)}"
         )
     for channel, b in report.per_channel.items():
-        lines.append(
-            f"• {channel}: {b.tickets} обращ., ожидание {minutes(b.first_response_median)}, "
-            f"CSAT {'—' if b.csat_avg is None else f'{b.csat_avg:.1f}'}"
-        )
+        name = CHANNEL_NAMES.get(channel, channel)
+        csat = "—" if b.csat_avg is None else f"{b.csat_avg:.1f}"
+        wait = minutes(b.first_response_median)
+        lines.append(f"• {name}: {b.tickets} обращ., ожидание {wait}, CSAT {csat}")
     return "\n".join(lines)

@@ -231,8 +231,8 @@ async def test_a_narrower_period_and_the_operators_summary(core, clock):
     assert "Бот справился сам: 20% (1 из 5 диалогов)" in lines
     assert "В очереди сейчас: 1, дольше всех ждёт 20.0 мин" in lines
     assert "VIP: 1 обращ., ожидание (медиана) 5.0 мин" in lines
-    assert "• telegram: 3 обращ., ожидание 10.0 мин, CSAT 3.5" in lines
-    assert "• vk: 2 обращ., ожидание 20.0 мин, CSAT 4.0" in lines
+    assert "• Telegram: 3 обращ., ожидание 10.0 мин, CSAT 3.5" in lines
+    assert "• VK: 2 обращ., ожидание 20.0 мин, CSAT 4.0" in lines
     assert lines[2].startswith("Ожидание первого ответа: медиана 15.0 мин")
 
 
