@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,16 +83,20 @@ def main(argv: list[str] | None = None) -> int:
 
 def _bot_model(settings: Settings) -> IntentClassifier:
     """The same model the bots run (shipped phrases + knowledge base + operators' labels)."""
-    from core.app import bot_classifier
+    from core.app import bot_classifier, classifier_for
     from core.knowledge import KnowledgeBase
     from core.storage import Storage
 
+    kb = KnowledgeBase.load(Path(settings.knowledge_dir))
+
     async def load() -> IntentClassifier:
-        storage = await Storage.open(settings.database_url)
         try:
-            return await bot_classifier(
-                settings, storage, KnowledgeBase.load(Path(settings.knowledge_dir))
-            )
+            storage = await Storage.open(settings.database_url)
+        except Exception as exc:  # no database here: the shipped model still classifies
+            logging.getLogger(__name__).warning("database not available (%s): no labels", exc)
+            return classifier_for(settings, kb)
+        try:
+            return await bot_classifier(settings, storage, kb)
         finally:
             await storage.close()
 
