@@ -203,9 +203,16 @@ class OperatorsSender:
         try:
             topic = await self.bot.create_forum_topic(self.chat_id, name)
         except TelegramBadRequest as exc:
-            if "forum" not in str(exc).lower():
+            text = str(exc).lower()
+            if "forum" not in text and "rights" not in text:
                 raise
-            # Topics are off in this group: post cards in the group itself from now on.
+            # Topics are off, or the bot may not manage them: post cards in the group
+            # itself for now (checked again every few minutes).
+            log.warning(
+                "no topic for a case in the operators' group (%s): posting in the group; "
+                "enable topics and give the bot the right to manage them",
+                exc.message,
+            )
             self._forum, self._forum_checked = False, time.monotonic()
             raise RetryLater(
                 0.0, "the operators' group has no topics", count_attempt=False
