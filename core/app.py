@@ -36,7 +36,6 @@ class Core:
     settings: Any
     storage: Storage
     kb: KnowledgeBase
-    classifier: IntentClassifier
     orders: OrderService
     engine: Engine
     desk: OperatorDesk
@@ -47,6 +46,11 @@ class Core:
     dialog: Dialog
     compensation: Compensation
     model_watcher: ModelWatcher
+
+    @property
+    def classifier(self) -> IntentClassifier:
+        """The model in use now (`supportbot train` may swap it while the bot runs)."""
+        return self.dialog.classifier
 
     async def close(self) -> None:
         close = getattr(self.orders, "close", None)
@@ -139,18 +143,17 @@ async def build_core(
     await compensation.load_pool(Path(settings.compensation_codes_file))
     watcher = ModelWatcher(dialog, models_dir(settings), Path(settings.nlu_dir), storage)
     return Core(
-        settings,
-        storage,
-        kb,
-        classifier,
-        orders,
-        engine,
-        desk,
-        delivery,
-        canned,
-        clock,
-        FileFetchers(),
-        dialog,
-        compensation,
-        watcher,
+        settings=settings,
+        storage=storage,
+        kb=kb,
+        orders=orders,
+        engine=engine,
+        desk=desk,
+        delivery=delivery,
+        canned=canned,
+        clock=clock,
+        files=FileFetchers(),
+        dialog=dialog,
+        compensation=compensation,
+        model_watcher=watcher,
     )

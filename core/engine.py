@@ -47,10 +47,6 @@ class Engine:
         self.on_outbox = on_outbox
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    @property
-    def texts(self):
-        return self.dialog.texts
-
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Answer one customer message; an update seen before gets no second answer (the
         message log's unique `external_id` refuses it when the turn is written)."""
