@@ -255,6 +255,11 @@ class Dialog:
         conv.step = AWAIT_ORDER
         conv.slots["pending_intent"] = intent
         conv.slots["order_attempts"] = 0
+        if looks_like_order_attempt(turn.inbound.text):
+            # The question came with a number that is not a valid order number.
+            conv.slots["order_attempts"] = 1
+            turn.say(Reply(self.texts.get("order_invalid")))
+            return
         turn.say(Reply(self.texts.get(f"ask_order.{intent}", "ask_order.default")))
 
     def _order_failed(self, turn: Turn, intent: str, *, invalid: bool, number: str = "") -> None:

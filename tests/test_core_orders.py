@@ -398,3 +398,12 @@ def test_demo_file_is_valid_yaml_of_orders():
     for item in raw["orders"]:
         assert find_order_number(item["number"]) == item["number"]
     assert json.dumps(raw)  # plain data only
+
+
+async def test_a_question_with_a_broken_number_says_what_is_wrong(core):
+    customer = Customer(core, user_id="typo")
+    replies = await customer.say("где заказ 1234567-001")
+    assert replies[0].text == core.kb.texts.get("order_invalid")
+    # One more wrong try and the operator is offered.
+    replies = await customer.say("1234-5678")
+    assert buttons.OPERATOR in flat_ids(replies[-1])
