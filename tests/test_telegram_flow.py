@@ -387,3 +387,24 @@ async def test_a_broken_database_gets_an_apology_not_silence(tmp_path, classifie
         fake.private_message(CUSTOMER, "где мой заказ")
         [sorry] = await fake.wait_for("sendMessage", to_customer)
         assert sorry["text"] == bot.core.kb.texts.get("internal_error")
+
+
+async def test_operator_sticker_is_not_silently_lost(tmp_path, classifier):
+    async with telegram_bot(tmp_path, classifier) as bot:
+        fake = bot.fake
+        thread = await escalate(fake)
+        update = fake.group_message(OPS, OPERATOR, thread_id=thread, push=False)
+        update["message"]["sticker"] = {
+            "file_id": "sticker-1",
+            "file_unique_id": "s1",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        }
+        fake.push_update(update)
+        await fake.wait_for(
+            "sendMessage", lambda p: in_group(p) and "не отправлено клиенту" in str(p["text"])
+        )
+        assert not [m for m in fake.sent_messages(CUSTOMER) if "sticker" in str(m)]

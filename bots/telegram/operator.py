@@ -198,6 +198,23 @@ def build_router(core: Core, chat_id: int) -> Router:
         attachments = attachments_of(message)
         await relay(message, message.text or message.caption or "", attachments)
 
+    @router.message(
+        ~F.forum_topic_created,
+        ~F.forum_topic_closed,
+        ~F.forum_topic_reopened,
+        ~F.forum_topic_edited,
+        ~F.new_chat_members,
+        ~F.left_chat_member,
+        ~F.pinned_message,
+    )
+    async def on_other_content(message: Message) -> None:
+        if await ticket_of(message) is not None:  # a sticker, a poll… in a case's topic
+            await answer(
+                message,
+                "Это не отправлено клиенту: передаются текст, фото, "
+                "документы, видео и голосовые сообщения.",
+            )
+
     async def relay(message: Message, text: str, attachments: tuple[Attachment, ...]) -> None:
         ticket_id = await ticket_of(message)
         if ticket_id is None:
