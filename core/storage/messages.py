@@ -47,12 +47,6 @@ class MessageRepo:
     def __init__(self, ex: Executor) -> None:
         self._ex = ex
 
-    async def seen(self, external_id: str) -> bool:
-        row = await self._ex.fetchone(
-            "SELECT 1 AS x FROM messages WHERE external_id = ?", (external_id,)
-        )
-        return row is not None
-
     async def add(
         self,
         conversation_id: int,

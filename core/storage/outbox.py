@@ -132,9 +132,3 @@ class OutboxRepo:
     async def counts(self) -> dict[str, int]:
         rows = await self._ex.fetchall("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
         return {row["status"]: int(row["n"]) for row in rows}
-
-    async def next_due(self) -> float | None:
-        row = await self._ex.fetchone(
-            "SELECT MIN(next_attempt_at) AS t FROM outbox WHERE status = ?", (PENDING,)
-        )
-        return float(row["t"]) if row and row["t"] is not None else None

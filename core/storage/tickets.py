@@ -166,13 +166,6 @@ class TicketRepo:
         )
         return [float(row["wait"]) for row in rows]
 
-    async def created_between(self, since: float, until: float) -> list[Ticket]:
-        rows = await self._ex.fetchall(
-            "SELECT * FROM tickets WHERE created_at >= ? AND created_at < ? ORDER BY id",
-            (since, until),
-        )
-        return [Ticket.from_row(row) for row in rows]
-
     async def all(self) -> list[Ticket]:
         rows = await self._ex.fetchall("SELECT * FROM tickets ORDER BY id")
         return [Ticket.from_row(row) for row in rows]
