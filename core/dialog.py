@@ -45,6 +45,9 @@ DESCRIPTION_WORDS = 6  # a complaint this long already says what happened
 # After a rating, the next message within this many seconds is taken as its comment;
 # later, it is a new question.
 COMMENT_WINDOW = 3600.0
+# While waiting for an order number, a message this clearly about something else is
+# answered as a new question.
+SWITCH_TOPIC = 0.9
 
 
 @dataclass(frozen=True)
@@ -120,10 +123,15 @@ class Dialog:
                 turn.intent, turn.confidence = pending, 1.0
                 await self._with_order(turn, pending, order)
                 return
-            if confident and prediction.intent != pending and not looks_like_order_attempt(text):
-                self._reset(turn)
+            attempt = looks_like_order_attempt(text)
+            new_question = (
+                prediction.intent not in (pending, "out_of_scope", "greeting")
+                and prediction.confidence >= SWITCH_TOPIC
+            )
+            if new_question and not attempt:
+                self._reset(turn)  # the customer moved on: answer the new question
             else:
-                self._order_failed(turn, pending, invalid=True)
+                self._order_failed(turn, pending, invalid=True, no_number=not attempt)
                 return
         if prediction.normalized == ORDER_TOKEN and order:
             # Only a number: the customer wants to know about that order.
@@ -262,7 +270,15 @@ class Dialog:
             return
         turn.say(Reply(self.texts.get(f"ask_order.{intent}", "ask_order.default")))
 
-    def _order_failed(self, turn: Turn, intent: str, *, invalid: bool, number: str = "") -> None:
+    def _order_failed(
+        self,
+        turn: Turn,
+        intent: str,
+        *,
+        invalid: bool,
+        number: str = "",
+        no_number: bool = False,
+    ) -> None:
         conv = turn.conversation
         attempts = int(str(conv.slots.get("order_attempts") or 0)) + 1
         conv.slots["order_attempts"] = attempts
@@ -271,7 +287,9 @@ class Dialog:
         if attempts >= self.policy.order_attempts_before_operator:
             turn.say(Reply(self.texts.get("order_give_up"), self.replies.operator_row()))
             return
-        if invalid:
+        if no_number:  # "не помню номер", "щас найду": where to find it, or a person
+            turn.say(Reply(self.texts.get("order_waiting"), self.replies.operator_row()))
+        elif invalid:
             turn.say(Reply(self.texts.get("order_invalid")))
         else:
             turn.say(Reply(self.texts.format("order_not_found", number=number)))

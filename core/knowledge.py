@@ -32,6 +32,7 @@ REQUIRED_TEXTS = (
     "internal_error",
     "ask_order.default",
     "order_invalid",
+    "order_waiting",
     "order_not_found",
     "order_give_up",
     "order_service_down",

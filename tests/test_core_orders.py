@@ -407,3 +407,20 @@ async def test_a_question_with_a_broken_number_says_what_is_wrong(core):
     # One more wrong try and the operator is offered.
     replies = await customer.say("1234-5678")
     assert buttons.OPERATOR in flat_ids(replies[-1])
+
+
+async def test_waiting_for_the_number_without_one_is_a_hint_not_a_new_topic(core):
+    customer = Customer(core, user_id="forgetful")
+    await customer.say("когда придет посылка")
+    replies = await customer.say("не помню номер")
+    assert replies[0].text == core.kb.texts.get("order_waiting")
+    assert buttons.OPERATOR in flat_ids(replies[0])
+    # The pending question is kept: the number, when it comes, answers it.
+    replies = await customer.say("вот он 12345678-0001")
+    assert "Заказ 12345678-0001" in replies[0].text
+    # A clear new question while waiting is answered as such.
+    other = Customer(core, user_id="changes-mind")
+    await other.say("где мой заказ")
+    assert (await other.conversation()).step == "await_order"
+    replies = await other.say("курьер нахамил мне по телефону")
+    assert replies[0].text == core.kb.texts.get("complaint.apology.courier_complaint")
