@@ -408,3 +408,17 @@ async def test_operator_sticker_is_not_silently_lost(tmp_path, classifier):
             "sendMessage", lambda p: in_group(p) and "не отправлено клиенту" in str(p["text"])
         )
         assert not [m for m in fake.sent_messages(CUSTOMER) if "sticker" in str(m)]
+
+
+async def test_an_answer_that_fails_now_is_delivered_later(tmp_path, classifier):
+    async with telegram_bot(tmp_path, classifier) as bot:
+        fake = bot.fake
+        fake.fail_next("sendMessage", code=502, description="Bad Gateway")
+        fake.private_message(CUSTOMER, "как связаться с поддержкой по телефону")
+        for _ in range(100):
+            if [m for m in fake.sent_messages(CUSTOMER) if "234-70-00" in m.get("text", "")]:
+                break
+            await asyncio.sleep(0.05)
+        answers = [m for m in fake.sent_messages(CUSTOMER) if "234-70-00" in m.get("text", "")]
+        assert len(answers) == 1  # refused once with 502, then sent from the outbox
+        assert ("sendMessage", 502, "Bad Gateway") in fake.errors

@@ -166,3 +166,11 @@ async def test_upload_failures_retry_then_become_a_note(vk_env: VKEnv) -> None:
 
 async def _png_bytes(attachment: Attachment) -> bytes:
     return SAMPLE_PHOTO
+
+
+async def test_an_answer_that_fails_now_is_delivered_later(vk_env: VKEnv) -> None:
+    vk_env.fake.fail_next("messages.send", code=10)  # VK's internal error, once
+    sent = await vk_env.say(4040, "номер горячей линии какой")
+    assert any("234-70-00" in str(m.get("message") or m.get("text")) for m in sent)
+    queued = await outbox_rows(vk_env, SENT)
+    assert len(queued) == 1 and queued[0].kind == "reply"  # delivered through the outbox

@@ -56,7 +56,7 @@ def build_router(core: Core) -> Router:
         except Exception:
             log.exception("the engine failed on Telegram update %s", update.external_id)
             replies = [Reply(core.kb.texts.get("internal_error"))]
-        await send_now(bot, chat_id, replies, core.files)
+        await send_now(bot, chat_id, replies, core)
 
     @router.message(CommandStart())
     @router.message(Command("help", "menu"))

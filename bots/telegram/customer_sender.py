@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import aiohttp
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import BufferedInputFile
 
 from bots.telegram.errors import for_delivery
 from bots.telegram.render import CAPTION_LIMIT, keyboard, split_text
+from core.app import Core
 from core.files import FileFetchers, FileUnavailable
 from core.storage import OutboxItem
 from core.types import TELEGRAM, Attachment, Reply
 
 log = logging.getLogger(__name__)
 IMMEDIATE_RETRIES = 3
+MAX_IMMEDIATE_WAIT = 10  # seconds of 429 a handler waits out before queueing the answer
 
 
 async def send_reply(bot: Bot, chat_id: int, reply: Reply, files: FileFetchers) -> None:
@@ -70,17 +73,40 @@ async def send_file(
         await bot.send_document(chat_id, media, **common)  # type: ignore[arg-type]
 
 
-async def send_now(bot: Bot, chat_id: int, replies: list[Reply], files: FileFetchers) -> None:
-    """Answer a customer at once, waiting out a 429 a few times before giving up."""
-    for reply in replies:
-        for attempt in range(IMMEDIATE_RETRIES):
-            try:
-                await send_reply(bot, chat_id, reply, files)
-                break
-            except TelegramRetryAfter as exc:
-                if attempt == IMMEDIATE_RETRIES - 1:
-                    raise
-                await asyncio.sleep(min(float(exc.retry_after), 30.0))
+async def send_now(bot: Bot, chat_id: int, replies: list[Reply], core: Core) -> None:
+    """Answer a customer at once, waiting out a short 429. What cannot be sent now (a
+    long 429, a 5xx, a network error) goes to the outbox and is delivered later; only a
+    customer who blocked the bot is given up on."""
+    for index, reply in enumerate(replies):
+        try:
+            await _send_with_patience(bot, chat_id, reply, core.files)
+        except TelegramForbiddenError as exc:
+            log.info("customer %s cannot be answered: %s", chat_id, exc.message)
+            return
+        except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("answer to %s queued for later: %r", chat_id, exc)
+            await queue_replies(core, chat_id, replies[index:])
+            return
+
+
+async def _send_with_patience(bot: Bot, chat_id: int, reply: Reply, files: FileFetchers) -> None:
+    for attempt in range(IMMEDIATE_RETRIES):
+        try:
+            await send_reply(bot, chat_id, reply, files)
+            return
+        except TelegramRetryAfter as exc:
+            if attempt == IMMEDIATE_RETRIES - 1 or exc.retry_after > MAX_IMMEDIATE_WAIT:
+                raise
+            await asyncio.sleep(float(exc.retry_after))
+
+
+async def queue_replies(core: Core, chat_id: int, replies: list[Reply]) -> None:
+    async with core.storage.transaction() as tx:
+        for reply in replies:
+            await tx.outbox.add(
+                TELEGRAM, str(chat_id), "reply", {"reply": reply.to_dict()}, core.clock.now()
+            )
+    core.delivery.wake()
 
 
 class CustomerSender:

@@ -27,7 +27,7 @@ from bots.vk.inbound import UNKNOWN_PREFIX, is_private_peer, parse_message_new, 
 from bots.vk.render import ClientCaps, ClientCapsCache
 from bots.vk.sender import VKSender, answer_random_id
 from core.app import Core
-from core.delivery import RetryLater
+from core.delivery import PermanentFailure, RetryLater
 from core.types import VK, Inbound, Reply
 
 log = logging.getLogger(__name__)
@@ -150,21 +150,36 @@ class CustomerHandlers:
             log.warning("sendMessageEventAnswer for VK %s failed: %r", user_id, exc)
 
     async def answer(self, peer_id: int, replies: list[Reply], key: str) -> None:
-        """Send the engine's replies now; a rate limit is waited out a few times."""
+        """Send the engine's replies now; a rate limit is waited out a few times. What
+        still cannot be sent goes to the outbox; only a customer who does not accept
+        messages is given up on."""
         for number, reply in enumerate(replies):
             random_id = functools.partial(answer_random_id, f"{key}#{number}")
             for attempt in range(1, ANSWER_ATTEMPTS + 1):
                 try:
                     await self.sender.deliver(peer_id, reply, random_id)
                     break
+                except PermanentFailure as exc:
+                    log.info("answer to VK %s not possible: %s", peer_id, exc.reason)
+                    return
                 except RetryLater as exc:
                     if attempt == ANSWER_ATTEMPTS:
-                        log.warning("answer to VK %s dropped: %s", peer_id, exc)
+                        await self._queue(peer_id, replies[number:], exc)
                         return
                     await asyncio.sleep(exc.after)
                 except Exception as exc:
-                    log.warning("answer to VK %s failed: %r", peer_id, exc)
+                    await self._queue(peer_id, replies[number:], exc)
                     return
+
+    async def _queue(self, peer_id: int, replies: list[Reply], exc: BaseException) -> None:
+        log.warning("answer to VK %s queued for later: %r", peer_id, exc)
+        core = self.core
+        async with core.storage.transaction() as tx:
+            for reply in replies:
+                await tx.outbox.add(
+                    VK, str(peer_id), "reply", {"reply": reply.to_dict()}, core.clock.now()
+                )
+        core.delivery.wake()
 
 
 def build_labeler(handlers: CustomerHandlers) -> BotLabeler:
