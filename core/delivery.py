@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -24,6 +24,7 @@ from core.clock import Clock
 from core.escalation import OPERATORS
 from core.storage import OutboxItem, Storage
 from core.storage import messages as log_kind
+from core.types import CustomerRef, Reply
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,19 @@ class Delivery:
         self.senders: dict[str, Sender] = {}
         self._wake = asyncio.Event()
         self.on_delivered: list[Callable[[OutboxItem], None]] = []
+
+    async def send_later(self, customer: CustomerRef, replies: Sequence[Reply]) -> None:
+        """Put answers an adapter could not send right now into the outbox, in order."""
+        async with self.storage.transaction() as tx:
+            for reply in replies:
+                await tx.outbox.add(
+                    customer.channel,
+                    customer.user_id,
+                    "reply",
+                    {"reply": reply.to_dict()},
+                    self.clock.now(),
+                )
+        self.wake()
 
     def register(self, channel: str, sender: Sender) -> None:
         self.senders[channel] = sender

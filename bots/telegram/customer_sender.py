@@ -15,7 +15,7 @@ from bots.telegram.render import CAPTION_LIMIT, keyboard, split_text
 from core.app import Core
 from core.files import FileFetchers, FileUnavailable
 from core.storage import OutboxItem
-from core.types import TELEGRAM, Attachment, Reply
+from core.types import TELEGRAM, Attachment, CustomerRef, Reply
 
 log = logging.getLogger(__name__)
 IMMEDIATE_RETRIES = 3
@@ -85,7 +85,7 @@ async def send_now(bot: Bot, chat_id: int, replies: list[Reply], core: Core) -> 
             return
         except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("answer to %s queued for later: %r", chat_id, exc)
-            await queue_replies(core, chat_id, replies[index:])
+            await core.delivery.send_later(CustomerRef(TELEGRAM, str(chat_id)), replies[index:])
             return
 
 
@@ -98,15 +98,6 @@ async def _send_with_patience(bot: Bot, chat_id: int, reply: Reply, files: FileF
             if attempt == IMMEDIATE_RETRIES - 1 or exc.retry_after > MAX_IMMEDIATE_WAIT:
                 raise
             await asyncio.sleep(float(exc.retry_after))
-
-
-async def queue_replies(core: Core, chat_id: int, replies: list[Reply]) -> None:
-    async with core.storage.transaction() as tx:
-        for reply in replies:
-            await tx.outbox.add(
-                TELEGRAM, str(chat_id), "reply", {"reply": reply.to_dict()}, core.clock.now()
-            )
-    core.delivery.wake()
 
 
 class CustomerSender:

@@ -28,7 +28,7 @@ from bots.vk.render import ClientCaps, ClientCapsCache
 from bots.vk.sender import VKSender, answer_random_id
 from core.app import Core
 from core.delivery import PermanentFailure, RetryLater
-from core.types import VK, Inbound, Reply
+from core.types import VK, CustomerRef, Inbound, Reply
 
 log = logging.getLogger(__name__)
 
@@ -173,13 +173,7 @@ class CustomerHandlers:
 
     async def _queue(self, peer_id: int, replies: list[Reply], exc: BaseException) -> None:
         log.warning("answer to VK %s queued for later: %r", peer_id, exc)
-        core = self.core
-        async with core.storage.transaction() as tx:
-            for reply in replies:
-                await tx.outbox.add(
-                    VK, str(peer_id), "reply", {"reply": reply.to_dict()}, core.clock.now()
-                )
-        core.delivery.wake()
+        await self.core.delivery.send_later(CustomerRef(VK, str(peer_id)), replies)
 
 
 def build_labeler(handlers: CustomerHandlers) -> BotLabeler:
