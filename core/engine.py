@@ -20,7 +20,6 @@ from core.manners import Manners
 from core.storage import Storage
 from core.storage import messages as log_kind
 from core.storage.database import is_unique_violation
-from core.storage.tickets import WAITING, Ticket
 from core.turn import Turn
 from core.types import Inbound, Reply
 
@@ -110,7 +109,8 @@ class Engine:
             return
         if turn.open_ticket is not None:
             if inbound.payload in (buttons.OPERATOR, buttons.START):
-                turn.say(Reply(await self._ticket_status(turn.open_ticket)))
+                status = await self.escalation.status_text(self.storage, turn.open_ticket)
+                turn.say(Reply(status))
                 return
             # A case is open: everything the customer says or presses goes to its operators.
             turn.forward_to_operators = True
@@ -148,13 +148,6 @@ class Engine:
             and not ticket.is_open
             and ticket.rating is None
         )
-
-    async def _ticket_status(self, ticket: Ticket) -> str:
-        texts = self.dialog.texts
-        if ticket.status == WAITING:
-            position = await self.storage.tickets.position(ticket)
-            return texts.format("already_escalated", ticket=ticket.id, position=position)
-        return texts.format("already_in_progress", ticket=ticket.id)
 
     # ------------------------------------------------------------------ writing
     async def _commit(self, tx: Storage, turn: Turn) -> None:

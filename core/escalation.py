@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from core.hours import WorkingHours
 from core.knowledge import Texts
 from core.storage import Conversation, Storage, Ticket
+from core.storage.tickets import WAITING
 from core.turn import EscalationRequest
 from core.types import Reply
 
@@ -39,9 +40,7 @@ class Escalation:
     ) -> tuple[Ticket, Reply]:
         existing = await tx.tickets.open_for(conv.id)
         if existing is not None:
-            position = await tx.tickets.position(existing)
-            text = self.texts.format("already_escalated", ticket=existing.id, position=position)
-            return existing, Reply(text)
+            return existing, Reply(await self.status_text(tx, existing))
         vip = self.is_vip(conv)
         priority = (PRIORITY_VIP if vip else 0) + (PRIORITY_COMPLAINT if request.complaint else 0)
         previous = await tx.tickets.latest_for(conv.id)
@@ -72,6 +71,14 @@ class Escalation:
             conv.slots.pop(key, None)
         conv.step = "idle"
         return ticket, Reply(await self._told(tx, ticket, request, now))
+
+    async def status_text(self, storage: Storage, ticket: Ticket) -> str:
+        """What a customer with an open case is told: place in the queue, or that an
+        operator is already on it."""
+        if ticket.status == WAITING:
+            position = await storage.tickets.position(ticket)
+            return self.texts.format("already_escalated", ticket=ticket.id, position=position)
+        return self.texts.format("already_in_progress", ticket=ticket.id)
 
     async def _told(
         self, tx: Storage, ticket: Ticket, request: EscalationRequest, now: float
