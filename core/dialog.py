@@ -171,12 +171,6 @@ class Dialog:
             self._reset(turn)
             turn.intent, turn.confidence = intent, 1.0
             await self.answer_intent(turn, intent)
-        elif payload.startswith(buttons.RATE):
-            parsed = buttons.parse_rate(payload)
-            if parsed is None:
-                self._unknown_button(turn)
-                return
-            self.take_rating(turn, *parsed)
         elif payload == buttons.NO_PHOTO and conv.step == AWAIT_PHOTO:
             self._escalate_complaint(turn)
         elif payload == buttons.SKIP and conv.step in (AWAIT_RATING, AWAIT_COMMENT):

@@ -137,17 +137,14 @@ class IntentClassifier:
         return self.predict_many([text])[0]
 
     def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
-        normalized = [self.normalizer.normalize(text) for text in texts]
-        results: list[Prediction | None] = [None] * len(texts)
-        todo = [i for i, text in enumerate(normalized) if _has_letters(text)]
-        for i, text in enumerate(normalized):
-            if i not in todo:
-                results[i] = Prediction(OUT_OF_SCOPE, 0.0, text)
-        for i in todo:
-            probabilities = self.probabilities(normalized[i])
-            best = int(np.argmax(probabilities))
-            results[i] = Prediction(self.intents[best], float(probabilities[best]), normalized[i])
-        return [r for r in results if r is not None]
+        return [self._predict_normalized(self.normalizer.normalize(text)) for text in texts]
+
+    def _predict_normalized(self, normalized: str) -> Prediction:
+        if not _has_letters(normalized):
+            return Prediction(OUT_OF_SCOPE, 0.0, normalized)
+        probabilities = self.probabilities(normalized)
+        best = int(np.argmax(probabilities))
+        return Prediction(self.intents[best], float(probabilities[best]), normalized)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
