@@ -69,14 +69,13 @@ class ConsoleChat:
                 )
         except OperatorError as exc:
             self.print(f"[оператору] {exc}")
+        await self.core.delivery.idle()  # the answers are printed by the console's sender
         while await self.core.delivery.run_once():
             pass
 
     async def _as_customer(self, inbound: Inbound, welcome: bool = False) -> None:
         engine = self.core.engine
-        replies = await (engine.welcome(inbound) if welcome else engine.handle(inbound))
-        for reply in replies:
-            self._show_reply("бот", reply)
+        await (engine.welcome(inbound) if welcome else engine.handle(inbound))
 
     def _show_reply(self, who: str, reply: Reply) -> None:
         self.print(f"[{who}] {reply.text}")
@@ -87,7 +86,7 @@ class ConsoleChat:
 
     async def _show_customer_message(self, item: OutboxItem) -> None:
         reply = Reply.from_dict(item.payload.get("reply", {}))
-        self._show_reply("клиенту", reply)
+        self._show_reply("бот" if item.payload.get("from") == "bot" else "клиенту", reply)
 
     async def _show_operator_event(self, item: OutboxItem) -> None:
         payload = item.payload

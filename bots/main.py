@@ -20,6 +20,7 @@ log = logging.getLogger("bots")
 
 class Channel(Protocol):
     async def start(self) -> None: ...
+    async def stop_receiving(self) -> None: ...
     async def stop(self) -> None: ...
 
 
@@ -39,14 +40,20 @@ def make_channels(core: Core, settings: Any) -> list[Channel]:
 async def serve(settings: Any, stop: asyncio.Event, core: Core | None = None) -> None:
     """Run until `stop` is set. Tests call this with settings pointed at fake APIs."""
     core = core or await build_core(settings)
+    if settings.telegram_webhook_url or settings.vk_callback_enabled:
+        # Replicas behind a load balancer: hold each update back briefly so that one sent
+        # earlier but stored by another replica a moment later is applied first.
+        core.intake.order_window = settings.intake_order_window_ms / 1000
     channels = make_channels(core, settings)
     started: list[Channel] = []
     workers: list[asyncio.Task[None]] = []
     try:
+        workers.append(asyncio.create_task(core.liveness.run_forever(stop), name="heartbeat"))
         for channel in channels:
             await channel.start()
             started.append(channel)
-        workers = [
+        workers += [
+            asyncio.create_task(core.intake.run_forever(stop), name="intake"),
             asyncio.create_task(core.delivery.run_forever(stop), name="delivery"),
             asyncio.create_task(
                 housekeeping.run_forever(
@@ -60,13 +67,21 @@ async def serve(settings: Any, stop: asyncio.Event, core: Core | None = None) ->
         await stop.wait()
     finally:
         stop.set()
-        for worker in workers:
-            await worker
+        for channel in reversed(started):  # no new updates from here on
+            try:
+                await channel.stop_receiving()
+            except Exception:
+                log.exception("error while stopping %s", type(channel).__name__)
+        # What is being applied and sent now may finish; the rest stays stored.
+        await core.intake.stop()
+        await core.delivery.stop()
         for channel in reversed(started):
             try:
                 await channel.stop()
             except Exception:
                 log.exception("error while stopping %s", type(channel).__name__)
+        for worker in workers:
+            await worker
         await core.close()
 
 

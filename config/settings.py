@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     vk_polling_state_dir: Path | None = None  # unset: DATA_DIR/vk-polling
     vk_polling_resume: bool = True
 
+    # --- several replicas ----------------------------------------------------------------------
+    # Webhook / Callback API only: how long an update is held back so that one of the same
+    # chat sent earlier, but stored a moment later by another replica, is applied first.
+    intake_order_window_ms: int = Field(200, ge=0, le=5000)
+
     # --- the life of a case ------------------------------------------------------------------
     default_wait_minutes: int = Field(10, ge=1)
     auto_close_hours: float = Field(24.0, gt=0)

@@ -19,8 +19,10 @@ from core.engine import Engine
 from core.escalation import Escalation, EscalationPolicy
 from core.files import FileFetchers
 from core.hours import WorkingHours
+from core.intake import Intake
 from core.knowledge import KnowledgeBase, load_canned
-from core.learning import ModelWatcher
+from core.learning import ModelWatcher, publish_model
+from core.liveness import Liveness, new_worker_id
 from core.manners import Manners
 from core.nlu import IntentClassifier, load_classifier, publish
 from core.operators import OperatorDesk
@@ -46,6 +48,12 @@ class Core:
     dialog: Dialog
     compensation: Compensation
     model_watcher: ModelWatcher
+    intake: Intake
+    liveness: Liveness
+
+    @property
+    def worker_id(self) -> str:
+        return self.liveness.worker_id
 
     @property
     def classifier(self) -> IntentClassifier:
@@ -56,6 +64,11 @@ class Core:
         close = getattr(self.orders, "close", None)
         if close is not None:
             await close()
+        try:
+            await self.delivery.stop(grace=0.0)
+            await self.liveness.retire()
+        except Exception as exc:  # the database may be gone already
+            log.warning("claims not handed over at stop: %r", exc)
         await self.storage.close()
 
 
@@ -97,9 +110,12 @@ async def build_core(
     started = time.perf_counter()
     kb = KnowledgeBase.load(Path(settings.knowledge_dir))
     storage = await Storage.open(settings.database_url)
+    liveness = Liveness(storage, new_worker_id())
+    await liveness.register()
     if classifier is None:
         classifier = await bot_classifier(settings, storage, kb)
         publish(models_dir(settings), classifier.fingerprint)
+        await publish_model(storage, classifier, models_dir(settings), clock.now())
     log.info("intent model ready in %.2f s", time.perf_counter() - started)
     token = settings.orders_api_token.get_secret_value() if settings.orders_api_token else None
     orders = orders or make_order_service(
@@ -108,7 +124,12 @@ async def build_core(
         settings.orders_api_timeout,
         token,
     )
-    delivery = Delivery(storage, clock, max_attempts=settings.delivery_max_attempts)
+    delivery = Delivery(
+        storage,
+        clock,
+        worker_id=liveness.worker_id,
+        max_attempts=settings.delivery_max_attempts,
+    )
     hours = WorkingHours(
         start=settings.work_hours_start,
         end=settings.work_hours_end,
@@ -136,12 +157,12 @@ async def build_core(
         ),
     )
     manners = Manners.from_file(Path(settings.nlu_dir) / "rude.yaml")
-    engine = Engine(storage, dialog, escalation, clock, manners, on_outbox=delivery.wake)
-    desk = OperatorDesk(storage, kb.texts, clock, on_outbox=delivery.wake)
+    engine = Engine(storage, dialog, escalation, clock, manners, delivery=delivery)
+    desk = OperatorDesk(storage, kb.texts, clock, delivery=delivery)
     canned = load_canned(Path(settings.knowledge_dir) / "canned.yaml")
     compensation = Compensation(storage, desk, kb.texts, settings.compensation_low_threshold)
     await compensation.load_pool(Path(settings.compensation_codes_file))
-    watcher = ModelWatcher(dialog, models_dir(settings), Path(settings.nlu_dir), storage)
+    watcher = ModelWatcher(dialog, models_dir(settings), storage)
     return Core(
         settings=settings,
         storage=storage,
@@ -156,4 +177,6 @@ async def build_core(
         dialog=dialog,
         compensation=compensation,
         model_watcher=watcher,
+        intake=Intake(storage, liveness.worker_id),
+        liveness=liveness,
     )

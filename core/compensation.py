@@ -43,23 +43,26 @@ class Compensation:
                 await tx.promo.add_codes(codes)
         return await self.storage.promo.remaining()
 
-    async def give(self, ticket_id: int, operator: Operator) -> Compensated:
-        """Send the customer a free code from the pool, as an operator's reply."""
+    async def give(
+        self, ticket_id: int, operator: Operator, external_id: str | None = None
+    ) -> Compensated:
+        """Send the customer a free code from the pool, as an operator's reply — the code
+        is taken and the reply queued in one transaction."""
         now = self.desk.clock.now()
-        async with self.storage.transaction() as tx:
-            ticket = await tx.tickets.get(ticket_id)
-            if ticket is None:
-                raise OperatorError(f"Обращения №{ticket_id} нет.")
+        async with self.desk.action(ticket_id, external_id) as action:
+            ticket = action.ticket
             if not ticket.is_open:  # the reply would be refused: keep the code in the pool
                 raise OperatorError(
                     f"Обращение №{ticket.id} закрыто. Чтобы отправить промокод, "
                     "откройте его: /reopen"
                 )
-            code = await tx.promo.issue(ticket.id, operator.name, now)
-        if code is None:
-            raise OperatorError(
-                "Промокоды для компенсации закончились: пополните пул (COMPENSATION_CODES_FILE)."
-            )
-        await self.desk.reply(ticket_id, operator, self.texts.format("compensation", code=code))
+            code = await action.tx.promo.issue(ticket.id, operator.name, now)
+            if code is None:
+                raise OperatorError(
+                    "Промокоды для компенсации закончились: пополните пул "
+                    "(COMPENSATION_CODES_FILE)."
+                )
+            text = self.texts.format("compensation", code=code)
+            await self.desk.record_reply(action, operator, text)
         remaining = await self.storage.promo.remaining()
         return Compensated(code, remaining, remaining <= self.low_threshold)

@@ -1,11 +1,21 @@
-"""The delivery worker: sends what the outbox holds, through each channel's sender.
+"""Delivery: everything the bot sends goes through the persisted outbox.
 
-Contract for senders (implemented by every adapter): `send(item)` returns when the item
-reached the API, raises `RetryLater` (429, flood limits, our own rate limit), or
-`PermanentFailure` (the customer blocked the bot, error 901) — anything else counts as a
-passing fault and is retried with backoff `min(300, 2 ** attempts)` seconds up to
-`max_attempts`. Items to one recipient keep their order. Delivery is at least once:
-VK deduplicates by `random_id` (derived from the outbox id); Telegram has no such key.
+A turn writes its answers to the outbox in the same transaction as its effects, already
+claimed by this process when nothing else is queued for that recipient, and hands them to
+`dispatch` to go out at once. The worker loop (`run_forever`) claims the rest: items whose
+owner died (its heartbeat went stale), retries, operators' replies written elsewhere.
+
+Each recipient has one in-process queue drained by one task, so its items leave in order;
+an item is marked sent right after the API accepts it. Contract for senders (every adapter
+implements it): `send(item)` returns when the item reached the API, raises `RetryLater`
+(429, flood limits, our own rate limit) or `PermanentFailure` (the customer blocked the
+bot, error 901); anything else counts as a passing fault, retried with backoff
+`min(300, 2 ** attempts)` seconds up to `max_attempts`. A sender whose item takes several
+API calls records each finished step with `checkpoint`, so a retry resumes after it.
+
+Delivery is at least once: VK drops a repeated `random_id` (derived from the outbox id),
+so nothing doubles there; Telegram has no such key, so a crash in the instant between the
+Bot API accepting a message and the outbox recording it sends that message again.
 
 Consecutive plain customer messages for the operators' group are merged into one post
 (the group allows a bot about 20 messages a minute).
@@ -16,19 +26,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from core.clock import Clock
 from core.escalation import OPERATORS
 from core.storage import OutboxItem, Storage
 from core.storage import messages as log_kind
-from core.types import CustomerRef, Reply
 
 log = logging.getLogger(__name__)
 
 MERGE_LIMIT = 3500  # characters of merged customer messages in one operators' post
+
+Key = tuple[str, str]  # (channel, recipient)
 
 
 class RetryLater(Exception):
@@ -56,100 +69,178 @@ class Delivery:
         storage: Storage,
         clock: Clock,
         *,
+        worker_id: str = "local",
         max_attempts: int = 8,
-        lease: float = 120.0,
         batch: int = 50,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.storage = storage
         self.clock = clock
+        self.worker_id = worker_id
         self.max_attempts = max_attempts
-        self.lease = lease
         self.batch = batch
+        self.wall = wall  # real time, for the liveness of claims (the clock may be a test's)
         self.senders: dict[str, Sender] = {}
-        self._wake = asyncio.Event()
         self.on_delivered: list[Callable[[OutboxItem], None]] = []
+        self._queues: dict[Key, deque[OutboxItem]] = {}
+        self._tasks: dict[Key, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
 
-    async def send_later(self, customer: CustomerRef, replies: Sequence[Reply]) -> None:
-        """Put answers an adapter could not send right now into the outbox, in order."""
-        async with self.storage.transaction() as tx:
-            for reply in replies:
-                await tx.outbox.add(
-                    customer.channel,
-                    customer.user_id,
-                    "reply",
-                    {"reply": reply.to_dict()},
-                    self.clock.now(),
-                )
-        self.wake()
-
+    # ------------------------------------------------------------------ wiring
     def register(self, channel: str, sender: Sender) -> None:
         self.senders[channel] = sender
+        self.wake()
 
     def wake(self) -> None:
         self._wake.set()
 
+    async def owner_for(self, tx: Storage, channel: str, recipient: str) -> str | None:
+        """Who claims a new item for a recipient inside transaction `tx`: this process, to
+        send it at once, when it can send to `channel` and nothing else is queued for the
+        recipient (else None: the item waits its turn behind the others)."""
+        if channel not in self.senders:
+            return None
+        if await tx.outbox.waiting_for(channel, recipient, self.worker_id):
+            return None
+        return self.worker_id
+
+    def dispatch(self, items: Iterable[OutboxItem]) -> None:
+        """Send items this process has claimed, each recipient's in order."""
+        for item in items:
+            if item.claimed_by != self.worker_id or item.channel not in self.senders:
+                continue
+            self._queues.setdefault(item.key, deque()).append(item)
+            if item.key not in self._tasks:
+                self._tasks[item.key] = asyncio.create_task(
+                    self._drain(item.key), name=f"deliver-{item.channel}"
+                )
+
+    async def idle(self) -> None:
+        """Wait until every queue of this process is drained."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def checkpoint(self, item: OutboxItem, **progress: Any) -> None:
+        """Record a finished step of a multi-step send (see `OutboxItem.progress`)."""
+        item.progress.update(progress)
+        await self.storage.outbox.save_progress(item.id, item.progress)
+
+    # ------------------------------------------------------------------ the worker
     async def run_forever(self, stop: asyncio.Event, idle: float = 1.0) -> None:
-        """Deliver until `stop` is set; wakes at once when something is enqueued."""
+        """Claim and deliver until `stop` is set; wakes at once when something is queued."""
+        pause = idle
         while not stop.is_set():
             try:
-                processed = await self.run_once()
-            except Exception:
-                log.exception("delivery round failed")
-                processed = 0
-            if processed:
+                claimed = await self.claim_due()
+                pause = idle
+            except Exception as exc:  # the database is unreachable: back off, one line
+                log.warning("delivery round failed (%r), next try in %.0f s", exc, pause)
+                claimed = 0
+                pause = min(30.0, pause * 2)
+            if claimed:
                 continue
             self._wake.clear()
             waiter = asyncio.ensure_future(self._wake.wait())
             stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, timeout=idle, return_when="FIRST_COMPLETED")
+            await asyncio.wait({waiter, stopper}, timeout=pause, return_when="FIRST_COMPLETED")
             for task in (waiter, stopper):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
     async def run_once(self) -> int:
-        """Claim due items and try each once; returns how many were attempted."""
-        now = self.clock.now()
-        async with self.storage.transaction() as tx:
-            items = await tx.outbox.claim(now, self.lease, self.batch, tuple(self.senders))
-        if not items:
-            return 0
-        by_recipient: dict[tuple[str, str], list[OutboxItem]] = {}
-        for item in items:
-            by_recipient.setdefault((item.channel, item.recipient), []).append(item)
-        await asyncio.gather(*(self._deliver_in_order(group) for group in by_recipient.values()))
-        return len(items)
+        """Claim what is due now, deliver it and wait for the sends; returns how many
+        items were claimed (tests and the console drive delivery with it)."""
+        claimed = await self.claim_due()
+        await self.idle()
+        return claimed
 
-    async def _deliver_in_order(self, group: list[OutboxItem]) -> None:
-        sender = self.senders[group[0].channel]
-        units = (
-            merge_customer_messages(group)
-            if group[0].channel == OPERATORS
-            else [(item, [item.id]) for item in group]
+    async def claim_due(self) -> int:
+        """Claim due items of recipients this process is not sending to already."""
+        now, wall = self.clock.now(), self.wall()
+        recipients = await self.storage.outbox.recipients_due(
+            now, wall, self.worker_id, self.batch, tuple(self.senders)
         )
-        for index, (item, ids) in enumerate(units):
-            try:
-                await sender.send(item)
-            except RetryLater as exc:
-                await self.storage.outbox.retry_later(
-                    ids[0], self.clock.now() + exc.after, str(exc), exc.count_attempt
+        count = 0
+        for channel, recipient in recipients:
+            if (channel, recipient) in self._tasks:
+                continue  # its queue is being drained; the rest follows afterwards
+            async with self.storage.transaction() as tx:
+                if not await tx.outbox.lock_recipient(channel, recipient):
+                    continue  # another replica is claiming it right now
+                items = await tx.outbox.claim_recipient(
+                    channel, recipient, self.worker_id, now, wall, self.batch
                 )
-                await self.storage.outbox.release(ids[1:] + _rest_ids(units, index))
-                return
-            except PermanentFailure as exc:
-                await self._give_up(item, ids, exc.reason)
-                continue
-            except Exception as exc:
-                log.warning("delivery of outbox #%s failed: %r", item.id, exc)
-                if item.attempts + 1 >= self.max_attempts:
-                    await self._give_up(item, ids, f"{type(exc).__name__}: {exc}")
-                    continue
-                delay = min(300.0, 2.0 ** (item.attempts + 1))
-                await self.storage.outbox.retry_later(ids[0], self.clock.now() + delay, repr(exc))
-                await self.storage.outbox.release(ids[1:] + _rest_ids(units, index))
-                return
-            await self.storage.outbox.mark_sent(ids, self.clock.now())
-            await self._after_delivery(item)
+            self.dispatch(items)
+            count += len(items)
+        return count
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Let queues drain for `grace` seconds, then give back what is left."""
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks.values()), timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        left = [item.id for queue in self._queues.values() for item in queue]
+        self._queues.clear()
+        with contextlib.suppress(Exception):
+            await self.storage.outbox.release(left)
+
+    # ------------------------------------------------------------------ one recipient
+    async def _drain(self, key: Key) -> None:
+        queue = self._queues[key]
+        try:
+            while queue:
+                if key[0] == OPERATORS:
+                    item, ids = merge_customer_messages(list(queue))[0]
+                else:
+                    item, ids = queue[0], [queue[0].id]
+                if await self._send_one(item, ids, queue):
+                    for _ in ids:
+                        queue.popleft()
+                else:
+                    return
+        except Exception:
+            log.exception("delivery to %s failed", key[0])
+            await self._release_queue(queue)
+        finally:
+            self._tasks.pop(key, None)
+            if not queue:
+                self._queues.pop(key, None)
+            self.wake()  # items queued behind this recipient's may be claimable now
+
+    async def _send_one(self, item: OutboxItem, ids: list[int], queue: deque[OutboxItem]) -> bool:
+        """Send one unit; True when the queue may go on to the next one."""
+        sender = self.senders[item.channel]
+        try:
+            await sender.send(item)
+        except RetryLater as exc:
+            await self.storage.outbox.retry_later(
+                ids[0], self.clock.now() + exc.after, str(exc), exc.count_attempt
+            )
+            await self._release_queue(queue, skip=ids[0])
+            return False
+        except PermanentFailure as exc:
+            await self._give_up(item, ids, exc.reason)
+            return True
+        except Exception as exc:
+            log.warning("delivery of outbox #%s failed: %r", item.id, exc)
+            if item.attempts + 1 >= self.max_attempts:
+                await self._give_up(item, ids, f"{type(exc).__name__}: {exc}")
+                return True
+            delay = min(300.0, 2.0 ** (item.attempts + 1))
+            await self.storage.outbox.retry_later(ids[0], self.clock.now() + delay, repr(exc))
+            await self._release_queue(queue, skip=ids[0])
+            return False
+        await self.storage.outbox.mark_sent(ids, self.clock.now())
+        await self._after_delivery(item)
+        return True
+
+    async def _release_queue(self, queue: deque[OutboxItem], skip: int | None = None) -> None:
+        left = [queued.id for queued in queue if queued.id != skip]
+        queue.clear()
+        await self.storage.outbox.release(left)
 
     async def _after_delivery(self, item: OutboxItem) -> None:
         for callback in self.on_delivered:
@@ -163,9 +254,8 @@ class Delivery:
             "outbox #%s (%s → %s) not delivered: %s", item.id, item.kind, item.channel, reason
         )
         async with self.storage.transaction() as tx:
-            await tx.outbox.mark_dead(ids[0], reason)
-            for extra in ids[1:]:
-                await tx.outbox.mark_dead(extra, reason)
+            for item_id in ids:
+                await tx.outbox.mark_dead(item_id, reason)
             if item.ticket_id is None or item.channel == OPERATORS:
                 return
             ticket = await tx.tickets.get(item.ticket_id)
@@ -184,7 +274,7 @@ class Delivery:
         )
 
     async def _tell_operators(self, item: OutboxItem, payload: dict[str, object]) -> None:
-        if OPERATORS not in self.senders or item.ticket_id is None:
+        if item.ticket_id is None:
             return
         ticket = await self.storage.tickets.get(item.ticket_id)
         if ticket is None:
@@ -220,10 +310,7 @@ def _mergeable(head: OutboxItem, item: OutboxItem) -> bool:
         and head.ticket_id == item.ticket_id
         and not head.payload.get("attachments")
         and not item.payload.get("attachments")
+        and not head.progress
         and len(str(head.payload.get("text", ""))) + len(str(item.payload.get("text", "")))
         < MERGE_LIMIT
     )
-
-
-def _rest_ids(units: list[tuple[OutboxItem, list[int]]], index: int) -> list[int]:
-    return [i for _, ids in units[index + 1 :] for i in ids]

@@ -1,8 +1,19 @@
 """The engine: one entry point for every customer message, whatever the channel.
 
-`Engine.handle(Inbound) -> list[Reply]`: the adapter sends the replies at once. Anything
-that must reach someone later (the operators' group, a customer after an operator's
-answer) is written to the outbox in the same transaction as the message log.
+`Engine.handle(Inbound) -> list[Reply]` runs a turn as one unit of work:
+
+1. read the conversation, its open ticket and whether the update was applied before —
+   one query;
+2. decide what to answer (the dialog; pure, it may look an order up);
+3. write everything in one transaction: the claim of the update's external id, the
+   conversation (only if its version is still the one read), the message log, a ticket,
+   and the outbox rows — the customer's answers among them.
+
+A repeat of the same external id changes nothing (`DuplicateUpdate`). Any other conflict —
+another process or an operator wrote the conversation meanwhile — decides the turn again
+on fresh state; nothing is dropped. The answers are then handed to `Delivery`, which sends
+them at once when nothing else is queued for the customer. The returned replies are what
+the customer is told (for the console and tests); adapters do not send them themselves.
 """
 
 from __future__ import annotations
@@ -10,14 +21,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Callable
 
 from core import buttons
 from core.clock import Clock, SystemClock
+from core.delivery import Delivery
 from core.dialog import Dialog
 from core.escalation import OPERATORS, Escalation
 from core.manners import Manners
-from core.storage import Storage
+from core.storage import Conflict, DuplicateUpdate, OutboxItem, Storage
 from core.storage import messages as log_kind
 from core.storage.database import is_unique_violation
 from core.turn import Turn
@@ -26,6 +37,7 @@ from core.types import Inbound, Reply
 log = logging.getLogger(__name__)
 
 MAX_STORED_TEXT = 20_000  # characters of one message kept in the log
+MAX_DECISIONS = 20  # a turn decided this many times over in a row is a bug, not contention
 
 
 class Engine:
@@ -36,44 +48,66 @@ class Engine:
         escalation: Escalation,
         clock: Clock | None = None,
         manners: Manners | None = None,
-        on_outbox: Callable[[], None] | None = None,
+        delivery: Delivery | None = None,
     ) -> None:
         self.storage = storage
         self.dialog = dialog
         self.escalation = escalation
         self.clock = clock or SystemClock()
         self.manners = manners or Manners(())
-        self.on_outbox = on_outbox
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.delivery = delivery
+        # Turns of one customer within this process take turns here, so they are decided
+        # in arrival order; correctness across processes rests on the database (versions).
+        self._order: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.conflicts = 0  # turns decided again because someone wrote first (for metrics)
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
-        """Answer one customer message; an update seen before gets no second answer (the
-        message log's unique `external_id` refuses it when the turn is written)."""
+        """Answer one customer message (see the module doc); [] for a repeated update."""
         key = inbound.customer.key
-        lock = self._locks.get(key)
+        lock = self._order.get(key)
         if lock is None:
             lock = asyncio.Lock()
-            self._locks[key] = lock
+            self._order[key] = lock
         async with lock:
-            conv = await self.storage.conversations.get_or_create(
-                inbound.customer, self.clock.now(), inbound.name, inbound.profile_url
-            )
-            turn = Turn(
-                inbound, conv, await self.storage.tickets.open_for(conv.id), self.clock.now()
-            )
-            await self._decide(turn)
-            try:
-                async with self.storage.transaction() as tx:
-                    await self._commit(tx, turn)
-            except Exception as exc:
-                if is_unique_violation(exc):
+            for _ in range(MAX_DECISIONS):
+                state = await self.storage.conversations.turn_state(
+                    inbound.customer, inbound.external_id
+                )
+                if state.seen:
                     return []  # the same update again (a retry, or another replica)
-                raise
-        if self.on_outbox is not None and (
-            turn.escalation or turn.forward_to_operators or turn.rating or turn.rating_comment
-        ):
-            self.on_outbox()
-        return turn.replies
+                if state.conversation is None:
+                    await self.storage.conversations.get_or_create(
+                        inbound.customer, self.clock.now(), inbound.name, inbound.profile_url
+                    )
+                    continue
+                conv = state.conversation
+                conv.name = inbound.name or conv.name
+                conv.profile_url = inbound.profile_url or conv.profile_url
+                turn = Turn(inbound, conv, state.open_ticket, self.clock.now())
+                await self._decide(turn)
+                try:
+                    async with self.storage.transaction() as tx:
+                        items = await self._commit(tx, turn)
+                except DuplicateUpdate:
+                    return []
+                except Conflict:
+                    self.conflicts += 1
+                    continue
+                except Exception as exc:
+                    if not is_unique_violation(exc):
+                        raise
+                    self.conflicts += 1  # e.g. a ticket opened meanwhile: decide again
+                    continue
+                self._hand_over(items)
+                return turn.replies
+        raise RuntimeError(f"turn for {key} kept conflicting; giving up")
+
+    def _hand_over(self, items: list[OutboxItem]) -> None:
+        if self.delivery is None or not items:
+            return
+        self.delivery.dispatch(items)
+        if any(item.claimed_by is None for item in items):
+            self.delivery.wake()
 
     async def welcome(self, inbound: Inbound) -> list[Reply]:
         """/start and /help: the greeting and the main menu."""
@@ -150,10 +184,16 @@ class Engine:
         )
 
     # ------------------------------------------------------------------ writing
-    async def _commit(self, tx: Storage, turn: Turn) -> None:
+    async def _commit(self, tx: Storage, turn: Turn) -> list[OutboxItem]:
+        """Write the turn; returns the outbox items it queued."""
         now = self.clock.now()
         conv = turn.conversation
         inbound = turn.inbound
+        if inbound.external_id and not await tx.claims.claim(inbound.external_id, now):
+            raise DuplicateUpdate(inbound.external_id)
+        if not await tx.conversations.claim_version(conv):
+            raise Conflict(conv.customer.key)
+        items: list[OutboxItem] = []
         ticket = turn.open_ticket
         attached = ticket.id if ticket is not None and turn.forward_to_operators else None
         logged_text = inbound.text[:MAX_STORED_TEXT]
@@ -175,72 +215,104 @@ class Engine:
         )
         if ticket is not None and turn.forward_to_operators:
             await tx.tickets.update(ticket.id, last_customer_at=now)
-            await tx.outbox.add(
-                OPERATORS,
-                conv.customer.key,
-                "customer_message",
-                {
-                    "ticket_id": ticket.id,
-                    "text": logged_text,
-                    "attachments": [a.to_dict() for a in inbound.attachments],
-                },
-                now,
-                ticket_id=ticket.id,
+            items.append(
+                await tx.outbox.add(
+                    OPERATORS,
+                    conv.customer.key,
+                    "customer_message",
+                    {
+                        "ticket_id": ticket.id,
+                        "text": logged_text,
+                        "attachments": [a.to_dict() for a in inbound.attachments],
+                    },
+                    now,
+                    ticket_id=ticket.id,
+                )
             )
         if turn.mark_conflict and ticket is not None:
             await tx.tickets.update(ticket.id, conflict=1)
             if not ticket.conflict:
-                await tx.outbox.add(
-                    OPERATORS,
-                    conv.customer.key,
-                    "notice",
-                    {"ticket_id": ticket.id, "event": "conflict"},
-                    now,
-                    ticket_id=ticket.id,
-                )
-        await self._commit_rating(tx, turn, now)
+                items.append(await self._notice(tx, turn, ticket.id, {"event": "conflict"}, now))
+        items += await self._commit_rating(tx, turn, now)
         reply_ticket = attached
         if turn.escalation is not None:
-            opened, told = await self.escalation.open(tx, conv, turn.escalation, now)
+            opened, told, queued = await self.escalation.open(tx, conv, turn.escalation, now)
+            items += queued
             if conv.slots.pop("conflict", None):
                 await tx.tickets.update(opened.id, conflict=1)
             turn.say(told)
             reply_ticket = opened.id
+        items += await self._queue_replies(tx, turn, reply_ticket, now)
+        await tx.conversations.save(conv, now)
+        return items
+
+    async def _queue_replies(
+        self, tx: Storage, turn: Turn, ticket_id: int | None, now: float
+    ) -> list[OutboxItem]:
+        """Log the answers and queue them for the customer's channel. They are claimed by
+        this process (to go out at once) unless something is queued for the customer
+        already — then they wait behind it, to keep the order."""
+        customer = turn.conversation.customer
+        owner = None
+        if self.delivery is not None and turn.replies:
+            owner = await self.delivery.owner_for(tx, customer.channel, customer.user_id)
+        items = []
         for reply in turn.replies:
             await tx.messages.add(
-                conv.id, log_kind.OUT, reply.text, now, ticket_id=reply_ticket, author="bot"
+                turn.conversation.id,
+                log_kind.OUT,
+                reply.text,
+                now,
+                ticket_id=ticket_id,
+                author="bot",
             )
-        await tx.conversations.save(conv, now)
+            payload: dict[str, object] = {"reply": reply.to_dict(), "from": "bot"}
+            if ticket_id is not None:
+                payload["ticket_id"] = ticket_id
+            items.append(
+                await tx.outbox.add(
+                    customer.channel,
+                    customer.user_id,
+                    "reply",
+                    payload,
+                    now,
+                    ticket_id=ticket_id,
+                    claimed_by=owner,
+                )
+            )
+        return items
 
-    async def _commit_rating(self, tx: Storage, turn: Turn, now: float) -> None:
+    async def _notice(
+        self, tx: Storage, turn: Turn, ticket_id: int, payload: dict[str, object], now: float
+    ) -> OutboxItem:
+        return await tx.outbox.add(
+            OPERATORS,
+            turn.conversation.customer.key,
+            "notice",
+            {"ticket_id": ticket_id, **payload},
+            now,
+            ticket_id=ticket_id,
+        )
+
+    async def _commit_rating(self, tx: Storage, turn: Turn, now: float) -> list[OutboxItem]:
         conv = turn.conversation
+        items: list[OutboxItem] = []
         if turn.rating is not None:
             ticket_id, score = turn.rating
             rated = await tx.tickets.get(ticket_id)
             if rated is None or rated.conversation_id != conv.id:
-                return
+                return items
             await tx.tickets.update(ticket_id, rating=score)
             if score <= 2 and rated.rating != score:  # a repeated press: no second notice
-                await tx.outbox.add(
-                    OPERATORS,
-                    conv.customer.key,
-                    "notice",
-                    {"ticket_id": ticket_id, "event": "low_rating", "rating": score},
-                    now,
-                    ticket_id=ticket_id,
-                )
+                notice = {"event": "low_rating", "rating": score}
+                items.append(await self._notice(tx, turn, ticket_id, notice, now))
         if turn.rating_comment is not None:
             ticket_id, comment = turn.rating_comment
             rated = await tx.tickets.get(ticket_id)
             if rated is None or rated.conversation_id != conv.id:
-                return
+                return items
             await tx.tickets.update(ticket_id, rating_comment=comment[:2000])
             if rated.rating is not None and rated.rating <= 2:
-                await tx.outbox.add(
-                    OPERATORS,
-                    conv.customer.key,
-                    "notice",
-                    {"ticket_id": ticket_id, "event": "rating_comment", "text": comment[:2000]},
-                    now,
-                    ticket_id=ticket_id,
-                )
+                notice = {"event": "rating_comment", "text": comment[:2000]}
+                items.append(await self._notice(tx, turn, ticket_id, notice, now))
+        return items

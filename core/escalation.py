@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from core.hours import WorkingHours
 from core.knowledge import Texts
-from core.storage import Conversation, Storage, Ticket
+from core.storage import Conversation, OutboxItem, Storage, Ticket
 from core.storage.tickets import WAITING
 from core.turn import EscalationRequest
 from core.types import Reply
@@ -37,10 +37,12 @@ class Escalation:
 
     async def open(
         self, tx: Storage, conv: Conversation, request: EscalationRequest, now: float
-    ) -> tuple[Ticket, Reply]:
+    ) -> tuple[Ticket, Reply, list[OutboxItem]]:
+        """Open a ticket (inside the turn's transaction); returns it, what the customer is
+        told, and the outbox item announcing it to the operators."""
         existing = await tx.tickets.open_for(conv.id)
         if existing is not None:
-            return existing, Reply(await self.status_text(tx, existing))
+            return existing, Reply(await self.status_text(tx, existing)), []
         vip = self.is_vip(conv)
         priority = (PRIORITY_VIP if vip else 0) + (PRIORITY_COMPLAINT if request.complaint else 0)
         previous = await tx.tickets.latest_for(conv.id)
@@ -59,7 +61,7 @@ class Escalation:
             vip=vip,
         )
         await tx.messages.attach_recent_to_ticket(conv.id, ticket.id, since)
-        await tx.outbox.add(
+        announced = await tx.outbox.add(
             OPERATORS,
             conv.customer.key,
             "ticket_opened",
@@ -70,7 +72,7 @@ class Escalation:
         for key in ("complaint", "description", "files", "pending_intent", "order_attempts"):
             conv.slots.pop(key, None)
         conv.step = "idle"
-        return ticket, Reply(await self._told(tx, ticket, request, now))
+        return ticket, Reply(await self._told(tx, ticket, request, now)), [announced]
 
     async def status_text(self, storage: Storage, ticket: Ticket) -> str:
         """What a customer with an open case is told: place in the queue, or that an

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.dialog import Dialog
-from core.nlu import IntentClassifier, load_classifier, published
+from core.nlu import IntentClassifier, load_classifier
 from core.nlu.normalize import Normalizer
 from core.storage import Storage
 
@@ -49,20 +49,25 @@ async def unrecognized(
 
 
 class ModelWatcher:
-    """Swaps the dialog's classifier when `supportbot train` publishes a new model."""
+    """Swaps the dialog's classifier when `supportbot train` publishes a new model (in the
+    database, so every replica on every machine follows)."""
 
-    def __init__(self, dialog: Dialog, cache_dir: Path, nlu_dir: Path, storage: Storage) -> None:
+    def __init__(self, dialog: Dialog, cache_dir: Path, storage: Storage) -> None:
         self.dialog = dialog
         self.cache_dir = cache_dir
-        self.nlu_dir = nlu_dir
         self.storage = storage
 
     async def check(self) -> bool:
-        key = published(self.cache_dir)
+        key = await self.storage.models.published()
         if not key or key == self.dialog.classifier.fingerprint:
             return False
         path = self.cache_dir / f"intent-model-{key}.pkl"
-        loaded = IntentClassifier.load(path)
+        if not path.exists():
+            data = await self.storage.models.load(key)
+            if data is None:
+                return False
+            await asyncio.to_thread(_write_atomically, path, data)
+        loaded = await asyncio.to_thread(IntentClassifier.load, path)
         if loaded is None:
             return False
         loaded.fingerprint = key
@@ -80,11 +85,37 @@ class ModelWatcher:
                 await asyncio.wait_for(stop.wait(), every)
 
 
+async def publish_model(
+    storage: Storage, classifier: IntentClassifier, cache_dir: Path, now: float
+) -> bool:
+    """Make `classifier` the model every replica runs (unless it is already)."""
+    if not classifier.fingerprint or await storage.models.published() == classifier.fingerprint:
+        return False
+    path = cache_dir / f"intent-model-{classifier.fingerprint}.pkl"
+    if not path.exists():
+        await asyncio.to_thread(classifier.save, path)
+    data = await asyncio.to_thread(path.read_bytes)
+    async with storage.transaction() as tx:
+        await tx.models.publish(classifier.fingerprint, data, now)
+    return True
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
 async def retrain(
     storage: Storage, nlu_dir: Path, cache_dir: Path, vocabulary_texts: list[str]
 ) -> IntentClassifier:
     """Train on the shipped phrases plus every operator label, and publish the model."""
+    import time
+
     labelled = await storage.labels.examples()
-    return await asyncio.to_thread(
+    model = await asyncio.to_thread(
         load_classifier, nlu_dir, cache_dir, labelled, vocabulary_texts, True
     )
+    await publish_model(storage, model, cache_dir, time.time())
+    return model

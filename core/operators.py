@@ -1,24 +1,33 @@
 """What operators do to a ticket: reply, note, take, close, reopen, look at the queue.
 
-Every adapter (the Telegram group, the console) calls these same functions. A reply is
-written to the outbox in the same transaction that records it, so nothing between
-"operator pressed send" and "the customer received it" can be lost.
+Every adapter (the Telegram group, the console) calls these same functions. Each action
+is one unit of work: the operator's update is claimed by its external id (a repeat of it
+changes nothing — `DuplicateUpdate`), the customer's conversation is taken first (so a
+turn of that customer decided meanwhile is decided again, and in PostgreSQL two actions on
+one case wait for each other), and a reply is written to the outbox in the same
+transaction that records it, so nothing between "operator pressed send" and "the customer
+received it" can be lost.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from core import buttons
 from core.clock import Clock
 from core.escalation import OPERATORS
 from core.knowledge import Texts
-from core.storage import Conversation, LoggedMessage, Storage, Ticket
+from core.storage import Conversation, DuplicateUpdate, LoggedMessage, OutboxItem, Storage, Ticket
 from core.storage import messages as log_kind
 from core.storage.tickets import CLOSED, IN_PROGRESS, WAITING
 from core.types import Attachment, Button, Reply
+
+if TYPE_CHECKING:
+    from core.delivery import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +52,73 @@ class TicketView:
     position: int | None
 
 
+@dataclass
+class Action:
+    """An operator action inside its transaction: the ticket, taken, and what it queued."""
+
+    tx: Storage
+    ticket: Ticket
+    queued: list[OutboxItem] = field(default_factory=list)
+
+
 class OperatorDesk:
     def __init__(
         self,
         storage: Storage,
         texts: Texts,
         clock: Clock,
-        on_outbox: Callable[[], None] | None = None,
+        delivery: Delivery | None = None,
     ) -> None:
         self.storage = storage
         self.texts = texts
         self.clock = clock
-        self.on_outbox = on_outbox
+        self.delivery = delivery
+
+    @asynccontextmanager
+    async def action(
+        self, ticket_id: int, external_id: str | None, *, must_be_open: bool = False
+    ) -> AsyncIterator[Action]:
+        """One operator action as a unit of work: claim the update, take the case's
+        conversation, read the ticket fresh; the outbox items queued in `Action.queued` go
+        out once the transaction commits."""
+        async with self.storage.transaction() as tx:
+            if external_id and not await tx.claims.claim(external_id, self.clock.now()):
+                raise DuplicateUpdate(external_id)
+            found = await tx.tickets.get(ticket_id)
+            if found is None:
+                raise OperatorError(f"Обращения №{ticket_id} нет.")
+            await tx.conversations.touch(found.conversation_id)
+            ticket = await (
+                self._open_ticket(tx, ticket_id) if must_be_open else self._get(tx, ticket_id)
+            )
+            action = Action(tx, ticket)
+            yield action
+        self._hand_over(action.queued)
+
+    async def _to_customer(
+        self, action: Action, payload: dict[str, object], now: float
+    ) -> OutboxItem:
+        ticket = action.ticket
+        owner = None
+        if self.delivery is not None:
+            owner = await self.delivery.owner_for(action.tx, ticket.channel, ticket.user_id)
+        item = await action.tx.outbox.add(
+            ticket.channel,
+            ticket.user_id,
+            "reply",
+            payload,
+            now,
+            ticket_id=ticket.id,
+            claimed_by=owner,
+        )
+        action.queued.append(item)
+        return item
+
+    def _hand_over(self, items: list[OutboxItem]) -> None:
+        if self.delivery is None or not items:
+            return
+        self.delivery.dispatch(items)
+        self.delivery.wake()
 
     async def reply(
         self,
@@ -63,6 +127,7 @@ class OperatorDesk:
         text: str,
         attachments: Sequence[Attachment] = (),
         ack: dict[str, object] | None = None,
+        external_id: str | None = None,
     ) -> Ticket:
         """Send an operator's answer to the customer, in the customer's own channel.
 
@@ -71,53 +136,64 @@ class OperatorDesk:
         """
         if not text.strip() and not attachments:
             raise OperatorError("Пустое сообщение не отправлено клиенту.")
-        now = self.clock.now()
-        async with self.storage.transaction() as tx:
-            ticket = await self._open_ticket(tx, ticket_id)
-            changes: dict[str, object] = {"last_operator_at": now, "status": IN_PROGRESS}
-            if ticket.first_response_at is None:
-                changes["first_response_at"] = now
-            if ticket.operator_id is None:
-                changes["operator_id"] = operator.id
-                changes["operator_name"] = operator.name
-            await tx.tickets.update(ticket.id, **changes)
-            await tx.messages.add(
-                ticket.conversation_id,
-                log_kind.OPERATOR,
-                text,
-                now,
-                ticket_id=ticket.id,
-                author=operator.name,
-                attachments=tuple(attachments),
-            )
-            reply = Reply(text, attachments=tuple(attachments))
-            payload: dict[str, object] = {"reply": reply.to_dict(), "ticket_id": ticket.id}
-            if ack:
-                payload["ack"] = ack
-            await tx.outbox.add(
-                ticket.channel, ticket.user_id, "reply", payload, now, ticket_id=ticket.id
-            )
-            updated = await tx.tickets.get(ticket.id)
-        self._notify()
+        async with self.action(ticket_id, external_id, must_be_open=True) as action:
+            await self.record_reply(action, operator, text, attachments, ack)
+            updated = await action.tx.tickets.get(ticket_id)
         assert updated is not None
         return updated
 
-    async def note(self, ticket_id: int, operator: Operator, text: str) -> None:
+    async def record_reply(
+        self,
+        action: Action,
+        operator: Operator,
+        text: str,
+        attachments: Sequence[Attachment] = (),
+        ack: dict[str, object] | None = None,
+    ) -> None:
+        """An operator's answer inside an action's transaction (see `reply`)."""
+        now = self.clock.now()
+        tx, ticket = action.tx, action.ticket
+        changes: dict[str, object] = {"last_operator_at": now, "status": IN_PROGRESS}
+        if ticket.first_response_at is None:
+            changes["first_response_at"] = now
+        if ticket.operator_id is None:
+            changes["operator_id"] = operator.id
+            changes["operator_name"] = operator.name
+        await tx.tickets.update(ticket.id, **changes)
+        await tx.messages.add(
+            ticket.conversation_id,
+            log_kind.OPERATOR,
+            text,
+            now,
+            ticket_id=ticket.id,
+            author=operator.name,
+            attachments=tuple(attachments),
+        )
+        reply = Reply(text, attachments=tuple(attachments))
+        payload: dict[str, object] = {"reply": reply.to_dict(), "ticket_id": ticket.id}
+        if ack:
+            payload["ack"] = ack
+        await self._to_customer(action, payload, now)
+
+    async def note(
+        self, ticket_id: int, operator: Operator, text: str, external_id: str | None = None
+    ) -> None:
         """An internal note: stored in the transcript, never delivered."""
-        async with self.storage.transaction() as tx:
-            ticket = await self._get(tx, ticket_id)
-            await tx.messages.add(
-                ticket.conversation_id,
+        async with self.action(ticket_id, external_id) as action:
+            await action.tx.messages.add(
+                action.ticket.conversation_id,
                 log_kind.NOTE,
                 text,
                 self.clock.now(),
-                ticket_id=ticket.id,
+                ticket_id=action.ticket.id,
                 author=operator.name,
             )
 
-    async def take(self, ticket_id: int, operator: Operator) -> Ticket:
-        async with self.storage.transaction() as tx:
-            ticket = await self._open_ticket(tx, ticket_id)
+    async def take(
+        self, ticket_id: int, operator: Operator, external_id: str | None = None
+    ) -> Ticket:
+        async with self.action(ticket_id, external_id, must_be_open=True) as action:
+            tx, ticket = action.tx, action.ticket
             if ticket.operator_id not in (None, operator.id):
                 raise OperatorError(f"Обращение №{ticket.id} уже ведёт {ticket.operator_name}.")
             await tx.tickets.update(
@@ -130,11 +206,13 @@ class OperatorDesk:
         assert taken is not None
         return taken
 
-    async def close(self, ticket_id: int, operator: Operator) -> Ticket:
+    async def close(
+        self, ticket_id: int, operator: Operator, external_id: str | None = None
+    ) -> Ticket:
         """Close the case and ask the customer to rate the help from 1 to 5."""
         now = self.clock.now()
-        async with self.storage.transaction() as tx:
-            ticket = await self._open_ticket(tx, ticket_id)
+        async with self.action(ticket_id, external_id, must_be_open=True) as action:
+            tx, ticket = action.tx, action.ticket
             await tx.tickets.update(
                 ticket.id,
                 status=CLOSED,
@@ -143,23 +221,26 @@ class OperatorDesk:
                 operator_id=ticket.operator_id or operator.id,
                 operator_name=ticket.operator_name or operator.name,
             )
-            await self._ask_rating(tx, ticket, now)
-            await tx.outbox.add(
-                OPERATORS,
-                ticket.customer.key,
-                "ticket_closed",
-                {"ticket_id": ticket.id, "by": operator.name},
-                now,
-                ticket_id=ticket.id,
+            await self._ask_rating(action, now)
+            action.queued.append(
+                await tx.outbox.add(
+                    OPERATORS,
+                    ticket.customer.key,
+                    "ticket_closed",
+                    {"ticket_id": ticket.id, "by": operator.name},
+                    now,
+                    ticket_id=ticket.id,
+                )
             )
             closed = await tx.tickets.get(ticket.id)
-        self._notify()
         assert closed is not None
         return closed
 
-    async def reopen(self, ticket_id: int, operator: Operator) -> Ticket:
-        async with self.storage.transaction() as tx:
-            ticket = await self._get(tx, ticket_id)
+    async def reopen(
+        self, ticket_id: int, operator: Operator, external_id: str | None = None
+    ) -> Ticket:
+        async with self.action(ticket_id, external_id) as action:
+            tx, ticket = action.tx, action.ticket
             if ticket.is_open:
                 raise OperatorError(f"Обращение №{ticket.id} и так открыто.")
             other = await tx.tickets.open_for(ticket.conversation_id)
@@ -182,12 +263,14 @@ class OperatorDesk:
         assert reopened is not None
         return reopened
 
-    async def mark_vip(self, ticket_id: int, operator: Operator) -> Ticket:
+    async def mark_vip(
+        self, ticket_id: int, operator: Operator, external_id: str | None = None
+    ) -> Ticket:
         """`/vip`: the customer is VIP from now on; their open ticket jumps the queue."""
         from core.escalation import PRIORITY_VIP
 
-        async with self.storage.transaction() as tx:
-            ticket = await self._get(tx, ticket_id)
+        async with self.action(ticket_id, external_id) as action:
+            tx, ticket = action.tx, action.ticket
             conv = await tx.conversations.get(ticket.conversation_id)
             assert conv is not None
             conv.vip = True
@@ -206,36 +289,38 @@ class OperatorDesk:
         assert marked is not None
         return marked
 
-    async def set_manager(self, ticket_id: int, operator: Operator) -> None:
+    async def set_manager(
+        self, ticket_id: int, operator: Operator, external_id: str | None = None
+    ) -> None:
         """`/manager`: this operator is the customer's personal manager from now on."""
-        async with self.storage.transaction() as tx:
-            ticket = await self._get(tx, ticket_id)
-            conv = await tx.conversations.get(ticket.conversation_id)
+        async with self.action(ticket_id, external_id) as action:
+            conv = await action.tx.conversations.get(action.ticket.conversation_id)
             assert conv is not None
             conv.manager = f"{operator.id}|{operator.name}"
             conv.vip = True
-            await tx.conversations.save(conv, self.clock.now())
+            await action.tx.conversations.save(conv, self.clock.now())
 
-    async def label_intent(self, ticket_id: int, intent: str, operator: Operator) -> str:
+    async def label_intent(
+        self, ticket_id: int, intent: str, operator: Operator, external_id: str | None = None
+    ) -> str:
         """`/intent NAME`: the right intent of the ticket's first customer message, kept
         as a training example. Returns the labelled text."""
         from core.intents import INTENTS
 
         if intent not in INTENTS:
             raise OperatorError("Нет такой темы. Темы: " + ", ".join(INTENTS))
-        async with self.storage.transaction() as tx:
-            ticket = await self._get(tx, ticket_id)
+        async with self.action(ticket_id, external_id) as action:
             first = next(
                 (
                     m
-                    for m in await tx.messages.for_ticket(ticket.id, 1000)
+                    for m in await action.tx.messages.for_ticket(action.ticket.id, 1000)
                     if m.direction == log_kind.IN and m.text.strip() and not m.text.startswith("[")
                 ),
                 None,
             )
             if first is None:
                 raise OperatorError("В обращении нет текста клиента, который можно разметить.")
-            await tx.labels.label(first.id, intent, operator.name, self.clock.now())
+            await action.tx.labels.label(first.id, intent, operator.name, self.clock.now())
         return first.text
 
     async def queue(self) -> list[Ticket]:
@@ -255,7 +340,8 @@ class OperatorDesk:
         return ticket or await self.storage.tickets.latest_for(conversation_id)
 
     # ------------------------------------------------------------------ helpers
-    async def _ask_rating(self, tx: Storage, ticket: Ticket, now: float) -> None:
+    async def _ask_rating(self, action: Action, now: float) -> None:
+        ticket, tx = action.ticket, action.tx
         conv = await tx.conversations.get(ticket.conversation_id)
         if conv is None:
             return
@@ -267,14 +353,7 @@ class OperatorDesk:
         await tx.messages.add(
             conv.id, log_kind.OUT, reply.text, now, ticket_id=ticket.id, author="bot"
         )
-        await tx.outbox.add(
-            ticket.channel,
-            ticket.user_id,
-            "reply",
-            {"reply": reply.to_dict(), "ticket_id": ticket.id},
-            now,
-            ticket_id=ticket.id,
-        )
+        await self._to_customer(action, {"reply": reply.to_dict(), "ticket_id": ticket.id}, now)
 
     async def _get(self, tx: Storage, ticket_id: int) -> Ticket:
         ticket = await tx.tickets.get(ticket_id)
@@ -289,7 +368,3 @@ class OperatorDesk:
                 f"Обращение №{ticket.id} закрыто. Чтобы продолжить, откройте его: /reopen"
             )
         return ticket
-
-    def _notify(self) -> None:
-        if self.on_outbox is not None:
-            self.on_outbox()

@@ -3,9 +3,11 @@ and a hand-moved clock per test, and small helpers to talk to the engine as a cu
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +20,10 @@ from core.app import Core, build_core, classifier_for
 from core.clock import ManualClock
 from core.knowledge import KnowledgeBase
 from core.nlu import IntentClassifier
-from core.storage import OutboxItem
+from core.storage import OutboxItem, Storage
+from core.storage.database import to_numbered_placeholders
 from core.types import TELEGRAM, Inbound, Reply
+from tests import postgres_server
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -67,9 +71,101 @@ def settings_overrides() -> dict[str, Any]:
     return {}
 
 
+# ---------------------------------------------------------------------------- databases
+# Tests that take `settings` (and so `core`, `make_core`) run twice: on a SQLite file and
+# on a throw-away PostgreSQL database. With SUPPORTBOT_REQUIRE_POSTGRES=1 (CI) a machine
+# without PostgreSQL fails them instead of skipping.
+TEMPLATE_DB = "supportbot_tests"
+
+
+def run_sync(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run a coroutine to completion on a loop of its own (from sync fixtures/helpers)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def require_postgres() -> None:
+    reason = postgres_server.available()
+    if reason is None:
+        return
+    if os.environ.get("SUPPORTBOT_REQUIRE_POSTGRES"):
+        pytest.fail(f"PostgreSQL is required here (SUPPORTBOT_REQUIRE_POSTGRES) but {reason}")
+    pytest.skip(f"no PostgreSQL here: {reason}")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """One throw-away PostgreSQL server for the session, with a migrated database that
+    every test empties first."""
+    require_postgres()
+    with postgres_server.postgres_server() as url:
+
+        async def prepare() -> None:
+            import asyncpg
+
+            admin = await asyncpg.connect(url)
+            await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
+            await admin.execute(f"CREATE DATABASE {TEMPLATE_DB}")
+            await admin.close()
+            storage = await Storage.open(pg_database_url(url, TEMPLATE_DB))
+            await storage.close()
+
+        run_sync(prepare())
+        yield url
+
+
+def pg_database_url(server: str, name: str) -> str:
+    return server.rsplit("/", 1)[0] + f"/{name}"
+
+
+def clean_pg_database(server: str) -> str:
+    """The session's test database, emptied (every table truncated, ids restarted)."""
+    import asyncpg
+
+    url = pg_database_url(server, TEMPLATE_DB)
+
+    async def truncate() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            tables = [
+                row["tablename"]
+                for row in await conn.fetch(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'schema_version'"
+                )
+            ]
+            await conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        finally:
+            await conn.close()
+
+    run_sync(truncate())
+    return url
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only: about the SQLite file itself; not run on PostgreSQL"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_url" in metafunc.fixturenames:
+        only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
+        backends = ["sqlite"] if only_sqlite else ["sqlite", "postgresql"]
+        metafunc.parametrize("database_url", backends, indirect=True)
+
+
 @pytest.fixture
-def settings(tmp_path: Path, settings_overrides: dict[str, Any]) -> Settings:
-    return make_settings(tmp_path, **settings_overrides)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/support.db"
+        return
+    yield clean_pg_database(request.getfixturevalue("pg_server"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, settings_overrides: dict[str, Any], database_url: str) -> Settings:
+    return make_settings(tmp_path, **{"database_url": database_url, **settings_overrides})
 
 
 CoreFactory = Callable[..., Awaitable[Core]]
@@ -192,15 +288,28 @@ def all_text(replies: list[Reply]) -> str:
     return "\n".join(reply.text for reply in replies)
 
 
-def db_rows(settings: Settings, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-    """Read the test's database file with plain sqlite3 (an independent check)."""
-    path = settings.database_url.removeprefix("sqlite://")[1:]
-    conn = sqlite3.connect(path)
-    conn.row_factory = sqlite3.Row
-    try:
-        return list(conn.execute(sql, params))
-    finally:
-        conn.close()
+def db_rows(settings: Settings, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    """Read the test's database over a connection of its own — plain sqlite3, or asyncpg
+    for PostgreSQL — (an independent check of what the bot wrote)."""
+    url = settings.database_url
+    if url.startswith("sqlite://"):
+        conn = sqlite3.connect(url.removeprefix("sqlite://")[1:])
+        conn.row_factory = sqlite3.Row
+        try:
+            return [dict(row) for row in conn.execute(sql, params)]
+        finally:
+            conn.close()
+
+    async def fetch() -> list[dict[str, Any]]:
+        import asyncpg
+
+        conn = await asyncpg.connect(url)
+        try:
+            return [dict(r) for r in await conn.fetch(to_numbered_placeholders(sql), *params)]
+        finally:
+            await conn.close()
+
+    return list(run_sync(fetch()))
 
 
 async def outbox_items(core: Core, status: str | None = None) -> list[dict[str, Any]]:
@@ -210,3 +319,11 @@ async def outbox_items(core: Core, status: str | None = None) -> list[dict[str, 
         sql += " WHERE status = ?"
         params = (status,)
     return await core.storage.db.fetchall(sql + " ORDER BY id", params)
+
+
+async def bot_answers_delivered(core: Core) -> None:
+    """The bot's own answers to customers went out and are gone from the outbox (for tests
+    about what comes after them: operators' replies, notices)."""
+    await core.storage.db.execute(
+        "DELETE FROM outbox WHERE channel <> 'operators' AND status = 'pending'"
+    )

@@ -1,12 +1,13 @@
 """A throw-away PostgreSQL server for the storage tests, when the machine has one.
 
-Starts `initdb` + `postgres` from PATH (as the `postgres` user when run as root) in a
-temporary folder, on a free port of 127.0.0.1; `TEST_POSTGRES_URL` in the environment
-points the tests at an existing server instead.
+Starts `initdb` + `postgres` (from PATH, or Debian's /usr/lib/postgresql/*/bin) as the
+`postgres` user when run as root, in a temporary folder, on a free port of 127.0.0.1;
+`TEST_POSTGRES_URL` in the environment points the tests at an existing server instead.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import socket
@@ -24,13 +25,23 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _bin_dirs() -> list[str]:
+    """Where the server's programs may be: PATH, then Debian's versioned folders."""
+    debian = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    return [*os.environ.get("PATH", "").split(os.pathsep), *debian]
+
+
+def _tool(name: str) -> str | None:
+    return shutil.which(name, path=os.pathsep.join(_bin_dirs()))
+
+
 def available() -> str | None:
     """Why a server cannot be started here, or None when it can."""
     if os.environ.get("TEST_POSTGRES_URL"):
         return None
     for tool in ("initdb", "pg_ctl", "postgres"):
-        if shutil.which(tool) is None:
-            return f"{tool} not found on PATH"
+        if _tool(tool) is None:
+            return f"{tool} not found on PATH or in /usr/lib/postgresql/*/bin"
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         return "running as root without runuser"
     return None
@@ -48,14 +59,14 @@ def postgres_server() -> Iterator[str]:
         shutil.chown(folder, "postgres")
     port = _free_port()
     subprocess.run(
-        [*as_user, "initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+        [*as_user, str(_tool("initdb")), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
         check=True,
         capture_output=True,
     )
     subprocess.run(
         [
             *as_user,
-            "pg_ctl",
+            str(_tool("pg_ctl")),
             "-D",
             str(data),
             "-l",
@@ -77,7 +88,7 @@ def postgres_server() -> Iterator[str]:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run(
-            [*as_user, "pg_ctl", "-D", str(data), "-m", "immediate", "stop"],
+            [*as_user, str(_tool("pg_ctl")), "-D", str(data), "-m", "immediate", "stop"],
             capture_output=True,
         )
         shutil.rmtree(folder, ignore_errors=True)

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
-from conftest import Collector, Customer, outbox_items
+from conftest import Collector, Customer, bot_answers_delivered, outbox_items
 
 from core.delivery import PermanentFailure, RetryLater, merge_customer_messages
 from core.escalation import OPERATORS
 from core.operators import Operator
 from core.storage import OutboxItem
+from core.storage.workers import LIVE_FOR
 from core.types import TELEGRAM, VK, Attachment
 
 OLGA = Operator("op-olga", "Ольга")
@@ -23,6 +25,7 @@ async def open_ticket(core, user_id="1001", channel=TELEGRAM):
     await customer.say("позовите оператора")
     ticket = await customer.open_ticket()
     assert ticket is not None
+    await bot_answers_delivered(core)
     return customer, ticket
 
 
@@ -294,20 +297,41 @@ async def test_crash_before_delivery_loses_nothing(make_core):
     assert again.items == []
 
 
-async def test_crash_after_claim_delivers_after_the_lease(make_core, clock):
+async def test_crash_after_claim_delivers_once_the_owner_is_dead(make_core, clock):
     first = await make_core()
     _, ticket = await open_ticket(first)
     await first.desk.reply(ticket.id, OLGA, "ответ")
-    async with first.storage.transaction() as tx:  # claimed, then the process died
-        claimed = await tx.outbox.claim(clock.now(), 120, 10, (TELEGRAM,))
+    async with first.storage.transaction() as tx:  # claimed, then the process was killed
+        claimed = await tx.outbox.claim_recipient(
+            TELEGRAM, "1001", first.worker_id, clock.now(), time.time(), 10
+        )
     assert len(claimed) == 1
-    await first.close()
 
     second = await make_core()
     telegram = Collector()
     second.delivery.register(TELEGRAM, telegram)
-    assert await second.delivery.run_once() == 0  # still leased to the dead worker
-    clock.advance(121)
+    assert await second.delivery.run_once() == 0  # its owner still beats: hands off
+    # The killed process's heartbeat goes stale (LIVE_FOR seconds without a beat).
+    await second.storage.db.execute(
+        "UPDATE workers SET heartbeat = ? WHERE id = ?",
+        (time.time() - LIVE_FOR - 1, first.worker_id),
+    )
+    await drain(second)
+    assert telegram.texts() == ["ответ"]
+
+
+async def test_clean_stop_hands_claims_over_at_once(make_core, clock):
+    first = await make_core()
+    _, ticket = await open_ticket(first)
+    await first.desk.reply(ticket.id, OLGA, "ответ")
+    async with first.storage.transaction() as tx:
+        await tx.outbox.claim_recipient(
+            TELEGRAM, "1001", first.worker_id, clock.now(), time.time(), 10
+        )
+    await first.close()
+    second = await make_core()
+    telegram = Collector()
+    second.delivery.register(TELEGRAM, telegram)
     await drain(second)
     assert telegram.texts() == ["ответ"]
 

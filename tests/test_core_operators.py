@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Collector, Customer, flat_ids, outbox_items
+from conftest import Collector, Customer, bot_answers_delivered, flat_ids, outbox_items
 
 from core import buttons
 from core.escalation import OPERATORS
@@ -21,6 +21,7 @@ async def open_ticket(core, user_id="1001", channel=TELEGRAM, text="позови
     await customer.say(text)
     ticket = await customer.open_ticket()
     assert ticket is not None
+    await bot_answers_delivered(core)
     return customer, ticket
 
 

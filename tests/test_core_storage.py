@@ -4,6 +4,7 @@ the schema migrates once, transactions are all or nothing."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from conftest import Customer, db_rows, outbox_items
@@ -182,8 +183,10 @@ async def test_conversation_repo(core):
     conv = await core.storage.conversations.get_or_create(ref, 10.0, "Пётр", "https://vk.com/id77")
     same = await core.storage.conversations.get_or_create(ref, 20.0)
     assert same.id == conv.id and same.name == "Пётр"
-    renamed = await core.storage.conversations.get_or_create(ref, 30.0, "Пётр И.")
-    assert renamed.name == "Пётр И." and renamed.profile_url == "https://vk.com/id77"
+    # A conversation's version guards it: a stale copy cannot be written over a newer one.
+    assert await core.storage.conversations.claim_version(same)
+    assert not await core.storage.conversations.claim_version(conv)
+    conv = await core.storage.conversations.find(ref)
     conv.slots = {"order": "12345678-0001", "files": [{"kind": "photo"}], "текст": "ёж"}
     conv.vip = True
     await core.storage.conversations.save(conv, 40.0)
@@ -194,20 +197,28 @@ async def test_conversation_repo(core):
     assert await core.storage.conversations.count() == 2
 
 
-async def test_outbox_claim_skips_recipient_behind_a_retry(core):
-    outbox = core.storage.outbox
+async def test_outbox_claims_keep_each_recipients_order(core):
+    outbox, me, wall = core.storage.outbox, core.worker_id, time.time()
     await outbox.add("telegram", "a", "reply", {"n": 1}, 100.0)
     await outbox.add("telegram", "a", "reply", {"n": 2}, 100.0)
     await outbox.add("telegram", "b", "reply", {"n": 3}, 100.0)
-    first = await outbox.claim(100.0, 60, 10, ("telegram",))
-    assert [i.payload["n"] for i in first] == [1, 2, 3]
-    assert await outbox.claim(100.0, 60, 10, ("telegram",)) == []  # leased
+    due = await outbox.recipients_due(100.0, wall, me, 10, ("telegram",))
+    assert due == [("telegram", "a"), ("telegram", "b")]
+    first = await outbox.claim_recipient("telegram", "a", me, 100.0, wall, 10)
+    assert [i.payload["n"] for i in first] == [1, 2]
+    assert await outbox.recipients_due(100.0, wall, me, 10, ("telegram",)) == [("telegram", "b")]
+    # Another live worker cannot take a's items, nor a later item of a.
+    await core.storage.workers.register("other", wall)
+    await outbox.add("telegram", "a", "reply", {"n": 4}, 100.0)
+    assert await outbox.claim_recipient("telegram", "a", "other", 100.0, wall, 10) == []
+    # The first waits for a retry: nothing after it goes, not even another worker's.
     await outbox.retry_later(first[0].id, 200.0, "wait")
-    await outbox.release([first[1].id, first[2].id])
-    again = await outbox.claim(110.0, 60, 10, ("telegram",))
-    assert [i.payload["n"] for i in again] == [3]
-    assert await outbox.claim(110.0, 60, 10, ("vk",)) == []
-    assert await outbox.claim(110.0, 60, 10, ()) == []
+    await outbox.release([first[1].id])
+    assert await outbox.claim_recipient("telegram", "a", "other", 110.0, wall, 10) == []
+    again = await outbox.claim_recipient("telegram", "a", "other", 200.0, wall, 10)
+    assert [i.payload["n"] for i in again] == [1, 2, 4]
+    assert await outbox.recipients_due(110.0, wall, me, 10, ("vk",)) == []
+    assert await outbox.recipients_due(110.0, wall, me, 10, ()) == []
 
 
 async def test_ticket_update_refuses_unknown_fields(core):
@@ -245,6 +256,7 @@ async def test_threads_repo(core):
     assert await threads.by_thread("-100", "11") is None
 
 
+@pytest.mark.sqlite_only
 async def test_database_file_is_where_settings_say(core, settings, tmp_path):
     await Customer(core).say("привет")
     assert (tmp_path / "support.db").exists()

@@ -380,13 +380,27 @@ async def test_group_without_topics_found_out_when_getchat_fails(tmp_path, class
         assert not fake.topics.get(OPS)
 
 
-async def test_a_broken_database_gets_an_apology_not_silence(tmp_path, classifier):
+class BrokenClassifier:
+    """A bug in the engine: every message it reads raises."""
+
+    fingerprint = "broken"
+
+    def predict(self, text):
+        raise RuntimeError("a bug in the engine")
+
+
+async def test_an_engine_failure_gets_an_apology_and_a_retry(tmp_path, classifier):
     async with telegram_bot(tmp_path, classifier) as bot:
         fake = bot.fake
-        await bot.core.storage.db.close()  # the database goes away mid-conversation
+        bot.core.dialog.classifier = BrokenClassifier()
         fake.private_message(CUSTOMER, "где мой заказ")
         [sorry] = await fake.wait_for("sendMessage", to_customer)
         assert sorry["text"] == bot.core.kb.texts.get("internal_error")
+        # The update is kept and applied again once the engine works: an answer, late.
+        bot.core.dialog.classifier = classifier
+        await fake.wait_for("sendMessage", lambda p: to_customer(p) and "номер" in p["text"])
+        texts = [m["text"] for m in fake.sent_messages(CUSTOMER)]
+        assert texts.count(bot.core.kb.texts.get("internal_error")) == 1
 
 
 async def test_operator_sticker_is_not_silently_lost(tmp_path, classifier):

@@ -67,7 +67,11 @@ async def test_operator_request_and_reply(vk_env: VKEnv) -> None:
     assert vk_env.fake.calls("messages.send")[-1]["peer_id"] == "502"
 
     async def marked_sent() -> bool:
-        return (await vk_env.core.storage.outbox.counts()).get("sent") == 1
+        rows = await vk_env.core.storage.db.fetchall(
+            "SELECT status, payload FROM outbox WHERE channel = 'vk' AND payload LIKE ?",
+            ("%Здравствуйте!%",),
+        )
+        return [row["status"] for row in rows] == ["sent"]
 
     await eventually(marked_sent, what="the outbox row marked sent")
 

@@ -96,7 +96,7 @@ class VKEnv:
 
     async def settle(self) -> None:
         """Let the adapter finish what it is handling now."""
-        assert not await self.channel.wait_idle(5.0)
+        assert await self.channel.wait_idle(5.0)
 
     async def open_ticket(self, user_id: int) -> Any:
         await self.say(user_id, "позовите оператора")
@@ -166,12 +166,15 @@ async def vk_setup(
         channel = VKChannel(core, settings)
         stop = asyncio.Event()
         await channel.start()
-        worker = asyncio.create_task(core.delivery.run_forever(stop, idle=0.1))
+        workers = [
+            asyncio.create_task(core.delivery.run_forever(stop, idle=0.1)),
+            asyncio.create_task(core.intake.run_forever(stop)),
+        ]
         try:
             yield VKEnv(fake, core, channel, settings, tmp_path)
         finally:
             stop.set()
-            await asyncio.wait_for(worker, 5)
+            await asyncio.wait_for(asyncio.gather(*workers), 5)
             await channel.stop()
             await core.close()
 

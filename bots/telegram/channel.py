@@ -1,4 +1,8 @@
-"""The Telegram bot: one Bot for both sides, long polling by default or a webhook."""
+"""The Telegram bot: one Bot for both sides, long polling by default or a webhook.
+
+Updates come in through `bots.telegram.intake` (stored, then acknowledged) and are
+applied by `core.intake`, which feeds each one to the dispatcher here.
+"""
 
 from __future__ import annotations
 
@@ -12,16 +16,16 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, Update
 from aiohttp import web
+from pydantic import ValidationError
 
-from bots.telegram import customer, operator
+from bots.telegram import customer, intake, operator
 from bots.telegram.customer_sender import CustomerSender
 from bots.telegram.operators_sender import OperatorsSender
-from bots.telegram.sequencer import ChatSequencer
 from core.app import Core
 from core.escalation import OPERATORS
+from core.intake import BadUpdate
 from core.types import TELEGRAM, Attachment
 
 log = logging.getLogger(__name__)
@@ -34,17 +38,28 @@ class TelegramChannel:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
         self.bot = Bot(settings.telegram_bot_token.get_secret_value(), session=session)
         self.dispatcher = Dispatcher()
-        self.dispatcher.update.outer_middleware(ChatSequencer())
         self.operators_chat_id: int | None = settings.operators_chat_id
         if self.operators_chat_id is not None:
             self.dispatcher.include_router(operator.build_router(core, self.operators_chat_id))
         self.dispatcher.include_router(customer.build_router(core))
         self._polling: asyncio.Task[None] | None = None
+        self._stop_polling = asyncio.Event()
         self._web: web.AppRunner | None = None
+
+    async def apply(self, update: dict[str, Any], attempt: int) -> None:
+        """Apply one stored update (called by `core.intake`, in order per chat)."""
+        try:
+            parsed = Update.model_validate(update, context={"bot": self.bot})
+        except ValidationError as exc:
+            raise BadUpdate(
+                f"update {update.get('update_id')}: {exc.error_count()} errors"
+            ) from exc
+        await self.dispatcher.feed_update(self.bot, parsed, attempt=attempt)
 
     async def start(self) -> None:
         me = await self.bot.get_me()
-        self.core.delivery.register(TELEGRAM, CustomerSender(self.bot, self.core.files))
+        self.core.intake.register(TELEGRAM, self.apply)
+        self.core.delivery.register(TELEGRAM, CustomerSender(self.bot, self.core))
         self.core.files.register(TELEGRAM, self._download)
         if self.operators_chat_id is not None:
             self.core.delivery.register(
@@ -68,11 +83,11 @@ class TelegramChannel:
             except TelegramAPIError as exc:
                 log.warning("deleteWebhook failed: %s", exc)
             self._polling = asyncio.create_task(
-                self.dispatcher.start_polling(
+                intake.poll(
                     self.bot,
-                    handle_signals=False,
-                    close_bot_session=False,
-                    allowed_updates=self.dispatcher.resolve_used_update_types(),
+                    self.core.intake,
+                    self.dispatcher.resolve_used_update_types(),
+                    self._stop_polling,
                 ),
                 name="telegram-polling",
             )
@@ -84,14 +99,19 @@ class TelegramChannel:
             self.operators_chat_id,
         )
 
-    async def stop(self) -> None:
+    async def stop_receiving(self) -> None:
         if self._polling is not None:
-            with contextlib.suppress(RuntimeError):
-                await self.dispatcher.stop_polling()
+            self._stop_polling.set()
+            self._polling.cancel()  # a long poll in flight: its batch is not confirmed
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
+            self._polling = None
         if self._web is not None:
             await self._web.cleanup()
+            self._web = None
+
+    async def stop(self) -> None:
+        await self.stop_receiving()
         await self.bot.session.close()
 
     async def _download(self, attachment: Attachment) -> bytes:
@@ -117,11 +137,9 @@ class TelegramChannel:
             else None
         )
         app = web.Application()
-        SimpleRequestHandler(self.dispatcher, self.bot, secret_token=secret).register(
-            app, path=settings.telegram_webhook_path
-        )
-        setup_application(app, self.dispatcher, bot=self.bot)
-        self._web = web.AppRunner(app)
+        endpoint = intake.WebhookEndpoint(self.core.intake, secret)
+        app.router.add_post(settings.telegram_webhook_path, endpoint.handle)
+        self._web = web.AppRunner(app, access_log=None)
         await self._web.setup()
         await web.TCPSite(
             self._web, settings.telegram_webhook_host, settings.telegram_webhook_port

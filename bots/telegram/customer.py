@@ -1,7 +1,8 @@
 """Customers in private chats: every update becomes one `Inbound` for the engine.
 
 Only private chats reach this router; the bot never answers customers in other groups.
-Every button press is answered (answerCallbackQuery) before anything else.
+Every button press is answered (answerCallbackQuery) before anything else. The engine's
+answers go out through the outbox (`core.delivery`), not from here.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ import logging
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, Message
 
-from bots.telegram.customer_sender import send_now
 from bots.telegram.operator import attachments_of
 from core.app import Core
-from core.types import TELEGRAM, Inbound, Reply
+from core.types import TELEGRAM, Inbound
 
 log = logging.getLogger(__name__)
 
@@ -49,40 +50,51 @@ def build_router(core: Core) -> Router:
             **values,  # type: ignore[arg-type]
         )
 
-    async def respond(bot: Bot, chat_id: int, update: Inbound, welcome: bool = False) -> None:
-        """The engine's replies, sent at once; if the engine fails, an apology."""
+    async def respond(
+        bot: Bot, chat_id: int, update: Inbound, attempt: int, welcome: bool = False
+    ) -> None:
+        """Run the turn. If the engine fails, the customer hears an apology (once) and the
+        update is tried again later (`core.intake`)."""
         try:
-            replies = await (core.engine.welcome(update) if welcome else core.engine.handle(update))
+            await (core.engine.welcome(update) if welcome else core.engine.handle(update))
         except Exception:
             log.exception("the engine failed on Telegram update %s", update.external_id)
-            replies = [Reply(core.kb.texts.get("internal_error"))]
-        await send_now(bot, chat_id, replies, core)
+            if attempt == 0:
+                try:
+                    await bot.send_message(chat_id, core.kb.texts.get("internal_error"))
+                except Exception as exc:
+                    log.warning("apology to %s not sent: %r", chat_id, exc)
+            raise
 
     @router.message(CommandStart())
     @router.message(Command("help", "menu"))
-    async def on_start(message: Message, bot: Bot) -> None:
-        await respond(bot, message.chat.id, inbound(message), welcome=True)
+    async def on_start(message: Message, bot: Bot, attempt: int = 0) -> None:
+        await respond(bot, message.chat.id, inbound(message), attempt, welcome=True)
 
     @router.message(F.text)
-    async def on_text(message: Message, bot: Bot) -> None:
-        await respond(bot, message.chat.id, inbound(message, text=message.text or ""))
+    async def on_text(message: Message, bot: Bot, attempt: int = 0) -> None:
+        await respond(bot, message.chat.id, inbound(message, text=message.text or ""), attempt)
 
     @router.message(F.photo | F.document | F.voice | F.video | F.audio)
-    async def on_file(message: Message, bot: Bot) -> None:
+    async def on_file(message: Message, bot: Bot, attempt: int = 0) -> None:
         update = inbound(message, text=message.caption or "", attachments=attachments_of(message))
-        await respond(bot, message.chat.id, update)
+        await respond(bot, message.chat.id, update, attempt)
 
     @router.message()
-    async def on_other(message: Message, bot: Bot) -> None:
+    async def on_other(message: Message, bot: Bot, attempt: int = 0) -> None:
         kind = next(
             (label for field, label in UNSUPPORTED.items() if getattr(message, field, None)),
             "такие сообщения",
         )
-        await respond(bot, message.chat.id, inbound(message, unsupported=kind))
+        await respond(bot, message.chat.id, inbound(message, unsupported=kind), attempt)
 
     @router.callback_query()
-    async def on_button(query: CallbackQuery, bot: Bot) -> None:
-        await query.answer()
+    async def on_button(query: CallbackQuery, bot: Bot, attempt: int = 0) -> None:
+        if attempt == 0:
+            try:
+                await query.answer()
+            except TelegramAPIError as exc:  # expired (a retry, a restart): answer anyway
+                log.info("button press %s not acknowledged: %s", query.id, exc)
         message = query.message
         if not isinstance(message, Message) or not query.data:
             return
@@ -93,6 +105,6 @@ def build_router(core: Core) -> Router:
             payload=query.data,
             external_id=f"tgcb:{query.id}",
         )
-        await respond(bot, message.chat.id, update)
+        await respond(bot, message.chat.id, update, attempt)
 
     return router

@@ -1,13 +1,13 @@
-"""Sending core replies to Telegram customers: at once from handlers, later from the outbox."""
+"""Sending core replies to Telegram customers: the outbox sender of channel `telegram`."""
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 
-import aiohttp
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BufferedInputFile
 
 from bots.telegram.errors import for_delivery
@@ -15,26 +15,9 @@ from bots.telegram.render import CAPTION_LIMIT, keyboard, split_text
 from core.app import Core
 from core.files import FileFetchers, FileUnavailable
 from core.storage import OutboxItem
-from core.types import TELEGRAM, Attachment, CustomerRef, Reply
+from core.types import TELEGRAM, Attachment, Reply
 
 log = logging.getLogger(__name__)
-IMMEDIATE_RETRIES = 3
-MAX_IMMEDIATE_WAIT = 10  # seconds of 429 a handler waits out before queueing the answer
-
-
-async def send_reply(bot: Bot, chat_id: int, reply: Reply, files: FileFetchers) -> None:
-    """Attachments first, then the text in parts; the keyboard goes on the last part."""
-    for attachment in reply.attachments:
-        await send_file(bot, chat_id, attachment, files)
-    parts = split_text(reply.text)
-    markup = keyboard(reply)
-    if not parts and markup is not None:
-        parts = ["⬇️"]
-    for index, part in enumerate(parts):
-        last = index == len(parts) - 1
-        await bot.send_message(
-            chat_id, part, parse_mode=None, reply_markup=markup if last else None
-        )
 
 
 async def send_file(
@@ -73,46 +56,57 @@ async def send_file(
         await bot.send_document(chat_id, media, **common)  # type: ignore[arg-type]
 
 
-async def send_now(bot: Bot, chat_id: int, replies: list[Reply], core: Core) -> None:
-    """Answer a customer at once, waiting out a short 429. What cannot be sent now (a
-    long 429, a 5xx, a network error) goes to the outbox and is delivered later; only a
-    customer who blocked the bot is given up on."""
-    for index, reply in enumerate(replies):
-        try:
-            await _send_with_patience(bot, chat_id, reply, core.files)
-        except TelegramForbiddenError as exc:
-            log.info("customer %s cannot be answered: %s", chat_id, exc.message)
-            return
-        except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("answer to %s queued for later: %r", chat_id, exc)
-            await core.delivery.send_later(CustomerRef(TELEGRAM, str(chat_id)), replies[index:])
-            return
-
-
-async def _send_with_patience(bot: Bot, chat_id: int, reply: Reply, files: FileFetchers) -> None:
-    for attempt in range(IMMEDIATE_RETRIES):
-        try:
-            await send_reply(bot, chat_id, reply, files)
-            return
-        except TelegramRetryAfter as exc:
-            if attempt == IMMEDIATE_RETRIES - 1 or exc.retry_after > MAX_IMMEDIATE_WAIT:
-                raise
-            await asyncio.sleep(float(exc.retry_after))
-
-
 class CustomerSender:
-    """The outbox sender for channel `telegram`: operator replies, rating requests."""
+    """The outbox sender for channel `telegram`: every answer a customer gets.
 
-    def __init__(self, bot: Bot, files: FileFetchers) -> None:
+    A reply can take several API calls (files, then the text in parts); each finished
+    call is checkpointed, so a retry after a 429 or a crash goes on where it stopped
+    instead of repeating what the customer already has.
+    """
+
+    def __init__(self, bot: Bot, core: Core) -> None:
         self.bot = bot
-        self.files = files
+        self.core = core
 
     async def send(self, item: OutboxItem) -> None:
         if item.kind != "reply":
             log.warning("unknown outbox kind %s for Telegram customers", item.kind)
             return
         reply = Reply.from_dict(item.payload.get("reply", {}))
-        try:
-            await send_reply(self.bot, int(item.recipient), reply, self.files)
-        except TelegramAPIError as exc:
-            raise for_delivery(exc) from exc
+        chat_id = int(item.recipient)
+        steps = reply_steps(self.bot, chat_id, reply, self.core.files)
+        done = int(item.progress.get("steps", 0))
+        for index in range(done, len(steps)):
+            try:
+                await steps[index]()
+            except TelegramAPIError as exc:
+                raise for_delivery(exc) from exc
+            if index + 1 < len(steps):
+                await self.core.delivery.checkpoint(item, steps=index + 1)
+
+
+def reply_steps(
+    bot: Bot, chat_id: int, reply: Reply, files: FileFetchers
+) -> list[Callable[[], Awaitable[object]]]:
+    """The API calls of one reply, in order: attachments, then the text in parts (the
+    keyboard on the last part)."""
+    steps: list[Callable[[], Awaitable[object]]] = [
+        functools.partial(send_file, bot, chat_id, attachment, files)
+        for attachment in reply.attachments
+    ]
+    parts = split_text(reply.text)
+    markup = keyboard(reply)
+    if not parts and markup is not None:
+        parts = ["⬇️"]
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        steps.append(
+            functools.partial(
+                bot.send_message,
+                chat_id,
+                part,
+                parse_mode=None,
+                reply_markup=markup if last else None,
+            )
+        )
+    return steps

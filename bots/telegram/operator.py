@@ -20,6 +20,7 @@ from bots.telegram.render import split_text
 from core import kpi, kpi_export
 from core.app import Core
 from core.operators import Operator, OperatorError
+from core.storage import DuplicateUpdate
 from core.types import TELEGRAM, Attachment
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,11 @@ HELP = (
     "• /intent ТЕМА — верная тема первого сообщения клиента (для дообучения бота).\n"
     "Вне темы команды принимают номер: /take 12, /close 12."
 )
+
+
+def update_id(message: Message) -> str:
+    """The operator's message as an inbound update: applied once, however often it comes."""
+    return f"tg:{message.chat.id}:{message.message_id}"
 
 
 def operator_of(message: Message | CallbackQuery) -> Operator:
@@ -91,19 +97,22 @@ def build_router(core: Core, chat_id: int) -> Router:
             )
             return
         operator = operator_of(message)
+        once = update_id(message)
         try:
             if command.command == "take":
-                ticket = await desk.take(ticket_id, operator)
+                ticket = await desk.take(ticket_id, operator, external_id=once)
                 await answer(
                     message, f"Обращение №{ticket.id} ведёт {cards.escape(operator.name)}."
                 )
             elif command.command == "close":
-                await desk.close(ticket_id, operator)
+                await desk.close(ticket_id, operator, external_id=once)
             else:
-                await desk.reopen(ticket_id, operator)
+                await desk.reopen(ticket_id, operator, external_id=once)
                 await answer(message, f"Обращение №{ticket_id} снова открыто.")
         except OperatorError as exc:
             await answer(message, cards.escape(str(exc)))
+        except DuplicateUpdate:
+            pass  # the same message again: done the first time
 
     @router.message(Command("stats"))
     async def on_stats(message: Message, command: CommandObject, bot: Bot) -> None:
@@ -131,19 +140,20 @@ def build_router(core: Core, chat_id: int) -> Router:
             await answer(message, "Эта команда работает в теме обращения.")
             return
         operator = operator_of(message)
+        once = update_id(message)
         try:
             if command.command == "vip":
-                await desk.mark_vip(ticket_id, operator)
+                await desk.mark_vip(ticket_id, operator, external_id=once)
                 await answer(message, "Клиент отмечен как VIP: его обращения — первыми в очереди.")
             elif command.command == "manager":
-                await desk.set_manager(ticket_id, operator)
+                await desk.set_manager(ticket_id, operator, external_id=once)
                 await answer(
                     message,
                     f"{cards.escape(operator.name)} — персональный менеджер клиента: "
                     "вас будут упоминать в каждом его обращении.",
                 )
             elif command.command == "compensate":
-                given = await core.compensation.give(ticket_id, operator)
+                given = await core.compensation.give(ticket_id, operator, external_id=once)
                 note = f"Промокод {cards.escape(given.code)} отправлен клиенту. "
                 note += f"В пуле осталось: {given.remaining}."
                 if given.running_low:
@@ -151,7 +161,7 @@ def build_router(core: Core, chat_id: int) -> Router:
                 await answer(message, note)
             else:
                 intent = (command.args or "").strip()
-                text = await desk.label_intent(ticket_id, intent, operator)
+                text = await desk.label_intent(ticket_id, intent, operator, external_id=once)
                 await answer(
                     message,
                     f"Запомнил: «{cards.escape(text[:100])}» — это {cards.escape(intent)}. "
@@ -159,6 +169,8 @@ def build_router(core: Core, chat_id: int) -> Router:
                 )
         except OperatorError as exc:
             await answer(message, cards.escape(str(exc)))
+        except DuplicateUpdate:
+            pass
 
     @router.message(Command("note"))
     async def on_note(message: Message, command: CommandObject) -> None:
@@ -174,9 +186,11 @@ def build_router(core: Core, chat_id: int) -> Router:
             await answer(message, "Заметка сохраняется в теме обращения: /note текст.")
             return
         try:
-            await desk.note(ticket_id, operator_of(message), text)
+            await desk.note(ticket_id, operator_of(message), text, external_id=update_id(message))
         except OperatorError as exc:
             await answer(message, cards.escape(str(exc)))
+            return
+        except DuplicateUpdate:
             return
         await react(message, "✍")
 
@@ -219,11 +233,20 @@ def build_router(core: Core, chat_id: int) -> Router:
         ticket_id = await ticket_of(message)
         if ticket_id is None:
             return  # operators talking among themselves outside any ticket
-        ack = {"chat_id": message.chat.id, "message_id": message.message_id}
+        ack: dict[str, object] = {"chat_id": message.chat.id, "message_id": message.message_id}
         try:
-            await desk.reply(ticket_id, operator_of(message), text, attachments, ack=ack)
+            await desk.reply(
+                ticket_id,
+                operator_of(message),
+                text,
+                attachments,
+                ack=ack,
+                external_id=update_id(message),
+            )
         except OperatorError as exc:
             await answer(message, cards.escape(str(exc)))
+        except DuplicateUpdate:
+            pass  # a repeated update: the customer has this reply already
 
     @router.callback_query(F.data.startswith("op:"))
     async def on_card_button(query: CallbackQuery, bot: Bot) -> None:
@@ -232,15 +255,18 @@ def build_router(core: Core, chat_id: int) -> Router:
             await query.answer("Кнопка устарела.")
             return
         operator = operator_of(query)
+        once = f"tgcb:{query.id}"
         try:
             if action == "take":
-                await desk.take(int(number), operator)
+                await desk.take(int(number), operator, external_id=once)
                 await query.answer(f"Обращение №{number} ваше.")
             else:
-                await desk.close(int(number), operator)
+                await desk.close(int(number), operator, external_id=once)
                 await query.answer(f"Обращение №{number} закрыто.")
         except OperatorError as exc:
             await query.answer(str(exc)[:190], show_alert=True)
+            return
+        except DuplicateUpdate:
             return
         if isinstance(query.message, Message):
             view = await desk.view(int(number))

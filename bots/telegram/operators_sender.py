@@ -2,8 +2,11 @@
 
 In a forum group each customer has one topic (reopened for their next ticket); in a plain
 group the card and every post are remembered, so operators answer by replying to them.
-Posts stay under the group's limit of about 20 a minute: past it the worker is told to
-come back later, and the waiting customer messages are merged into fewer posts.
+Posts stay under the group's limit of about 20 a minute for all replicas together: each
+post is reserved in the database's shared budget before it is sent; when the budget is
+spent the worker comes back later, and the waiting customer messages are merged into
+fewer posts. Every finished step of an item (topic, card, each file, each part) is
+checkpointed, so a retry never posts anything twice.
 """
 
 from __future__ import annotations
@@ -13,12 +16,11 @@ import time
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNotFound
-from aiogram.types import Message, ReactionTypeEmoji
+from aiogram.types import ReactionTypeEmoji
 
 from bots.telegram import cards
 from bots.telegram.customer_sender import send_file
 from bots.telegram.errors import for_delivery, is_not_modified, is_thread_missing
-from bots.telegram.ratelimit import SlidingWindow
 from bots.telegram.render import split_text
 from core.app import Core
 from core.delivery import RetryLater
@@ -28,6 +30,7 @@ from core.types import Attachment
 log = logging.getLogger(__name__)
 FORUM_CHECK_EVERY = 300.0  # seconds between getChat calls
 MAX_FILES_WITH_CARD = 5
+BUDGET_WINDOW = 60.0
 
 
 class OperatorsSender:
@@ -35,7 +38,8 @@ class OperatorsSender:
         self.bot = bot
         self.core = core
         self.chat_id = chat_id
-        self.limiter = SlidingWindow(per_minute, clock=core.clock.now)
+        self.per_minute = per_minute
+        self.budget_key = f"telegram-group:{chat_id}"
         self._forum: bool | None = None
         self._forum_checked = 0.0
 
@@ -46,44 +50,58 @@ class OperatorsSender:
             return
         try:
             if item.kind == "ticket_opened":
-                await self._ticket_opened(ticket_id)
+                await self._ticket_opened(ticket_id, item)
             elif item.kind == "customer_message":
                 await self._customer_message(ticket_id, item)
             elif item.kind == "notice":
-                await self._notice(ticket_id, item.payload)
+                await self._notice(ticket_id, item)
             elif item.kind == "ticket_closed":
-                await self._ticket_closed(ticket_id, str(item.payload.get("by", "")))
+                await self._ticket_closed(ticket_id, item)
             else:
                 log.warning("unknown operators item kind %s", item.kind)
         except TelegramAPIError as exc:
             raise for_delivery(exc) from exc
 
+    @staticmethod
+    def _to_do(item: OutboxItem, name: str) -> bool:
+        """Whether step `name` of the item is still to do."""
+        return name not in item.progress
+
+    async def _done(self, item: OutboxItem, name: str, value: object = True) -> None:
+        await self.core.delivery.checkpoint(item, **{name: value})
+
     # ------------------------------------------------------------------ kinds
-    async def _ticket_opened(self, ticket_id: int) -> None:
-        self._reserve(2)
+    async def _ticket_opened(self, ticket_id: int, item: OutboxItem) -> None:
         view = await self.core.desk.view(ticket_id)
-        thread_id = await self._thread_for(view.conversation.id, ticket_id, fresh_card=False)
-        text = cards.card_text(self.core.kb, view, self.core.clock.now())
-        card = await self._post(text, thread_id, markup=cards.card_keyboard(view.ticket))
-        await self.core.storage.threads.remember_post(
-            str(self.chat_id), str(card.message_id), ticket_id
-        )
+        if self._to_do(item, "thread"):
+            thread = await self._thread_for(view.conversation.id, ticket_id, fresh_card=False)
+            await self._done(item, "thread", thread)
+        thread_id = item.progress["thread"]
+        if self._to_do(item, "card"):
+            text = cards.card_text(self.core.kb, view, self.core.clock.now())
+            card_id = await self._post(
+                text, thread_id, item=item, markup=cards.card_keyboard(view.ticket)
+            )
+            await self.core.storage.threads.remember_post(
+                str(self.chat_id), str(card_id), ticket_id
+            )
+            await self._done(item, "card", card_id)
         # Files the customer sent before the case was opened follow the card.
         files = [a for m in view.transcript if m.direction == "in" for a in m.attachments]
-        for attachment in files[:MAX_FILES_WITH_CARD]:
-            self.limiter.record()
+        for index in range(int(item.progress.get("files", 0)), len(files[:MAX_FILES_WITH_CARD])):
+            await self._reserve(1)
             await send_file(
                 self.bot,
                 self.chat_id,
-                attachment,
+                files[index],
                 self.core.files,
                 caption="📎 из переписки до обращения",
                 thread_id=thread_id,
             )
+            await self._done(item, "files", index + 1)
 
     async def _customer_message(self, ticket_id: int, item: OutboxItem) -> None:
         attachments = [Attachment.from_dict(a) for a in item.payload.get("attachments", [])]
-        self._reserve(max(1, len(attachments)))
         view = await self.core.desk.view(ticket_id, transcript_limit=0)
         thread_id = await self._thread_for(view.conversation.id, ticket_id)
         name = view.conversation.name
@@ -91,31 +109,31 @@ class OperatorsSender:
         merged = int(item.payload.get("merged", 1))
         prefix = "" if thread_id is not None else f"№{ticket_id} · "
         post = prefix + cards.customer_post(name, text, merged)
-        if attachments:
-            for index, attachment in enumerate(attachments):
-                caption = post if index == 0 else None
-                await send_file(
-                    self.bot,
-                    self.chat_id,
-                    attachment,
-                    self.core.files,
-                    caption=caption,
-                    thread_id=thread_id,
-                    parse_mode="HTML",
-                )
-                self.limiter.record()
-            if len(post) > 1000:  # the caption was cut: the whole text follows
-                await self._post(post, thread_id, ticket_id=ticket_id)
+        if not attachments:
+            await self._post(post, thread_id, item=item, ticket_id=ticket_id)
             return
-        await self._post(post, thread_id, ticket_id=ticket_id)
+        for index in range(int(item.progress.get("files", 0)), len(attachments)):
+            await self._reserve(1)
+            await send_file(
+                self.bot,
+                self.chat_id,
+                attachments[index],
+                self.core.files,
+                caption=post if index == 0 else None,
+                thread_id=thread_id,
+                parse_mode="HTML",
+            )
+            await self._done(item, "files", index + 1)
+        if len(post) > 1000:  # the caption was cut: the whole text follows
+            await self._post(post, thread_id, item=item, ticket_id=ticket_id)
 
-    async def _notice(self, ticket_id: int, payload: dict[str, object]) -> None:
+    async def _notice(self, ticket_id: int, item: OutboxItem) -> None:
+        payload = item.payload
         event = payload.get("event")
         ack = payload.get("ack") if isinstance(payload.get("ack"), dict) else None
         if event == "delivered" and isinstance(ack, dict):
             await self._react(ack, "👍")
             return
-        self._reserve(1)
         view = await self.core.desk.view(ticket_id, transcript_limit=0)
         thread_id = await self._thread_for(view.conversation.id, ticket_id)
         if event == "undelivered":
@@ -135,10 +153,10 @@ class OperatorsSender:
         else:
             text = cards.escape(str(payload.get("text", event)))
         reply_to = int(ack["message_id"]) if isinstance(ack, dict) and "message_id" in ack else None
-        await self._post(text, thread_id, ticket_id=ticket_id, reply_to=reply_to)
+        await self._post(text, thread_id, item=item, ticket_id=ticket_id, reply_to=reply_to)
 
-    async def _ticket_closed(self, ticket_id: int, by: str) -> None:
-        self._reserve(1)
+    async def _ticket_closed(self, ticket_id: int, item: OutboxItem) -> None:
+        by = str(item.payload.get("by", ""))
         view = await self.core.desk.view(ticket_id, transcript_limit=0)
         thread = await self.core.storage.threads.for_conversation(view.conversation.id)
         thread_id = int(thread.thread_id) if thread and await self.is_forum() else None
@@ -146,6 +164,7 @@ class OperatorsSender:
             f"✅ Обращение №{ticket_id} закрыто ({cards.escape(by)})."
             " Клиента попросили оценить помощь.",
             thread_id,
+            item=item,
             ticket_id=ticket_id,
         )
         if thread_id is not None:
@@ -200,6 +219,7 @@ class OperatorsSender:
         return await self._new_topic(conversation_id, name)
 
     async def _new_topic(self, conversation_id: int, name: str) -> int:
+        await self._reserve(1)  # the topic's first service message is a post too
         try:
             topic = await self.bot.create_forum_topic(self.chat_id, name)
         except TelegramBadRequest as exc:
@@ -217,7 +237,7 @@ class OperatorsSender:
             raise RetryLater(
                 0.0, "the operators' group has no topics", count_attempt=False
             ) from exc
-        self.limiter.record()
+        # Recorded at once: a crash from here on cannot make a second topic.
         await self.core.storage.threads.save(
             conversation_id,
             str(self.chat_id),
@@ -231,18 +251,21 @@ class OperatorsSender:
         text: str,
         thread_id: int | None,
         *,
+        item: OutboxItem,
         markup: object = None,
         ticket_id: int | None = None,
         reply_to: int | None = None,
-    ) -> Message:
+    ) -> int:
+        """Post `text` in parts, each reserved, sent and checkpointed (a retry skips the
+        parts already posted); returns the last part's message id."""
         parts = split_text(text) or ["…"]
-        message: Message | None = None
-        for index, part in enumerate(parts):
+        for index in range(int(item.progress.get("parts", 0)), len(parts)):
             last = index == len(parts) - 1
+            await self._reserve(1)
             try:
                 message = await self.bot.send_message(
                     self.chat_id,
-                    part,
+                    parts[index],
                     message_thread_id=thread_id,
                     parse_mode="HTML",
                     reply_markup=markup if last else None,  # type: ignore[arg-type]
@@ -256,13 +279,12 @@ class OperatorsSender:
                 view = await self.core.desk.view(ticket_id, transcript_limit=0)
                 await self._new_topic(view.conversation.id, cards.topic_name(self.core.kb, view))
                 raise RetryLater(0.0, "topic was deleted", count_attempt=False) from exc
-            self.limiter.record()
+            await self.core.delivery.checkpoint(item, parts=index + 1, posted=message.message_id)
             if ticket_id is not None:
                 await self.core.storage.threads.remember_post(
                     str(self.chat_id), str(message.message_id), ticket_id
                 )
-        assert message is not None
-        return message
+        return int(item.progress.get("posted", 0))
 
     async def _react(self, ack: dict[str, object], emoji: str) -> None:
         try:
@@ -274,7 +296,11 @@ class OperatorsSender:
         except (TelegramAPIError, KeyError, ValueError) as exc:
             log.info("delivery mark not set: %s", exc)
 
-    def _reserve(self, posts: int) -> None:
-        wait = self.limiter.wait_for(posts)
+    async def _reserve(self, posts: int) -> None:
+        """Reserve posts in the group's budget, shared by every replica, before sending."""
+        async with self.core.storage.transaction() as tx:
+            wait = await tx.budget.reserve(
+                self.budget_key, posts, self.per_minute, BUDGET_WINDOW, self.core.clock.now()
+            )
         if wait > 0:
             raise RetryLater(wait, "operators' group limit", count_attempt=False)

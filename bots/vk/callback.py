@@ -3,8 +3,9 @@
 * {"type": "confirmation"} → the confirmation string (VK_CALLBACK_CONFIRMATION) as plain
   text: this is how VK checks the address when it is added in the community settings.
 * Every other request must carry the right "secret" (VK_CALLBACK_SECRET), else 403.
-* Events are answered "ok" at once and handed to `submit` (the same path as long poll,
-  which also drops an event_id seen before: VK repeats an event it got no "ok" for).
+* Events are stored first (`accept`, the same path as long poll) and answered "ok" only
+  then; if they cannot be stored the answer is 503 and VK repeats the event (a repeated
+  event_id is applied once).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -25,7 +26,7 @@ MAX_BODY = 1024 * 1024
 class CallbackServer:
     def __init__(
         self,
-        submit: Callable[[dict[str, Any]], None],
+        accept: Callable[[list[Any]], Awaitable[None]],
         *,
         confirmation: str,
         secret: str,
@@ -38,7 +39,7 @@ class CallbackServer:
             raise ValueError(
                 "the VK Callback API needs VK_CALLBACK_CONFIRMATION and VK_CALLBACK_SECRET"
             )
-        self.submit = submit
+        self.accept = accept
         self.confirmation = confirmation
         self.secret = secret
         self.group_id = group_id
@@ -82,5 +83,9 @@ class CallbackServer:
         if not hmac.compare_digest(secret.encode(), self.secret.encode()):
             log.warning("VK callback with a wrong secret from %s", request.remote)
             return web.Response(status=403, text="forbidden")
-        self.submit(body)
+        try:
+            await self.accept([body])
+        except Exception as exc:  # not stored: VK sends it again
+            log.warning("VK callback event not stored: %r", exc)
+            return web.Response(status=503, text="try again")
         return web.Response(text="ok", content_type="text/plain")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +23,9 @@ from vkbottle.http import ABCHTTPClient
 
 from bots.vk.api import LimitedAPI, make_http_client
 from bots.vk.callback import CallbackServer
-from bots.vk.customer import CustomerHandlers, NameCache, build_labeler
+from bots.vk.customer import CustomerHandlers, NameCache
 from bots.vk.files import VKFiles
-from bots.vk.inbound import RecentIds
+from bots.vk.inbound import record_of
 from bots.vk.polling import StatePolling
 from bots.vk.ratelimit import RateLimiter
 from bots.vk.render import ClientCapsCache
@@ -37,7 +36,6 @@ from core.types import VK
 
 log = logging.getLogger(__name__)
 
-STOP_GRACE = 5.0  # seconds in-flight handlers get to finish on stop()
 RESTART_DELAY_MAX = 60.0
 
 
@@ -66,16 +64,9 @@ class VKChannel:
         )
         state_dir = polling_state_dir(settings)
         self.polling = StatePolling(state_dir, group_id=settings.vk_group_id).construct(self.api)
-        self.bot = Bot(
-            api=self.api,
-            labeler=build_labeler(self.customers),
-            polling=self.polling,
-            skip_old_events=state_dir is None,
-        )
+        self.bot = Bot(api=self.api, polling=self.polling, skip_old_events=state_dir is None)
         self.callback: CallbackServer | None = None
         self.callback_url: str | None = None
-        self._seen = RecentIds()
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._poll_task: asyncio.Task[None] | None = None
         self._started = False
 
@@ -87,6 +78,7 @@ class VKChannel:
         settings = self.settings
         callback = self._make_callback() if settings.vk_callback_enabled else None
         self.sender.closed = False
+        self.core.intake.register(VK, self.customers.apply)
         self.core.delivery.register(VK, self.sender)
         self.core.files.register(VK, self.files.fetch)
         if callback is not None:
@@ -108,7 +100,7 @@ class VKChannel:
         settings = self.settings
         secret = settings.vk_callback_secret
         return CallbackServer(
-            self.submit,
+            self.accept,
             confirmation=settings.vk_callback_confirmation or "",
             secret=secret.get_secret_value() if secret is not None else "",
             group_id=settings.vk_group_id,
@@ -117,12 +109,8 @@ class VKChannel:
             path=settings.vk_callback_path,
         )
 
-    async def stop(self) -> None:
-        """Stop receiving, let in-flight updates finish (5 s), close our HTTP session."""
-        if not self._started:
-            return
-        self._started = False
-        self.sender.closed = True
+    async def stop_receiving(self) -> None:
+        """No new updates from here on (what is stored is applied by `core.intake`)."""
         if self.callback is not None:
             await self.callback.stop()
             self.callback = None
@@ -132,36 +120,37 @@ class VKChannel:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poll_task
             self._poll_task = None
-        pending = await self.wait_idle(STOP_GRACE)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Stop receiving and sending; close our HTTP session."""
+        if not self._started:
+            return
+        self._started = False
+        await self.stop_receiving()
+        self.sender.closed = True
         if self._own_http:
             await self.http.close()
         log.info("VK channel stopped")
 
     # ------------------------------------------------------------------ updates
-    def submit(self, update: dict[str, Any]) -> None:
-        """Handle one raw update in the background (an event_id seen before is dropped)."""
-        event_id = update.get("event_id")
-        if isinstance(event_id, str) and event_id and not self._seen.add(event_id):
-            log.debug("VK event %s seen before: skipped", event_id)
-            return
-        self._spawn(self.bot.process_event(update, self.api))
+    async def accept(self, updates: list[Any]) -> None:
+        """Store raw updates (long poll or callback) for `core.intake`; returns once they
+        are stored, so the caller may acknowledge them."""
+        records = [record_of(update) for update in updates if isinstance(update, dict)]
+        await self.core.intake.accept(VK, records)
 
-    async def wait_idle(self, limit: float = 5.0) -> set[asyncio.Task[Any]]:
-        """Wait until the updates being handled now are done; returns those still running."""
-        pending: set[asyncio.Task[Any]] = set()
-        while self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=limit)
-            if pending:
-                break
-        return pending
+    async def wait_idle(self, limit: float = 5.0) -> bool:
+        """Wait until the stored updates are applied and their answers sent; False when
+        that took longer than `limit` seconds."""
+        try:
+            await asyncio.wait_for(self._idle(), limit)
+        except TimeoutError:
+            return False
+        return True
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    async def _idle(self) -> None:
+        await self.core.intake.drain()
+        await self.core.delivery.idle()
 
     async def _poll_forever(self) -> None:
         delay = 1.0
@@ -169,9 +158,9 @@ class VKChannel:
             try:
                 async for event in self.polling.listen():
                     delay = 1.0
-                    for update in event.get("updates", []):
-                        if isinstance(update, dict):
-                            self.submit(update)
+                    # Stored before the generator goes on: vkbottle saves the new
+                    # position (ts) only when it is asked for the next answer.
+                    await self.accept(event.get("updates", []))
                 return  # listen() ends only after polling.stop()
             except asyncio.CancelledError:
                 raise

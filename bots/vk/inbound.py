@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bots.vk.render import ClientCaps
+from core.intake import InboundRecord
 from core.types import VK, Attachment
 
 CHAT_PEER_OFFSET = 2_000_000_000
@@ -199,3 +200,20 @@ class RecentIds:
         while len(self._ids) > self._limit:
             self._ids.popitem(last=False)
         return True
+
+
+def record_of(update: dict[str, Any]) -> InboundRecord:
+    """A raw VK update for `core.intake`: its id (VK repeats an event with the same
+    event_id) and its partition, the customer's dialog."""
+    raw_obj = update.get("object")
+    obj: dict[str, Any] = raw_obj if isinstance(raw_obj, dict) else {}
+    raw_message = obj.get("message")
+    message: dict[str, Any] = raw_message if isinstance(raw_message, dict) else obj
+    peer = _int(message.get("peer_id")) or _int(obj.get("peer_id")) or _int(obj.get("user_id"))
+    event_id = update.get("event_id")
+    if isinstance(event_id, str) and event_id:
+        external_id = f"vke:{event_id}"
+    else:  # old API versions: no event_id
+        cmid = message.get("conversation_message_id") or message.get("id") or obj.get("event_id")
+        external_id = f"vke:{update.get('type')}:{peer}:{cmid}"
+    return InboundRecord(external_id, f"vk:{peer}", 0, update)

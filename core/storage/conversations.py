@@ -1,4 +1,10 @@
-"""Conversations: one per customer (channel + id), holding the dialog's step and slots."""
+"""Conversations: one per customer (channel + id), holding the dialog's step and slots.
+
+`version` grows with every write to a conversation or to its tickets. A turn reads the
+conversation, decides, and writes it back only if the version is still the one it read
+(`claim_version`); otherwise the turn is decided again on fresh state. Operator actions
+take the same row first (`touch`), which in PostgreSQL also locks it until they commit.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.storage.database import Executor, Row
+from core.storage.text import storable
+from core.storage.tickets import CLOSED, Ticket
 from core.types import CustomerRef
 
 
@@ -24,6 +32,7 @@ class Conversation:
     manager: str | None = None
     created_at: float = 0.0
     updated_at: float = 0.0
+    version: int = 0
 
     @property
     def customer(self) -> CustomerRef:
@@ -44,7 +53,27 @@ class Conversation:
             manager=row["manager"],
             created_at=float(row["created_at"]),
             updated_at=float(row["updated_at"]),
+            version=int(row["version"]),
         )
+
+
+@dataclass
+class TurnState:
+    """What a turn starts from, read in one round trip."""
+
+    conversation: Conversation | None
+    open_ticket: Ticket | None
+    seen: bool  # the update's external id is claimed already
+
+
+_TICKET_COLUMNS = ", ".join(f"t.{name} AS t_{name}" for name in Ticket.__dataclass_fields__)
+_TURN_STATE = (
+    "SELECT c.*, " + _TICKET_COLUMNS + ", "
+    "(SELECT 1 FROM claims WHERE external_id = ?) AS seen "
+    "FROM (SELECT CAST(? AS TEXT) AS channel_key, CAST(? AS TEXT) AS user_key) k "
+    "LEFT JOIN conversations c ON c.channel = k.channel_key AND c.user_id = k.user_key "
+    "LEFT JOIN tickets t ON t.conversation_id = c.id AND t.status <> ?"
+)
 
 
 class ConversationRepo:
@@ -56,22 +85,29 @@ class ConversationRepo:
     ) -> Conversation:
         found = await self.find(customer)
         if found is not None:
-            if (name and name != found.name) or (profile_url and profile_url != found.profile_url):
-                found.name = name or found.name
-                found.profile_url = profile_url or found.profile_url
-                await self._ex.execute(
-                    "UPDATE conversations SET name = ?, profile_url = ? WHERE id = ?",
-                    (found.name, found.profile_url, found.id),
-                )
             return found
         await self._ex.execute(
             "INSERT INTO conversations (channel, user_id, name, profile_url, created_at, "
             "updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel, user_id) DO NOTHING",
-            (customer.channel, customer.user_id, name, profile_url, now, now),
+            (customer.channel, customer.user_id, storable(name), storable(profile_url), now, now),
         )
         created = await self.find(customer)
         assert created is not None
         return created
+
+    async def turn_state(self, customer: CustomerRef, external_id: str | None) -> TurnState:
+        """The conversation, its open ticket and whether the update was applied before."""
+        row = await self._ex.fetchone(
+            _TURN_STATE, (external_id or "", customer.channel, customer.user_id, CLOSED)
+        )
+        assert row is not None  # the derived table always gives one row
+        conversation = Conversation.from_row(row) if row["id"] is not None else None
+        ticket = None
+        if row["t_id"] is not None:
+            ticket = Ticket.from_row(
+                {name: row[f"t_{name}"] for name in Ticket.__dataclass_fields__}
+            )
+        return TurnState(conversation, ticket, bool(row["seen"]) and bool(external_id))
 
     async def find(self, customer: CustomerRef) -> Conversation | None:
         row = await self._ex.fetchone(
@@ -86,18 +122,39 @@ class ConversationRepo:
         )
         return Conversation.from_row(row) if row else None
 
+    async def claim_version(self, conv: Conversation) -> bool:
+        """Take the conversation for this transaction if nobody wrote it since it was read
+        (PostgreSQL: the row stays locked until commit). False: decide again."""
+        taken = await self._ex.execute(
+            "UPDATE conversations SET version = version + 1 WHERE id = ? AND version = ?",
+            (conv.id, conv.version),
+        )
+        if taken:
+            conv.version += 1
+        return taken == 1
+
+    async def touch(self, conversation_id: int) -> None:
+        """An operator action on this conversation or its tickets: turns that read it
+        before decide again (PostgreSQL: the row stays locked until commit)."""
+        await self._ex.execute(
+            "UPDATE conversations SET version = version + 1 WHERE id = ?", (conversation_id,)
+        )
+
     async def save(self, conv: Conversation, now: float) -> None:
+        """Write the conversation's state (call after `claim_version` or `touch` in the
+        same transaction)."""
         conv.updated_at = now
         await self._ex.execute(
             "UPDATE conversations SET step = ?, slots = ?, misunderstandings = ?, vip = ?, "
-            "manager = ?, name = ?, updated_at = ? WHERE id = ?",
+            "manager = ?, name = ?, profile_url = ?, updated_at = ? WHERE id = ?",
             (
                 conv.step,
                 json.dumps(conv.slots, ensure_ascii=False),
                 conv.misunderstandings,
                 int(conv.vip),
                 conv.manager,
-                conv.name,
+                storable(conv.name),
+                storable(conv.profile_url),
                 now,
                 conv.id,
             ),

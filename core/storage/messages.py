@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 
 from core.storage.database import Executor, Row
+from core.storage.text import storable
 from core.types import Attachment
 
 IN = "in"  # from the customer
@@ -69,11 +70,11 @@ class MessageRepo:
                 conversation_id,
                 ticket_id,
                 direction,
-                text,
+                storable(text),
                 json.dumps([a.to_dict() for a in attachments], ensure_ascii=False),
                 intent,
                 confidence,
-                author,
+                storable(author),
                 external_id,
                 now,
             ),

@@ -1,16 +1,29 @@
-"""The persisted outbox: everything to be sent later, claimed by the delivery worker."""
+"""The persisted outbox: everything to be sent, claimed by a live worker.
+
+An item is claimed by the process that sends it (`claimed_by`, a worker id). The claim
+holds while that worker's heartbeat is fresh (`core.storage.workers`): a process killed
+mid-send gives its items up within seconds. Items for one recipient go out in order: an
+item can be claimed only when no earlier pending item of its recipient is waiting for a
+retry or claimed by a live worker. A multi-step send (a card, then files; a long text in
+parts) records its finished steps in `progress`, so a retry never repeats them.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from core.storage.database import Executor, Row
+from core.storage.workers import LIVE_FOR, LIVE_WORKERS
 
 PENDING = "pending"
 SENT = "sent"
 DEAD = "dead"
+
+_RETURNED = (
+    "id, channel, recipient, kind, payload, ticket_id, attempts, created_at, claimed_by, progress"
+)
 
 
 @dataclass
@@ -23,6 +36,8 @@ class OutboxItem:
     ticket_id: int | None
     attempts: int
     created_at: float
+    claimed_by: str | None = None
+    progress: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_row(cls, row: Row) -> OutboxItem:
@@ -35,15 +50,19 @@ class OutboxItem:
             ticket_id=row["ticket_id"],
             attempts=int(row["attempts"]),
             created_at=float(row["created_at"]),
+            claimed_by=row.get("claimed_by"),
+            progress=json.loads(row.get("progress") or "{}"),
         )
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The recipient: items with the same key are delivered in id order."""
+        return (self.channel, self.recipient)
 
 
 class OutboxRepo:
     def __init__(self, ex: Executor) -> None:
         self._ex = ex
-        # PostgreSQL replicas claim at the same time: rows another replica is claiming are
-        # skipped rather than sent twice. SQLite transactions are serialised anyway.
-        self._skip_locked = " FOR UPDATE OF o SKIP LOCKED" if ex.dialect == "postgresql" else ""
 
     async def add(
         self,
@@ -54,10 +73,12 @@ class OutboxRepo:
         now: float,
         *,
         ticket_id: int | None = None,
-    ) -> None:
-        await self._ex.execute(
+        claimed_by: str | None = None,
+    ) -> OutboxItem:
+        row = await self._ex.fetchone(
             "INSERT INTO outbox (channel, recipient, kind, payload, ticket_id, status, "
-            "attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+            "attempts, next_attempt_at, created_at, claimed_by) "
+            f"VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING {_RETURNED}",
             (
                 channel,
                 recipient,
@@ -67,49 +88,88 @@ class OutboxRepo:
                 PENDING,
                 now,
                 now,
+                claimed_by,
             ),
         )
+        assert row is not None
+        return OutboxItem.from_row(row)
 
-    async def claim(
-        self, now: float, lease: float, limit: int, channels: tuple[str, ...]
-    ) -> list[OutboxItem]:
-        """Lease due items, keeping each recipient's order: an item is due only when no
-        earlier item of the same recipient is still waiting for a retry or leased."""
+    async def waiting_for(self, channel: str, recipient: str, worker: str) -> bool:
+        """Whether the recipient has a pending item not in `worker`'s hands (a new item
+        must then queue behind it instead of going out at once)."""
+        row = await self._ex.fetchone(
+            "SELECT 1 AS x FROM outbox WHERE channel = ? AND recipient = ? AND status = ? "
+            "AND (claimed_by IS NULL OR claimed_by <> ?) LIMIT 1",
+            (channel, recipient, PENDING, worker),
+        )
+        return row is not None
+
+    async def lock_recipient(self, channel: str, recipient: str) -> bool:
+        """Hold the recipient for this claiming transaction (PostgreSQL: an advisory lock,
+        so two replicas never split one recipient's items; SQLite serialises anyway)."""
+        if self._ex.dialect != "postgresql":
+            return True
+        row = await self._ex.fetchone(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended(?, 0)) AS ok",
+            (f"outbox:{channel}:{recipient}",),
+        )
+        return bool(row and row["ok"])
+
+    async def recipients_due(
+        self, now: float, wall: float, worker: str, limit: int, channels: tuple[str, ...]
+    ) -> list[tuple[str, str]]:
+        """Recipients with an item `worker` could claim now, oldest first."""
         if not channels:
             return []
         marks = ", ".join("?" for _ in channels)
         rows = await self._ex.fetchall(
-            f"SELECT o.* FROM outbox o WHERE o.status = ? AND o.channel IN ({marks}) "
-            "AND o.next_attempt_at <= ? AND (o.locked_until IS NULL OR o.locked_until < ?) "
+            "SELECT o.channel, o.recipient FROM outbox o "
+            f"WHERE o.status = ? AND o.channel IN ({marks}) AND o.next_attempt_at <= ? "
+            "AND (o.claimed_by IS NULL OR "
+            f"(o.claimed_by <> ? AND o.claimed_by NOT IN {LIVE_WORKERS})) "
+            "GROUP BY o.channel, o.recipient ORDER BY MIN(o.id) LIMIT ?",
+            (PENDING, *channels, now, worker, wall - LIVE_FOR, limit),
+        )
+        return [(str(row["channel"]), str(row["recipient"])) for row in rows]
+
+    async def claim_recipient(
+        self, channel: str, recipient: str, worker: str, now: float, wall: float, limit: int
+    ) -> list[OutboxItem]:
+        """Claim the recipient's items that are due, in order, up to the first one that
+        must wait (a retry later, or in another live worker's hands)."""
+        live = wall - LIVE_FOR
+        rows = await self._ex.fetchall(
+            "UPDATE outbox SET claimed_by = ? WHERE id IN ("
+            "SELECT o.id FROM outbox o WHERE o.channel = ? AND o.recipient = ? "
+            "AND o.status = ? AND o.next_attempt_at <= ? AND (o.claimed_by IS NULL OR "
+            f"(o.claimed_by <> ? AND o.claimed_by NOT IN {LIVE_WORKERS})) "
             "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.channel = o.channel "
             "AND e.recipient = o.recipient AND e.status = ? AND e.id < o.id "
-            "AND (e.next_attempt_at > ? OR (e.locked_until IS NOT NULL AND e.locked_until >= ?)))"
-            " ORDER BY o.id LIMIT ?" + self._skip_locked,
-            (PENDING, *channels, now, now, PENDING, now, now, limit),
+            f"AND (e.next_attempt_at > ? OR e.claimed_by IN {LIVE_WORKERS})) "
+            f"ORDER BY o.id LIMIT ?) RETURNING {_RETURNED}",
+            (worker, channel, recipient, PENDING, now, worker, live, PENDING, now, live, limit),
         )
-        items = [OutboxItem.from_row(row) for row in rows]
-        if items:
-            ids = [item.id for item in items]
-            id_marks = ", ".join("?" for _ in ids)
-            await self._ex.execute(
-                f"UPDATE outbox SET locked_until = ? WHERE id IN ({id_marks})",
-                (now + lease, *ids),
-            )
-        return items
+        return sorted((OutboxItem.from_row(row) for row in rows), key=lambda item: item.id)
 
     async def mark_sent(self, ids: list[int], now: float) -> None:
         if not ids:
             return
         marks = ", ".join("?" for _ in ids)
         await self._ex.execute(
-            f"UPDATE outbox SET status = ?, sent_at = ?, locked_until = NULL, "
+            f"UPDATE outbox SET status = ?, sent_at = ?, claimed_by = NULL, "
             f"attempts = attempts + 1 WHERE id IN ({marks})",
             (SENT, now, *ids),
         )
 
+    async def save_progress(self, item_id: int, progress: dict[str, Any]) -> None:
+        await self._ex.execute(
+            "UPDATE outbox SET progress = ? WHERE id = ?",
+            (json.dumps(progress, ensure_ascii=False), item_id),
+        )
+
     async def retry_later(self, item_id: int, at: float, error: str, count: bool = True) -> None:
         await self._ex.execute(
-            "UPDATE outbox SET next_attempt_at = ?, last_error = ?, locked_until = NULL, "
+            "UPDATE outbox SET next_attempt_at = ?, last_error = ?, claimed_by = NULL, "
             "attempts = attempts + ? WHERE id = ?",
             (at, error[:500], 1 if count else 0, item_id),
         )
@@ -119,12 +179,12 @@ class OutboxRepo:
             return
         marks = ", ".join("?" for _ in ids)
         await self._ex.execute(
-            f"UPDATE outbox SET locked_until = NULL WHERE id IN ({marks})", tuple(ids)
+            f"UPDATE outbox SET claimed_by = NULL WHERE id IN ({marks})", tuple(ids)
         )
 
     async def mark_dead(self, item_id: int, error: str) -> None:
         await self._ex.execute(
-            "UPDATE outbox SET status = ?, last_error = ?, locked_until = NULL, "
+            "UPDATE outbox SET status = ?, last_error = ?, claimed_by = NULL, "
             "attempts = attempts + 1 WHERE id = ?",
             (DEAD, error[:500], item_id),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from core.storage.database import Executor, Row
+from core.storage.text import storable
 from core.types import CustomerRef
 
 WAITING = "waiting"
@@ -85,7 +86,7 @@ class TicketRepo:
                 intent,
                 order_number,
                 reason,
-                summary,
+                storable(summary),
                 priority,
                 int(vip),
                 WAITING,

@@ -1,0 +1,178 @@
+"""The intake: every update from a messenger is stored before it is acknowledged, then
+applied in order.
+
+    await intake.accept("telegram", records)   # one transaction; then acknowledge
+    ...                                         # applied by `handler(payload)` in order
+
+Adapters hand over raw updates (`InboundRecord`: external id, ordering partition, seq)
+and acknowledge them to the messenger only after `accept` returns — confirm the Telegram
+offset, answer the webhook 200 or VK's "ok", save the long-poll position — so a crash
+never loses an update that was acknowledged. Each partition (one customer's chat, one
+operators' topic) is applied by one live process at a time, in `seq` order; the handler
+(the adapter's dispatcher) turns the update into engine and desk calls, which claim its
+external id in their own transactions, so applying an update twice changes nothing.
+
+With several replicas behind a load balancer, two updates of one chat can reach two
+processes milliseconds apart. `order_window` holds an update back that long after it was
+received, so one that was sent earlier but stored later is still applied first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from core.storage import Storage
+from core.storage.inbox import InboundRecord, InboxRow
+
+log = logging.getLogger(__name__)
+
+# handler(raw update, attempts before this one)
+Handler = Callable[[dict[str, Any], int], Awaitable[None]]
+
+MAX_ATTEMPTS = 5  # an update that fails this often is set aside (status dead), logged once
+SCAN_EVERY = 1.0  # seconds between looks for partitions nobody is applying
+CONCURRENT_PARTITIONS = 256
+
+__all__ = ["BadUpdate", "Handler", "InboundRecord", "Intake"]
+
+
+class BadUpdate(Exception):
+    """The update cannot be understood at all (a handler raises it): it is set aside at
+    once, logged once, and the updates after it go on."""
+
+
+class Intake:
+    def __init__(
+        self,
+        storage: Storage,
+        worker_id: str,
+        *,
+        order_window: float = 0.0,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.storage = storage
+        self.worker_id = worker_id
+        self.order_window = order_window
+        self.wall = wall
+        self.handlers: dict[str, Handler] = {}
+        self._active: dict[str, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(CONCURRENT_PARTITIONS)
+        self._wake = asyncio.Event()
+
+    def register(self, source: str, handler: Handler) -> None:
+        self.handlers[source] = handler
+        self._wake.set()
+
+    async def accept(self, source: str, records: Sequence[InboundRecord]) -> None:
+        """Store a batch durably (repeats are ignored); afterwards the caller may
+        acknowledge it. Applying starts at once in this process."""
+        if not records:
+            return
+        async with self.storage.transaction() as tx:
+            await tx.inbox.add(source, records, self.wall())
+        for partition in dict.fromkeys(record.partition for record in records):
+            self._start(partition)
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Apply what other processes left behind (they died) or could not apply yet."""
+        while not stop.is_set():
+            try:
+                await self.scan()
+            except Exception:
+                log.exception("intake scan failed")
+            self._wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), SCAN_EVERY)
+
+    async def scan(self) -> int:
+        """Start every partition that is ready and free; returns how many were started."""
+        if not self.handlers:
+            return 0
+        now = self.wall()
+        ready = await self.storage.inbox.ready_partitions(
+            now, now - self.order_window, CONCURRENT_PARTITIONS, exclude=list(self._active)
+        )
+        for partition in ready:
+            self._start(partition)
+        return len(ready)
+
+    async def drain(self) -> None:
+        """Wait until the partitions being applied now are done (tests, shutdown)."""
+        while self._active:
+            await asyncio.gather(*list(self._active.values()), return_exceptions=True)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        if self._active:
+            _, pending = await asyncio.wait(set(self._active.values()), timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    # ------------------------------------------------------------------ one partition
+    def _start(self, partition: str) -> None:
+        if partition in self._active:
+            return
+        task = asyncio.create_task(self._apply_partition(partition), name="intake")
+        self._active[partition] = task
+        task.add_done_callback(functools.partial(self._finished, partition))
+
+    def _finished(self, partition: str, _task: asyncio.Task[None]) -> None:
+        self._active.pop(partition, None)
+
+    async def _apply_partition(self, partition: str) -> None:
+        async with self._slots:
+            if self.order_window > 0:
+                await asyncio.sleep(self.order_window)
+            async with self.storage.transaction() as tx:
+                leased = await tx.inbox.lease(partition, self.worker_id, self.wall())
+            if not leased:
+                return  # another live process applies it
+            try:
+                while True:
+                    now = self.wall()
+                    row = await self.storage.inbox.next_row(partition, now, now - self.order_window)
+                    if row is None or not await self._apply(row):
+                        break
+            except Exception:
+                log.exception("intake of partition %s failed", partition)
+            finally:
+                try:
+                    async with self.storage.transaction() as tx:
+                        await tx.inbox.release(partition, self.worker_id)
+                except Exception as exc:  # the database is gone: the lease lapses by itself
+                    log.warning("lease of %s not released: %r", partition, exc)
+                    return
+        # Something may have arrived for the partition while it was being released.
+        if await self._has_ready(partition):
+            self._start(partition)
+
+    async def _has_ready(self, partition: str) -> bool:
+        now = self.wall()
+        row = await self.storage.inbox.next_row(partition, now, now - self.order_window)
+        return row is not None
+
+    async def _apply(self, row: InboxRow) -> bool:
+        """Apply one update; False when it failed and must be retried first."""
+        handler = self.handlers.get(row.source)
+        if handler is None:
+            log.error("no intake handler for %s: update %s waits", row.source, row.external_id)
+            return False
+        try:
+            await handler(row.payload, row.attempts)
+        except Exception as exc:
+            dead = isinstance(exc, BadUpdate) or row.attempts + 1 >= MAX_ATTEMPTS
+            if dead:
+                log.error("update %s set aside, not applicable: %r", row.external_id, exc)
+            else:
+                log.warning("update %s failed, will retry: %r", row.external_id, exc)
+            delay = min(60.0, 2.0 ** (row.attempts + 1))
+            await self.storage.inbox.failed(row.id, repr(exc), self.wall() + delay, dead)
+            return dead  # a retried update holds back the ones after it (order is kept)
+        await self.storage.inbox.done(row.id)
+        return True

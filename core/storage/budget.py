@@ -1,0 +1,56 @@
+"""Post budgets shared by every replica: at most `limit` posts into one chat in any
+`window` seconds (Telegram lets a bot post about 20 messages a minute into a group).
+
+A post is reserved before it is sent, in a transaction that serialises on the budget's
+key (PostgreSQL: a row lock; SQLite: the write lock), so replicas together never exceed
+the limit and the bot itself never draws a 429 from it.
+"""
+
+from __future__ import annotations
+
+from core.storage.database import Executor
+
+
+class BudgetRepo:
+    def __init__(self, ex: Executor) -> None:
+        self._ex = ex
+
+    async def reserve(self, key: str, posts: int, limit: int, window: float, now: float) -> float:
+        """Reserve `posts` slots now (call inside a transaction): 0.0 when reserved, else
+        the seconds until they would fit (nothing reserved)."""
+        await self._ex.execute(
+            "INSERT INTO post_budget_keys (budget_key) VALUES (?) "
+            "ON CONFLICT (budget_key) DO NOTHING",
+            (key,),
+        )
+        lock = " FOR UPDATE" if self._ex.dialect == "postgresql" else ""
+        await self._ex.fetchone(
+            f"SELECT budget_key FROM post_budget_keys WHERE budget_key = ?{lock}", (key,)
+        )
+        await self._ex.execute(
+            "DELETE FROM post_budget WHERE budget_key = ? AND reserved_at <= ?",
+            (key, now - window),
+        )
+        rows = await self._ex.fetchall(
+            "SELECT reserved_at FROM post_budget WHERE budget_key = ? ORDER BY reserved_at",
+            (key,),
+        )
+        used = [float(row["reserved_at"]) for row in rows]
+        posts = min(posts, limit)
+        free = limit - len(used)
+        if free >= posts:
+            for _ in range(posts):
+                await self._ex.execute(
+                    "INSERT INTO post_budget (budget_key, reserved_at) VALUES (?, ?)", (key, now)
+                )
+            return 0.0
+        # The oldest reservations leave the window first.
+        needed = posts - free
+        return max(0.01, used[needed - 1] + window - now)
+
+    async def used(self, key: str, window: float, now: float) -> int:
+        row = await self._ex.fetchone(
+            "SELECT COUNT(*) AS n FROM post_budget WHERE budget_key = ? AND reserved_at > ?",
+            (key, now - window),
+        )
+        return int(row["n"]) if row else 0
