@@ -43,6 +43,7 @@ async def serve(settings: Any, stop: asyncio.Event, core: Core | None = None) ->
     if settings.telegram_webhook_url or settings.vk_callback_enabled:
         # Replicas behind a load balancer: hold each update back briefly so that one sent
         # earlier but stored by another replica a moment later is applied first.
+        core.intake.shared = True
         core.intake.order_window = settings.intake_order_window_ms / 1000
     channels = make_channels(core, settings)
     started: list[Channel] = []

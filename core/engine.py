@@ -27,6 +27,7 @@ from core.clock import Clock, SystemClock
 from core.delivery import Delivery
 from core.dialog import Dialog
 from core.escalation import OPERATORS, Escalation
+from core.intake import consume_applied
 from core.manners import Manners
 from core.storage import Conflict, DuplicateUpdate, OutboxItem, Storage
 from core.storage import messages as log_kind
@@ -88,6 +89,7 @@ class Engine:
                 try:
                     async with self.storage.transaction() as tx:
                         items = await self._commit(tx, turn)
+                        consumed = await consume_applied(tx)
                 except DuplicateUpdate:
                     return []
                 except Conflict:
@@ -98,6 +100,8 @@ class Engine:
                         raise
                     self.conflicts += 1  # e.g. a ticket opened meanwhile: decide again
                     continue
+                if consumed is not None:
+                    consumed()
                 self._hand_over(items)
                 return turn.replies
         raise RuntimeError(f"turn for {key} kept conflicting; giving up")

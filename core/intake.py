@@ -25,6 +25,8 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from core.storage import Storage
@@ -38,8 +40,35 @@ Handler = Callable[[dict[str, Any], int], Awaitable[None]]
 MAX_ATTEMPTS = 5  # an update that fails this often is set aside (status dead), logged once
 SCAN_EVERY = 1.0  # seconds between looks for partitions nobody is applying
 CONCURRENT_PARTITIONS = 256
+KEEP_IDLE_LEASE = 120.0  # seconds an unshared process keeps a quiet partition's lease
 
-__all__ = ["BadUpdate", "Handler", "InboundRecord", "Intake"]
+__all__ = ["BadUpdate", "Handler", "InboundRecord", "Intake", "consume_applied"]
+
+
+@dataclass
+class _Applying:
+    """The stored update whose handler runs now (in this task's context)."""
+
+    row_id: int
+    consumed: bool = False
+
+
+_applying: ContextVar[_Applying | None] = ContextVar("applying_update", default=None)
+
+
+async def consume_applied(tx: Storage) -> Callable[[], None] | None:
+    """Inside the transaction that records an update's effects (an engine turn, an
+    operator action): remove the stored update in that same transaction. Call the returned
+    function once the transaction has committed."""
+    current = _applying.get()
+    if current is None or current.consumed:
+        return None
+    await tx.inbox.done(current.row_id)
+
+    def committed() -> None:
+        current.consumed = True
+
+    return committed
 
 
 class BadUpdate(Exception):
@@ -59,9 +88,14 @@ class Intake:
         self.storage = storage
         self.worker_id = worker_id
         self.order_window = order_window
+        # Shared: the messenger may hand one chat's updates to several processes (webhook,
+        # Callback API behind a load balancer); a partition's lease is then given back
+        # after each run. Unshared (long polling), this process keeps it while it runs.
+        self.shared = False
         self.wall = wall
         self.handlers: dict[str, Handler] = {}
         self._active: dict[str, asyncio.Task[None]] = {}
+        self._held: dict[str, float] = {}  # partitions leased and kept (unshared), last use
         self._slots = asyncio.Semaphore(CONCURRENT_PARTITIONS)
         self._wake = asyncio.Event()
 
@@ -84,8 +118,9 @@ class Intake:
         while not stop.is_set():
             try:
                 await self.scan()
-            except Exception:
-                log.exception("intake scan failed")
+                await self._release_idle()
+            except Exception as exc:
+                log.warning("intake scan failed: %r", exc)
             self._wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), SCAN_EVERY)
@@ -101,6 +136,16 @@ class Intake:
         for partition in ready:
             self._start(partition)
         return len(ready)
+
+    async def _release_idle(self) -> None:
+        quiet = [
+            partition
+            for partition, used in self._held.items()
+            if partition not in self._active and self.wall() - used > KEEP_IDLE_LEASE
+        ]
+        for partition in quiet:
+            await self.storage.inbox.release(partition, self.worker_id)
+            self._held.pop(partition, None)
 
     async def drain(self) -> None:
         """Wait until the partitions being applied now are done (tests, shutdown)."""
@@ -129,10 +174,9 @@ class Intake:
         async with self._slots:
             if self.order_window > 0:
                 await asyncio.sleep(self.order_window)
-            async with self.storage.transaction() as tx:
-                leased = await tx.inbox.lease(partition, self.worker_id, self.wall())
-            if not leased:
-                return  # another live process applies it
+            if partition not in self._held:
+                if not await self.storage.inbox.lease(partition, self.worker_id, self.wall()):
+                    return  # another live process applies it
             try:
                 while True:
                     now = self.wall()
@@ -142,12 +186,15 @@ class Intake:
             except Exception:
                 log.exception("intake of partition %s failed", partition)
             finally:
-                try:
-                    async with self.storage.transaction() as tx:
-                        await tx.inbox.release(partition, self.worker_id)
-                except Exception as exc:  # the database is gone: the lease lapses by itself
-                    log.warning("lease of %s not released: %r", partition, exc)
-                    return
+                if self.shared:
+                    self._held.pop(partition, None)
+                    try:
+                        await self.storage.inbox.release(partition, self.worker_id)
+                    except Exception as exc:  # the database is gone: the lease lapses itself
+                        log.warning("lease of %s not released: %r", partition, exc)
+                        return
+                else:
+                    self._held[partition] = self.wall()
         # Something may have arrived for the partition while it was being released.
         if await self._has_ready(partition):
             self._start(partition)
@@ -163,6 +210,8 @@ class Intake:
         if handler is None:
             log.error("no intake handler for %s: update %s waits", row.source, row.external_id)
             return False
+        applying = _Applying(row.id)
+        token = _applying.set(applying)
         try:
             await handler(row.payload, row.attempts)
         except Exception as exc:
@@ -174,5 +223,8 @@ class Intake:
             delay = min(60.0, 2.0 ** (row.attempts + 1))
             await self.storage.inbox.failed(row.id, repr(exc), self.wall() + delay, dead)
             return dead  # a retried update holds back the ones after it (order is kept)
-        await self.storage.inbox.done(row.id)
+        finally:
+            _applying.reset(token)
+        if not applying.consumed:  # nothing was recorded for it (ignored, a repeat…)
+            await self.storage.inbox.done(row.id)
         return True

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from core import buttons
 from core.clock import Clock
 from core.escalation import OPERATORS
+from core.intake import consume_applied
 from core.knowledge import Texts
 from core.storage import Conversation, DuplicateUpdate, LoggedMessage, OutboxItem, Storage, Ticket
 from core.storage import messages as log_kind
@@ -93,6 +94,9 @@ class OperatorDesk:
             )
             action = Action(tx, ticket)
             yield action
+            consumed = await consume_applied(tx)
+        if consumed is not None:
+            consumed()
         self._hand_over(action.queued)
 
     async def _to_customer(

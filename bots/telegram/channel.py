@@ -37,7 +37,7 @@ class TelegramChannel:
         self.settings = settings
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
         self.bot = Bot(settings.telegram_bot_token.get_secret_value(), session=session)
-        self.dispatcher = Dispatcher()
+        self.dispatcher = Dispatcher(disable_fsm=True)  # no dialog state kept by aiogram
         self.operators_chat_id: int | None = settings.operators_chat_id
         if self.operators_chat_id is not None:
             self.dispatcher.include_router(operator.build_router(core, self.operators_chat_id))

@@ -15,6 +15,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, Message
 
+from bots.telegram.filters import on_loop
 from bots.telegram.operator import attachments_of
 from core.app import Core
 from core.types import TELEGRAM, Inbound
@@ -35,8 +36,8 @@ UNSUPPORTED = {
 
 def build_router(core: Core) -> Router:
     router = Router(name="customers")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
-    router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    router.message.filter(on_loop(F.chat.type == ChatType.PRIVATE))
+    router.callback_query.filter(on_loop(F.message.chat.type == ChatType.PRIVATE))
 
     def inbound(message: Message, **values: object) -> Inbound:
         user = message.from_user
@@ -71,11 +72,11 @@ def build_router(core: Core) -> Router:
     async def on_start(message: Message, bot: Bot, attempt: int = 0) -> None:
         await respond(bot, message.chat.id, inbound(message), attempt, welcome=True)
 
-    @router.message(F.text)
+    @router.message(on_loop(F.text))
     async def on_text(message: Message, bot: Bot, attempt: int = 0) -> None:
         await respond(bot, message.chat.id, inbound(message, text=message.text or ""), attempt)
 
-    @router.message(F.photo | F.document | F.voice | F.video | F.audio)
+    @router.message(on_loop(F.photo | F.document | F.voice | F.video | F.audio))
     async def on_file(message: Message, bot: Bot, attempt: int = 0) -> None:
         update = inbound(message, text=message.caption or "", attachments=attachments_of(message))
         await respond(bot, message.chat.id, update, attempt)

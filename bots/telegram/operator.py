@@ -16,6 +16,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
 from bots.telegram import cards
+from bots.telegram.filters import on_loop
 from bots.telegram.render import split_text
 from core import kpi, kpi_export
 from core.app import Core
@@ -53,8 +54,8 @@ def operator_of(message: Message | CallbackQuery) -> Operator:
 
 def build_router(core: Core, chat_id: int) -> Router:
     router = Router(name="operators")
-    router.message.filter(F.chat.id == chat_id, F.from_user, ~F.from_user.is_bot)
-    router.callback_query.filter(F.message.chat.id == chat_id)
+    router.message.filter(on_loop((F.chat.id == chat_id) & F.from_user & ~F.from_user.is_bot))
+    router.callback_query.filter(on_loop(F.message.chat.id == chat_id))
     desk = core.desk
 
     async def ticket_of(message: Message, args: str | None = None) -> int | None:
@@ -176,7 +177,7 @@ def build_router(core: Core, chat_id: int) -> Router:
     async def on_note(message: Message, command: CommandObject) -> None:
         await save_note(message, command.args or "")
 
-    @router.message(F.text.startswith("#"))
+    @router.message(on_loop(F.text.startswith("#")))
     async def on_hash_note(message: Message) -> None:
         await save_note(message, (message.text or "").lstrip("#").strip())
 
@@ -203,23 +204,25 @@ def build_router(core: Core, chat_id: int) -> Router:
             return
         await relay(message, core.canned[name], ())
 
-    @router.message(F.text.startswith("/"))
+    @router.message(on_loop(F.text.startswith("/")))
     async def on_unknown_command(message: Message) -> None:
         await answer(message, "Такой команды нет. /help — что умеет бот.")
 
-    @router.message(F.text | F.photo | F.document | F.video | F.voice | F.audio)
+    @router.message(on_loop(F.text | F.photo | F.document | F.video | F.voice | F.audio))
     async def on_reply(message: Message) -> None:
         attachments = attachments_of(message)
         await relay(message, message.text or message.caption or "", attachments)
 
     @router.message(
-        ~F.forum_topic_created,
-        ~F.forum_topic_closed,
-        ~F.forum_topic_reopened,
-        ~F.forum_topic_edited,
-        ~F.new_chat_members,
-        ~F.left_chat_member,
-        ~F.pinned_message,
+        on_loop(
+            ~F.forum_topic_created
+            & ~F.forum_topic_closed
+            & ~F.forum_topic_reopened
+            & ~F.forum_topic_edited
+            & ~F.new_chat_members
+            & ~F.left_chat_member
+            & ~F.pinned_message
+        )
     )
     async def on_other_content(message: Message) -> None:
         if await ticket_of(message) is not None:  # a sticker, a poll… in a case's topic
@@ -248,7 +251,7 @@ def build_router(core: Core, chat_id: int) -> Router:
         except DuplicateUpdate:
             pass  # a repeated update: the customer has this reply already
 
-    @router.callback_query(F.data.startswith("op:"))
+    @router.callback_query(on_loop(F.data.startswith("op:")))
     async def on_card_button(query: CallbackQuery, bot: Bot) -> None:
         action, _, number = (query.data or "").removeprefix("op:").partition(":")
         if not number.isdigit() or action not in ("take", "close"):
