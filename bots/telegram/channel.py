@@ -11,26 +11,34 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
+from bots.startup import StartupRefused
 from bots.telegram import customer, operator
 from bots.telegram.customer_sender import CustomerSender
 from bots.telegram.operators_sender import OperatorsSender
 from bots.telegram.sequencer import ChatSequencer
 from core.app import Core
 from core.escalation import OPERATORS
+from core.retry import retry
 from core.types import TELEGRAM, Attachment
 
 log = logging.getLogger(__name__)
 
 
 class TelegramChannel:
-    def __init__(self, core: Core, settings: Any) -> None:
+    def __init__(self, core: Core, settings: Any, health: Any = None) -> None:
         self.core = core
         self.settings = settings
+        self.health = health  # bots.health.Health: its routes join the webhook server
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
         self.bot = Bot(settings.telegram_bot_token.get_secret_value(), session=session)
         self.dispatcher = Dispatcher()
@@ -43,7 +51,13 @@ class TelegramChannel:
         self._web: web.AppRunner | None = None
 
     async def start(self) -> None:
-        me = await self.bot.get_me()
+        try:  # an outage at start is waited out, one line per attempt
+            me = await retry(self.bot.get_me, "Telegram", transient=_outage)
+        except TelegramUnauthorizedError:
+            raise StartupRefused(
+                "TELEGRAM_BOT_TOKEN: Telegram refused the token (401 Unauthorized); "
+                "expected a current token from @BotFather"
+            ) from None
         self.core.delivery.register(TELEGRAM, CustomerSender(self.bot, self.core.files))
         self.core.files.register(TELEGRAM, self._download)
         if self.operators_chat_id is not None:
@@ -110,6 +124,8 @@ class TelegramChannel:
             log.info("bot commands not set: %s", exc)
 
     async def _start_webhook(self) -> None:
+        from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+
         settings = self.settings
         secret = (
             settings.telegram_webhook_secret.get_secret_value()
@@ -121,6 +137,8 @@ class TelegramChannel:
             app, path=settings.telegram_webhook_path
         )
         setup_application(app, self.dispatcher, bot=self.bot)
+        if self.health is not None:
+            self.health.add_routes(app)
         self._web = web.AppRunner(app)
         await self._web.setup()
         await web.TCPSite(
@@ -132,3 +150,8 @@ class TelegramChannel:
             secret_token=secret,
             allowed_updates=self.dispatcher.resolve_used_update_types(),
         )
+
+
+def _outage(exc: BaseException) -> bool:
+    """Errors at start that an outage causes (retried), as opposed to a refusal."""
+    return isinstance(exc, TelegramNetworkError | TelegramServerError | TelegramRetryAfter)
