@@ -12,7 +12,7 @@ import shlex
 import signal
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TextIO
 
 from core.app import Core
@@ -59,15 +59,17 @@ class ConsoleChat:
         """Read lines until /quit, end of input (Ctrl+D) or Ctrl+C / SIGTERM. Without
         `lines`, standard input is read: bytes that are not UTF-8 (a paste cut mid-letter)
         become "\ufffd" instead of ending the chat."""
-        self.print("Консольный чат поддержки. /help — команды, /quit — выход.")
-        await self.handle_line("/start")
-        source = _given(lines) if lines is not None else _stdin_lines()
-        async with contextlib.aclosing(source):
-            async for raw in source:
-                line = clean_line(raw)
-                if line.strip() in ("/quit", "/exit"):
-                    break
-                await self.handle_line(line)
+        stop = asyncio.Event()
+        with _stopped_by_signals(stop) if lines is None else contextlib.nullcontext():
+            self.print("Консольный чат поддержки. /help — команды, /quit — выход.")
+            await self.handle_line("/start")
+            source = _given(lines) if lines is not None else _stdin_lines(stop)
+            async with contextlib.aclosing(source):
+                async for raw in source:
+                    line = clean_line(raw)
+                    if line.strip() in ("/quit", "/exit"):
+                        break
+                    await self.handle_line(line)
 
     async def handle_line(self, line: str) -> None:
         stripped = line.strip()
@@ -184,9 +186,25 @@ async def _given(lines: Iterable[str]) -> AsyncIterator[str]:
         yield line
 
 
-async def _stdin_lines(fd: int = 0) -> AsyncIterator[str]:
-    """Lines of standard input, read by a daemon thread so that Ctrl+C (SIGINT) and SIGTERM
-    end the chat at once, even while waiting for a line; Ctrl+D (end of input) ends it too."""
+@contextlib.contextmanager
+def _stopped_by_signals(stop: asyncio.Event) -> Iterator[None]:
+    """Ctrl+C (SIGINT) and SIGTERM set `stop` instead of raising KeyboardInterrupt."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop.set)
+            installed.append(signum)
+    try:
+        yield
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+
+async def _stdin_lines(stop: asyncio.Event, fd: int = 0) -> AsyncIterator[str]:
+    """Lines of standard input, read by a daemon thread so that `stop` (Ctrl+C) ends the
+    chat at once, even while waiting for a line; Ctrl+D (end of input) ends it too."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[str | None] = asyncio.Queue()
 
@@ -219,15 +237,9 @@ async def _stdin_lines(fd: int = 0) -> AsyncIterator[str]:
     with contextlib.suppress(AttributeError, ValueError):
         sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
     threading.Thread(target=reader, name="console-input", daemon=True).start()
-    stop = asyncio.Event()
-    signals = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signum, stop.set)
-            signals.append(signum)
     stopper = asyncio.ensure_future(stop.wait())
     try:
-        while True:
+        while not stop.is_set():
             getter = asyncio.ensure_future(queue.get())
             await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
             if stop.is_set():
@@ -239,8 +251,6 @@ async def _stdin_lines(fd: int = 0) -> AsyncIterator[str]:
             yield line
     finally:
         stopper.cancel()
-        for signum in signals:
-            loop.remove_signal_handler(signum)
         print("\nДо свидания!", flush=True)
 
 

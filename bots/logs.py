@@ -21,7 +21,7 @@ from types import TracebackType
 REDACTED = "***"
 # Shapes of secrets that need no configuration to be recognised.
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\b\d{3,20}:[A-Za-z0-9_-]{20,}"), REDACTED),  # a Telegram bot token
+    (re.compile(r"(?<!\d)\d{3,20}:[A-Za-z0-9_-]{20,}"), REDACTED),  # a Telegram bot token
     (re.compile(r"(?i)(access_token=)[^&\s'\"]+"), r"\1" + REDACTED),
     (re.compile(r"(?i)(\"?access_token\"?\s*[:=]\s*['\"]?)[A-Za-z0-9._-]{8,}"), r"\1" + REDACTED),
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1" + REDACTED),

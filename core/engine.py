@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Callable
 
-from core import buttons
+from core import buttons, metrics
 from core.clock import Clock, SystemClock
 from core.dialog import Dialog
 from core.escalation import OPERATORS, Escalation
@@ -49,6 +50,7 @@ class Engine:
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Answer one customer message; an update seen before gets no second answer (the
         message log's unique `external_id` refuses it when the turn is written)."""
+        started = time.perf_counter()
         key = inbound.customer.key
         lock = self._locks.get(key)
         if lock is None:
@@ -73,6 +75,17 @@ class Engine:
             turn.escalation or turn.forward_to_operators or turn.rating or turn.rating_comment
         ):
             self.on_outbox()
+        ticket = turn.open_ticket or (
+            await self.storage.tickets.open_for(turn.conversation.id) if turn.escalation else None
+        )
+        metrics.handled(
+            inbound.channel,
+            started,
+            inbound.external_id,
+            customer=key,
+            intent=turn.intent,
+            ticket=ticket.id if ticket is not None else None,
+        )
         return turn.replies
 
     async def welcome(self, inbound: Inbound) -> list[Reply]:
