@@ -51,7 +51,7 @@ async def start_bot(tmp_path: Path, **env: str) -> asyncio.subprocess.Process:
 
 
 async def lines_until(
-    process: asyncio.subprocess.Process, wanted: int, pattern: str, timeout: float = 90
+    process: asyncio.subprocess.Process, wanted: int, pattern: str, limit: float = 90
 ) -> list[str]:
     """Every stderr line (timestamps cut off) until `wanted` of them contain `pattern`."""
     assert process.stderr is not None
@@ -64,7 +64,7 @@ async def lines_until(
                 raise AssertionError("the process ended early:\n" + "\n".join(seen))
             seen.append(STAMP.sub("", raw.decode("utf-8", "replace").rstrip("\n")))
 
-    await asyncio.wait_for(read(), timeout)
+    await asyncio.wait_for(read(), limit)
     return seen
 
 

@@ -189,7 +189,8 @@ def test_every_problem_gets_its_own_line(tmp_path):
         ),
         (
             {"ORDERS_API_URL": "shop.example/api"},
-            "ORDERS_API_URL: expected a URL like http://host or https://host; got 'shop.example/api'",
+            "ORDERS_API_URL: expected a URL like http://host or https://host; "
+            "got 'shop.example/api'",
         ),
         (
             {"KNOWLEDGE_DIR": "/no/such/folder"},
