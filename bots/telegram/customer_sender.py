@@ -12,6 +12,7 @@ from aiogram.types import BufferedInputFile
 
 from bots.telegram.errors import for_delivery
 from bots.telegram.render import CAPTION_LIMIT, keyboard, split_text
+from core import metrics
 from core.app import Core
 from core.files import FileFetchers, FileUnavailable
 from core.storage import OutboxItem
@@ -95,6 +96,7 @@ async def _send_with_patience(bot: Bot, chat_id: int, reply: Reply, files: FileF
             await send_reply(bot, chat_id, reply, files)
             return
         except TelegramRetryAfter as exc:
+            metrics.rate_limited(TELEGRAM)
             if attempt == IMMEDIATE_RETRIES - 1 or exc.retry_after > MAX_IMMEDIATE_WAIT:
                 raise
             await asyncio.sleep(float(exc.retry_after))
