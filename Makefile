@@ -24,7 +24,7 @@ chat: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-## ruff (lint + format check) and mypy on the core.
+## ruff (lint + format check) and mypy on core, config and bots (files listed in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check core config

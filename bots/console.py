@@ -12,7 +12,7 @@ import shlex
 import signal
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from typing import TextIO
 
 from core.app import Core
@@ -181,7 +181,7 @@ def clean_line(raw: str) -> str:
     return _SURROGATES.sub("\ufffd", raw.rstrip("\r\n"))
 
 
-async def _given(lines: Iterable[str]) -> AsyncIterator[str]:
+async def _given(lines: Iterable[str]) -> AsyncGenerator[str, None]:
     for line in lines:
         yield line
 
@@ -202,7 +202,7 @@ def _stopped_by_signals(stop: asyncio.Event) -> Iterator[None]:
             loop.remove_signal_handler(signum)
 
 
-async def _stdin_lines(stop: asyncio.Event, fd: int = 0) -> AsyncIterator[str]:
+async def _stdin_lines(stop: asyncio.Event, fd: int = 0) -> AsyncGenerator[str, None]:
     """Lines of standard input, read by a daemon thread so that `stop` (Ctrl+C) ends the
     chat at once, even while waiting for a line; Ctrl+D (end of input) ends it too."""
     loop = asyncio.get_running_loop()

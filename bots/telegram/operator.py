@@ -219,7 +219,7 @@ def build_router(core: Core, chat_id: int) -> Router:
         ticket_id = await ticket_of(message)
         if ticket_id is None:
             return  # operators talking among themselves outside any ticket
-        ack = {"chat_id": message.chat.id, "message_id": message.message_id}
+        ack: dict[str, object] = {"chat_id": message.chat.id, "message_id": message.message_id}
         try:
             await desk.reply(ticket_id, operator_of(message), text, attachments, ack=ack)
         except OperatorError as exc:
