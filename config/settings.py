@@ -277,11 +277,11 @@ class Settings(BaseSettings):
     def _nlu_dir(cls, value: Path) -> Path:
         return _folder_with(value, NLU_FILES)
 
-    @field_validator("orders_demo_file", "compensation_codes_file")
+    @field_validator("compensation_codes_file")
     @classmethod
-    def _file(cls, value: Path) -> Path:
-        if not value.is_file():
-            raise ValueError(f"expected an existing file; {value} is not one")
+    def _optional_file(cls, value: Path) -> Path:
+        if value.is_dir():  # absent is fine: the pool is empty (operators are told)
+            raise ValueError(f"expected a YAML file; {value} is a folder")
         return value
 
     # ------------------------------------------------------------------ values together
@@ -290,6 +290,11 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'support.db'}"
         problems: list[str] = []
+        if not self.orders_api_url and not self.orders_demo_file.is_file():
+            problems.append(
+                f"ORDERS_DEMO_FILE: expected an existing file (ORDERS_API_URL is unset, so "
+                f"the demo orders answer); {self.orders_demo_file} is not one"
+            )
         if self.work_hours_start == self.work_hours_end and self.work_hours_start != time(0):
             problems.append(
                 "WORK_HOURS_END: equals WORK_HOURS_START; for round-the-clock work set both "

@@ -197,8 +197,13 @@ def test_every_problem_gets_its_own_line(tmp_path):
             "KNOWLEDGE_DIR: expected an existing folder; /no/such/folder is not one",
         ),
         (
-            {"COMPENSATION_CODES_FILE": "codes.yaml"},
-            "COMPENSATION_CODES_FILE: expected an existing file; codes.yaml is not one",
+            {"COMPENSATION_CODES_FILE": "/tmp"},
+            "COMPENSATION_CODES_FILE: expected a YAML file; /tmp is a folder",
+        ),
+        (
+            {"ORDERS_DEMO_FILE": "orders.yaml"},
+            "ORDERS_DEMO_FILE: expected an existing file (ORDERS_API_URL is unset, so the "
+            "demo orders answer); orders.yaml is not one",
         ),
         (
             {"TELEGRAM_WEBHOOK_PATH": "hook"},
