@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/nlu_bench.py
 	$(BIN)/python bench/engine_bench.py
 	$(BIN)/python bench/telegram_bench.py
+	$(BIN)/python bench/startup_bench.py --runs 5
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
