@@ -24,7 +24,7 @@ chat: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-## ruff (lint + format check) and mypy on the core.
+## ruff (lint + format check) and mypy on core, config and bots (files listed in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check core config
@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/nlu_bench.py
 	$(BIN)/python bench/engine_bench.py
 	$(BIN)/python bench/telegram_bench.py
+	$(BIN)/python bench/startup_bench.py --runs 5
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -75,7 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     if command == "chat":
         if not args.command:
             print("Токены мессенджеров не заданы — открываю офлайн-чат в консоли.\n")
-        return asyncio.run(chat_console(settings, getattr(args, "user", "console-user")))
+        try:
+            return asyncio.run(chat_console(settings, getattr(args, "user", "console-user")))
+        except KeyboardInterrupt:  # Ctrl+C before the chat took over the terminal
+            print(file=sys.stderr)
+            return 130
     from bots.main import run_bots
 
     return run_bots(settings)

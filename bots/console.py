@@ -3,9 +3,16 @@ messenger at all, on the same database as the real bot."""
 
 from __future__ import annotations
 
+import asyncio
+import codecs
+import contextlib
+import os
+import re
 import shlex
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from typing import TextIO
 
 from core.app import Core
@@ -48,14 +55,21 @@ class ConsoleChat:
         self.out.write(text + "\n")
         self.out.flush()
 
-    async def run(self, lines: TextIO = sys.stdin) -> None:
-        self.print("Консольный чат поддержки. /help — команды, /quit — выход.")
-        await self.handle_line("/start")
-        for raw in lines:
-            line = raw.rstrip("\n")
-            if line.strip() in ("/quit", "/exit"):
-                break
-            await self.handle_line(line)
+    async def run(self, lines: Iterable[str] | None = None) -> None:
+        """Read lines until /quit, end of input (Ctrl+D) or Ctrl+C / SIGTERM. Without
+        `lines`, standard input is read: bytes that are not UTF-8 (a paste cut mid-letter)
+        become "\ufffd" instead of ending the chat."""
+        stop = asyncio.Event()
+        with _stopped_by_signals(stop) if lines is None else contextlib.nullcontext():
+            self.print("Консольный чат поддержки. /help — команды, /quit — выход.")
+            await self.handle_line("/start")
+            source = _given(lines) if lines is not None else _stdin_lines(stop)
+            async with contextlib.aclosing(source):
+                async for raw in source:
+                    line = clean_line(raw)
+                    if line.strip() in ("/quit", "/exit"):
+                        break
+                    await self.handle_line(line)
 
     async def handle_line(self, line: str) -> None:
         stripped = line.strip()
@@ -156,6 +170,87 @@ class ConsoleChat:
         button_id, title = self.last_buttons[int(args[0]) - 1]
         self.print(f"[вы нажали] {title}")
         await self._as_customer(Inbound(CONSOLE, self.user_id, payload=button_id, name="Гость"))
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean_line(raw: str) -> str:
+    """A line as the engine may store it: no newline, no lone surrogates."""
+    return _SURROGATES.sub("\ufffd", raw.rstrip("\r\n"))
+
+
+async def _given(lines: Iterable[str]) -> AsyncGenerator[str, None]:
+    for line in lines:
+        yield line
+
+
+@contextlib.contextmanager
+def _stopped_by_signals(stop: asyncio.Event) -> Iterator[None]:
+    """Ctrl+C (SIGINT) and SIGTERM set `stop` instead of raising KeyboardInterrupt."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop.set)
+            installed.append(signum)
+    try:
+        yield
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+
+async def _stdin_lines(stop: asyncio.Event, fd: int = 0) -> AsyncGenerator[str, None]:
+    """Lines of standard input, read by a daemon thread so that `stop` (Ctrl+C) ends the
+    chat at once, even while waiting for a line; Ctrl+D (end of input) ends it too."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def post(item: str | None) -> bool:
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the chat is over and its loop closed
+            return False
+        return True
+
+    def reader() -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pending = ""
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            pending += decoder.decode(chunk, final=not chunk)
+            *complete, pending = pending.split("\n")
+            for line in complete:
+                if not post(line):
+                    return
+            if not chunk:
+                if pending:
+                    post(pending)
+                post(None)
+                return
+
+    with contextlib.suppress(AttributeError, ValueError):
+        sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
+    threading.Thread(target=reader, name="console-input", daemon=True).start()
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        while not stop.is_set():
+            getter = asyncio.ensure_future(queue.get())
+            await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if stop.is_set():
+                getter.cancel()
+                break
+            line = getter.result()
+            if line is None:
+                break
+            yield line
+    finally:
+        stopper.cancel()
+        print("\nДо свидания!", flush=True)
 
 
 def _notice_text(payload: dict[str, object]) -> str:

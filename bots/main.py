@@ -10,10 +10,18 @@ import signal
 import sys
 from typing import Any, Protocol
 
-from bots.startup import settings_and_logging
+from bots.health import Health
+from bots.startup import (
+    CONFIG_EXIT,
+    StartupRefused,
+    report_problems,
+    settings_and_logging,
+    until_stopped,
+)
 from config.settings import Settings
 from core import housekeeping
 from core.app import Core, build_core
+from core.knowledge import KnowledgeError
 
 log = logging.getLogger("bots")
 
@@ -24,12 +32,12 @@ class Channel(Protocol):
     async def stop(self) -> None: ...
 
 
-def make_channels(core: Core, settings: Any) -> list[Channel]:
+def make_channels(core: Core, settings: Any, health: Health | None = None) -> list[Channel]:
     channels: list[Channel] = []
     if settings.telegram_enabled:
         from bots.telegram.channel import TelegramChannel
 
-        channels.append(TelegramChannel(core, settings))
+        channels.append(TelegramChannel(core, settings, health=health))
     if settings.vk_enabled:
         from bots.vk.channel import VKChannel
 
@@ -45,14 +53,25 @@ async def serve(settings: Any, stop: asyncio.Event, core: Core | None = None) ->
         # earlier but stored by another replica a moment later is applied first.
         core.intake.shared = True
         core.intake.order_window = settings.intake_order_window_ms / 1000
-    channels = make_channels(core, settings)
+    health = Health(core)
+    channels = make_channels(core, settings, health)
     started: list[Channel] = []
     workers: list[asyncio.Task[None]] = []
     try:
         workers.append(asyncio.create_task(core.liveness.run_forever(stop), name="heartbeat"))
+        if getattr(settings, "health_port", None) is not None:
+            try:
+                await health.start(settings.health_host, settings.health_port)
+            except OSError as exc:
+                raise StartupRefused(
+                    f"HEALTH_PORT: cannot listen on {settings.health_host}:"
+                    f"{settings.health_port} ({exc.strerror or exc})"
+                ) from None
         for channel in channels:
-            await channel.start()
-            started.append(channel)
+            started.append(channel)  # stopped below even if its start fails or is cut short
+            if not await until_stopped(channel.start(), stop):
+                return  # SIGTERM while a start waited out an outage
+        health.channels_started = True
         workers += [
             asyncio.create_task(core.intake.run_forever(stop), name="intake"),
             asyncio.create_task(core.delivery.run_forever(stop), name="delivery"),
@@ -83,6 +102,7 @@ async def serve(settings: Any, stop: asyncio.Event, core: Core | None = None) ->
                 log.exception("error while stopping %s", type(channel).__name__)
         for worker in workers:
             await worker
+        await health.stop()
         await core.close()
 
 
@@ -103,11 +123,15 @@ def run_bots(settings: Settings) -> int:
                 loop.add_signal_handler(signum, stop.set)
         await serve(settings, stop)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except (StartupRefused, KnowledgeError) as exc:
+        report_problems([str(exc)])
+        return CONFIG_EXIT
     log.info("stopped")
     return 0
 
 
 def main() -> int:
     settings = settings_and_logging()
-    return run_bots(settings) if settings is not None else 2
+    return run_bots(settings) if settings is not None else CONFIG_EXIT

@@ -5,6 +5,7 @@ Adapters and the console receive a ready `Core`; nothing else constructs these p
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -95,8 +96,10 @@ def classifier_for(
 
 async def bot_classifier(settings: Any, storage: Storage, kb: KnowledgeBase) -> IntentClassifier:
     """The model a bot runs: the shipped phrases, the knowledge base's words and every
-    operator label; the command line's classify/eval use the very same one."""
-    return classifier_for(settings, kb, await storage.labels.examples())
+    operator label; the command line's classify/eval use the very same one. Loaded (or
+    trained) in a worker thread: the event loop stays free meanwhile."""
+    labelled = await storage.labels.examples()
+    return await asyncio.to_thread(classifier_for, settings, kb, labelled)
 
 
 async def build_core(

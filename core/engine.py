@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 
-from core import buttons
+from core import buttons, metrics
 from core.clock import Clock, SystemClock
 from core.delivery import Delivery
 from core.dialog import Dialog
@@ -64,6 +65,7 @@ class Engine:
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Answer one customer message (see the module doc); [] for a repeated update."""
+        started = time.perf_counter()
         key = inbound.customer.key
         lock = self._order.get(key)
         if lock is None:
@@ -103,6 +105,14 @@ class Engine:
                 if consumed is not None:
                     consumed()
                 self._hand_over(items)
+                metrics.handled(
+                    inbound.channel,
+                    started,
+                    inbound.external_id,
+                    customer=key,
+                    intent=turn.intent,
+                    ticket=turn.case,
+                )
                 return turn.replies
         raise RuntimeError(f"turn for {key} kept conflicting; giving up")
 
@@ -248,6 +258,7 @@ class Engine:
             reply_ticket = opened.id
         items += await self._queue_replies(tx, turn, reply_ticket, now)
         await tx.conversations.save(conv, now)
+        turn.case = reply_ticket or (ticket.id if ticket is not None else None)
         return items
 
     async def _queue_replies(

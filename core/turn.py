@@ -37,6 +37,7 @@ class Turn:
     mark_conflict: bool = False
     rating: tuple[int, int] | None = None  # (ticket id, score)
     rating_comment: tuple[int, str] | None = None
+    case: int | None = None  # the ticket the turn belongs to, once written (for the log)
 
     @property
     def slots(self) -> dict[str, object]:

@@ -15,26 +15,35 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, Update
 from aiohttp import web
 from pydantic import ValidationError
 
+from bots.startup import StartupRefused
 from bots.telegram import customer, intake, operator
 from bots.telegram.customer_sender import CustomerSender
 from bots.telegram.operators_sender import OperatorsSender
 from core.app import Core
 from core.escalation import OPERATORS
 from core.intake import BadUpdate
+from core.retry import retry
 from core.types import TELEGRAM, Attachment
 
 log = logging.getLogger(__name__)
 
 
 class TelegramChannel:
-    def __init__(self, core: Core, settings: Any) -> None:
+    def __init__(self, core: Core, settings: Any, health: Any = None) -> None:
         self.core = core
         self.settings = settings
+        self.health = health  # bots.health.Health: its routes join the webhook server
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
         self.bot = Bot(settings.telegram_bot_token.get_secret_value(), session=session)
         self.dispatcher = Dispatcher(disable_fsm=True)  # no dialog state kept by aiogram
@@ -57,7 +66,13 @@ class TelegramChannel:
         await self.dispatcher.feed_update(self.bot, parsed, attempt=attempt)
 
     async def start(self) -> None:
-        me = await self.bot.get_me()
+        try:  # an outage at start is waited out, one line per attempt
+            me = await retry(self.bot.get_me, "Telegram", transient=_outage)
+        except TelegramUnauthorizedError:
+            raise StartupRefused(
+                "TELEGRAM_BOT_TOKEN: Telegram refused the token (401 Unauthorized); "
+                "expected a current token from @BotFather"
+            ) from None
         self.core.intake.register(TELEGRAM, self.apply)
         self.core.delivery.register(TELEGRAM, CustomerSender(self.bot, self.core))
         self.core.files.register(TELEGRAM, self._download)
@@ -139,6 +154,8 @@ class TelegramChannel:
         app = web.Application()
         endpoint = intake.WebhookEndpoint(self.core.intake, secret)
         app.router.add_post(settings.telegram_webhook_path, endpoint.handle)
+        if self.health is not None:
+            self.health.add_routes(app)
         self._web = web.AppRunner(app, access_log=None)
         await self._web.setup()
         await web.TCPSite(
@@ -150,3 +167,8 @@ class TelegramChannel:
             secret_token=secret,
             allowed_updates=self.dispatcher.resolve_used_update_types(),
         )
+
+
+def _outage(exc: BaseException) -> bool:
+    """Errors at start that an outage causes (retried), as opposed to a refusal."""
+    return isinstance(exc, TelegramNetworkError | TelegramServerError | TelegramRetryAfter)

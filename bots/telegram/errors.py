@@ -9,7 +9,9 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
 )
 
+from core import metrics
 from core.delivery import PermanentFailure, RetryLater
+from core.types import TELEGRAM
 
 
 def is_thread_missing(exc: BaseException) -> bool:
@@ -29,6 +31,7 @@ def for_delivery(exc: BaseException) -> BaseException:
     (5xx, network) is returned as it is and retried with backoff.
     """
     if isinstance(exc, TelegramRetryAfter):
+        metrics.rate_limited(TELEGRAM)
         return RetryLater(float(exc.retry_after), "Telegram 429", count_attempt=False)
     if isinstance(exc, TelegramForbiddenError):
         text = str(exc).lower()

@@ -18,10 +18,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from vkbottle import VKAPIError
 from vkbottle.bot import Bot
 from vkbottle.http import ABCHTTPClient
 
-from bots.vk.api import LimitedAPI, make_http_client
+from bots.vk.api import LimitedAPI, VKBadResponse, make_http_client
 from bots.vk.callback import CallbackServer
 from bots.vk.customer import CustomerHandlers, NameCache
 from bots.vk.files import VKFiles
@@ -32,6 +33,7 @@ from bots.vk.render import ClientCapsCache
 from bots.vk.sender import VKSender
 from config.settings import Settings
 from core.app import Core
+from core.retry import describe, is_network_error, seconds
 from core.types import VK
 
 log = logging.getLogger(__name__)
@@ -164,8 +166,15 @@ class VKChannel:
                 return  # listen() ends only after polling.stop()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("VK long poll failed; restarting in %.0f s", delay)
+            except Exception as exc:
+                if _outage(exc):  # one line per retry; a traceback only for a bug
+                    log.warning(
+                        "VK long poll unreachable (%s), retrying in %s s",
+                        describe(exc),
+                        seconds(delay),
+                    )
+                else:
+                    log.exception("VK long poll failed; restarting in %.0f s", delay)
                 await asyncio.sleep(delay)
                 delay = min(RESTART_DELAY_MAX, delay * 2)
 
@@ -179,3 +188,8 @@ def polling_state_dir(settings: Any) -> Path | None:
     if settings.vk_polling_state_dir is not None:
         return Path(settings.vk_polling_state_dir)
     return Path(settings.data_dir) / "vk-polling"
+
+
+def _outage(exc: BaseException) -> bool:
+    """Network trouble or an error answer from VK: ridden out quietly."""
+    return is_network_error(exc) or isinstance(exc, VKAPIError | VKBadResponse)

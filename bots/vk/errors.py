@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+from core import metrics
 from core.delivery import PermanentFailure, RetryLater
+from core.types import VK
 
 TOO_MANY_REQUESTS = 6
 PERMISSION_DENIED = 7
@@ -39,6 +41,8 @@ _PERMANENT = {
 
 def classify(code: int | None) -> RetryLater | PermanentFailure | None:
     """The delivery outcome for VK error `code`; None means "a passing fault"."""
+    if code in (TOO_MANY_REQUESTS, FLOOD_CONTROL):
+        metrics.rate_limited(VK)
     if code == TOO_MANY_REQUESTS:
         return RetryLater(1.0, "VK 6: слишком много запросов в секунду", count_attempt=False)
     if code == FLOOD_CONTROL:
