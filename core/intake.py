@@ -131,7 +131,11 @@ class Intake:
             return 0
         now = self.wall()
         ready = await self.storage.inbox.ready_partitions(
-            now, now - self.order_window, CONCURRENT_PARTITIONS, exclude=list(self._active)
+            now,
+            now - self.order_window,
+            self.worker_id,
+            CONCURRENT_PARTITIONS,
+            exclude=list(self._active),
         )
         for partition in ready:
             self._start(partition)

@@ -63,16 +63,21 @@ class InboxRepo:
             )
 
     async def ready_partitions(
-        self, now: float, received_before: float, limit: int, exclude: Sequence[str] = ()
+        self,
+        now: float,
+        received_before: float,
+        worker: str,
+        limit: int,
+        exclude: Sequence[str] = (),
     ) -> list[str]:
-        """Partitions with an update to apply now that no live worker holds."""
+        """Partitions with an update to apply now that no other live worker holds."""
         rows = await self._ex.fetchall(
             "SELECT i.partition_key FROM inbox i WHERE i.status = ? "
             "AND i.next_attempt_at <= ? AND i.received_at <= ? "
             "AND NOT EXISTS (SELECT 1 FROM inbox_leases l WHERE l.partition_key = "
-            f"i.partition_key AND l.owner IN {LIVE_WORKERS}) "
+            f"i.partition_key AND l.owner <> ? AND l.owner IN {LIVE_WORKERS}) "
             "GROUP BY i.partition_key ORDER BY MIN(i.id) LIMIT ?",
-            (PENDING, now, received_before, now - LIVE_FOR, limit + len(exclude)),
+            (PENDING, now, received_before, worker, now - LIVE_FOR, limit + len(exclude)),
         )
         skip = set(exclude)
         return [str(r["partition_key"]) for r in rows if r["partition_key"] not in skip][:limit]
