@@ -17,6 +17,7 @@ from core.clock import Clock, SystemClock
 from core.dialog import Dialog
 from core.escalation import OPERATORS, Escalation
 from core.manners import Manners
+from core.outcomes import record_turn
 from core.storage import Storage
 from core.storage import messages as log_kind
 from core.storage.database import is_unique_violation
@@ -199,6 +200,7 @@ class Engine:
                     ticket_id=ticket.id,
                 )
         await self._commit_rating(tx, turn, now)
+        await record_turn(tx, turn, now)  # bot outcomes and self-service actions
         reply_ticket = attached
         if turn.escalation is not None:
             opened, told = await self.escalation.open(tx, conv, turn.escalation, now)

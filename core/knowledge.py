@@ -90,6 +90,24 @@ class Texts:
     def format(self, key: str, fallback: str | None = None, **values: object) -> str:
         return self.get(key, fallback).format(**values)
 
+    def has(self, key: str) -> bool:
+        return self._lookup(key) is not None
+
+    def plural(self, key: str, count: int) -> str:
+        """`count` with the right Russian form from a three-item list under `key`
+        (1 день, 2 дня, 5 дней)."""
+        forms = self._lookup(key)
+        if not isinstance(forms, list) or len(forms) != 3:
+            raise KnowledgeError(f"{self._source}: '{key}' must list three word forms")
+        n = abs(count)
+        if n % 10 == 1 and n % 100 != 11:
+            form = forms[0]
+        elif 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+            form = forms[1]
+        else:
+            form = forms[2]
+        return f"{count} {form}"
+
     def _lookup(self, key: str) -> Any:
         node: Any = self._raw
         for part in key.split("."):

@@ -17,6 +17,7 @@ from core.escalation import OPERATORS
 from core.knowledge import Texts
 from core.storage import Conversation, LoggedMessage, Storage, Ticket
 from core.storage import messages as log_kind
+from core.storage.ticket_events import REOPENED
 from core.storage.tickets import CLOSED, IN_PROGRESS, WAITING
 from core.types import Attachment, Button, Reply
 
@@ -167,12 +168,18 @@ class OperatorDesk:
                 raise OperatorError(
                     f"У клиента уже открыто обращение №{other.id}: отвечайте в нём."
                 )
+            # The rating was for a closing that did not hold: the next /close asks again
+            # and that rating is accepted (the old one stays in the case's events).
             await tx.tickets.update(
                 ticket.id,
                 status=IN_PROGRESS if ticket.operator_id else WAITING,
                 closed_at=None,
                 closed_by=None,
+                rating=None,
+                rating_comment=None,
             )
+            previous = f"rating {ticket.rating}" if ticket.rating is not None else ""
+            await tx.ticket_events.add(ticket.id, REOPENED, self.clock.now(), previous)
             conv = await tx.conversations.get(ticket.conversation_id)
             if conv is not None and conv.step in ("await_rating", "await_comment"):
                 conv.step = "idle"

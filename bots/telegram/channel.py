@@ -44,7 +44,9 @@ class TelegramChannel:
 
     async def start(self) -> None:
         me = await self.bot.get_me()
-        self.core.delivery.register(TELEGRAM, CustomerSender(self.bot, self.core.files))
+        self.core.delivery.register(
+            TELEGRAM, CustomerSender(self.bot, self.core.files, self.core.storage)
+        )
         self.core.files.register(TELEGRAM, self._download)
         if self.operators_chat_id is not None:
             self.core.delivery.register(

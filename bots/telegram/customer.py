@@ -14,6 +14,7 @@ from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, Message
 
 from bots.telegram.customer_sender import send_now
+from bots.telegram.edits import relay_customer_edit
 from bots.telegram.operator import attachments_of
 from core.app import Core
 from core.types import TELEGRAM, Inbound, Reply
@@ -36,6 +37,7 @@ def build_router(core: Core) -> Router:
     router = Router(name="customers")
     router.message.filter(F.chat.type == ChatType.PRIVATE)
     router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    router.edited_message.filter(F.chat.type == ChatType.PRIVATE)
 
     def inbound(message: Message, **values: object) -> Inbound:
         user = message.from_user
@@ -94,5 +96,9 @@ def build_router(core: Core) -> Router:
             external_id=f"tgcb:{query.id}",
         )
         await respond(bot, message.chat.id, update)
+
+    @router.edited_message(F.text | F.caption)
+    async def on_edited(message: Message) -> None:
+        await relay_customer_edit(core, message)
 
     return router

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import aiohttp
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import BufferedInputFile
 
+from bots.telegram.edits import apply_edit, remember_copy
 from bots.telegram.errors import for_delivery
 from bots.telegram.render import CAPTION_LIMIT, keyboard, split_text
 from core.app import Core
+from core.edits import EDIT
 from core.files import FileFetchers, FileUnavailable
-from core.storage import OutboxItem
+from core.storage import OutboxItem, Storage
 from core.types import TELEGRAM, Attachment, CustomerRef, Reply
 
 log = logging.getLogger(__name__)
@@ -22,19 +25,23 @@ IMMEDIATE_RETRIES = 3
 MAX_IMMEDIATE_WAIT = 10  # seconds of 429 a handler waits out before queueing the answer
 
 
-async def send_reply(bot: Bot, chat_id: int, reply: Reply, files: FileFetchers) -> None:
-    """Attachments first, then the text in parts; the keyboard goes on the last part."""
+async def send_reply(bot: Bot, chat_id: int, reply: Reply, files: FileFetchers) -> list[int]:
+    """Attachments first, then the text in parts; the keyboard goes on the last part.
+    Returns the ids of the text messages sent."""
     for attachment in reply.attachments:
         await send_file(bot, chat_id, attachment, files)
     parts = split_text(reply.text)
     markup = keyboard(reply)
     if not parts and markup is not None:
         parts = ["⬇️"]
+    sent: list[int] = []
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
-        await bot.send_message(
+        message = await bot.send_message(
             chat_id, part, parse_mode=None, reply_markup=markup if last else None
         )
+        sent.append(message.message_id)
+    return sent
 
 
 async def send_file(
@@ -103,16 +110,24 @@ async def _send_with_patience(bot: Bot, chat_id: int, reply: Reply, files: FileF
 class CustomerSender:
     """The outbox sender for channel `telegram`: operator replies, rating requests."""
 
-    def __init__(self, bot: Bot, files: FileFetchers) -> None:
+    def __init__(self, bot: Bot, files: FileFetchers, storage: Storage | None = None) -> None:
         self.bot = bot
         self.files = files
+        self.storage = storage  # where operators' replies landed (edits follow them)
 
     async def send(self, item: OutboxItem) -> None:
+        if item.kind == EDIT:
+            try:
+                await apply_edit(self.bot, self.storage, self.files, item, time.time())
+            except TelegramAPIError as exc:
+                raise for_delivery(exc) from exc
+            return
         if item.kind != "reply":
             log.warning("unknown outbox kind %s for Telegram customers", item.kind)
             return
         reply = Reply.from_dict(item.payload.get("reply", {}))
         try:
-            await send_reply(self.bot, int(item.recipient), reply, self.files)
+            sent = await send_reply(self.bot, int(item.recipient), reply, self.files)
         except TelegramAPIError as exc:
             raise for_delivery(exc) from exc
+        await remember_copy(self.storage, item, sent, time.time())

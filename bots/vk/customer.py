@@ -23,6 +23,7 @@ from typing import Any
 from vkbottle import API, GroupEventType
 from vkbottle.bot import BotLabeler
 
+from bots.vk.edits import relay_customer_edit
 from bots.vk.inbound import UNKNOWN_PREFIX, is_private_peer, parse_message_new, parse_payload
 from bots.vk.render import ClientCaps, ClientCapsCache
 from bots.vk.sender import VKSender, answer_random_id
@@ -187,6 +188,10 @@ def build_labeler(handlers: CustomerHandlers) -> BotLabeler:
     @labeler.raw_event(GroupEventType.MESSAGE_EVENT, dataclass=dict)
     async def message_event(event: dict[str, Any]) -> None:
         await _guarded(handlers.on_message_event, event)
+
+    @labeler.raw_event(GroupEventType.MESSAGE_EDIT, dataclass=dict)
+    async def message_edit(event: dict[str, Any]) -> None:
+        await _guarded(functools.partial(relay_customer_edit, handlers.core), event)
 
     return labeler
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.knowledge import Texts
 from core.orders.service import Order
+from core.orders.states import AT_PICKUP_POINT
 
 _MONTHS = (
     "января", "февраля", "марта", "апреля", "мая", "июня",
@@ -22,6 +23,8 @@ def order_text(texts: Texts, order: Order) -> str:
         if order.pickup_point
         else ""
     )
+    if order.storage_until and order.state == AT_PICKUP_POINT:
+        pickup_line += texts.format("order_storage_line", date=russian_date(order.storage_until))
     return texts.format(
         "order_status",
         number=order.number,

@@ -11,13 +11,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from core.storage.conversations import Conversation, ConversationRepo
+from core.storage.copies import ReplyCopyRepo
 from core.storage.database import Database, Executor, open_database
 from core.storage.learning import LabelRepo
 from core.storage.messages import LoggedMessage, MessageRepo
 from core.storage.migrations import migrate
 from core.storage.outbox import OutboxItem, OutboxRepo
+from core.storage.outcomes import OutcomeRepo
 from core.storage.promo import PromoRepo
 from core.storage.threads import ThreadRef, ThreadRepo
+from core.storage.ticket_events import TicketEventRepo
 from core.storage.tickets import Ticket, TicketRepo
 
 __all__ = [
@@ -42,6 +45,9 @@ class Storage:
         self.threads = ThreadRepo(self._ex)
         self.labels = LabelRepo(self._ex)
         self.promo = PromoRepo(self._ex)
+        self.outcomes = OutcomeRepo(self._ex)  # bot outcomes, self-service actions
+        self.reply_copies = ReplyCopyRepo(self._ex)  # relaying operators' edits
+        self.ticket_events = TicketEventRepo(self._ex)  # reopenings
 
     @classmethod
     async def open(cls, url: str) -> Storage:
