@@ -237,12 +237,22 @@ class OrderAdvice:
         return None
 
     # ------------------------------------------------------------------ sentences
-    def refund_way(self, order: Order) -> str:
+    def _refund_method(self, order: Order) -> str:
         method = (order.refund.method if order.refund else None) or order.payment_method
-        key = f"order_advice.refund_way.{method}"
-        return self.texts.get(
-            key if method and self.texts.has(key) else "order_advice.refund_way.default"
-        )
+        known = method and self.texts.has(f"order_advice.refund_to.{method}")
+        return str(method) if known else "default"
+
+    def refund_to(self, order: Order) -> str:
+        return self._t(f"refund_to.{self._refund_method(order)}")
+
+    def refund_takes(self, order: Order) -> str:
+        return self._t(f"refund_takes.{self._refund_method(order)}")
+
+    def refund_way(self, order: Order) -> str:
+        """ "на карту — за 3–10 рабочих дней": where the money goes and how long it takes."""
+        if self._refund_method(order) == "default":
+            return self._t("refund_to.default") + ": " + self._t("refund_takes.default")
+        return f"{self.refund_to(order)} — {self.refund_takes(order)}"
 
     def refund_due(self, order: Order) -> date | None:
         refund = order.refund
@@ -262,18 +272,15 @@ class OrderAdvice:
         refund = order.refund
         if refund is None and order.paid is False:
             return self._t("refund_line.not_paid")
-        way = self.refund_way(order)
+        to, takes = self.refund_to(order), self.refund_takes(order)
         if refund is not None and refund.status == "done":
-            method = refund.method or order.payment_method
-            key = f"order_advice.refund_way.{method}"
-            part = f" {way.split(' — ')[0]}" if method and self.texts.has(key) else ""
-            return self._t("refund_line.done", way_part=part)
+            return self._t("refund_line.done", to=to)
         due = self.refund_due(order)
         if due is None:
-            return self._t("refund_line.unknown", way=way)
+            return self._t("refund_line.unknown", way=self.refund_way(order))
         if due < today:
             return self._t("refund_line.overdue", date=russian_date(due.isoformat()))
-        return self._t("refund_line.due", way=way, date=russian_date(due.isoformat()))
+        return self._t("refund_line.due", to=to, takes=takes, date=russian_date(due.isoformat()))
 
     def window_left(self, order: Order, today: date) -> int | None:
         """Days of the return window left (0: today is the last day; negative: over)."""

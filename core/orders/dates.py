@@ -25,8 +25,12 @@ def parse(value: str | None) -> date | None:
 
 
 def resolve(value: object, base: date) -> object:
-    """`today`, `today+3`, `today-5` (the demo file's relative dates) as ISO dates;
-    anything else is returned unchanged."""
+    """`today`, `today+3`, `today-5` (the demo file's relative dates) as ISO dates, also
+    inside lists and mappings; anything else is returned unchanged."""
+    if isinstance(value, list):
+        return [resolve(item, base) for item in value]
+    if isinstance(value, dict):
+        return {key: resolve(item, base) for key, item in value.items()}
     if not isinstance(value, str):
         return value
     match = _RELATIVE.match(value.strip())

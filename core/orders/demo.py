@@ -123,7 +123,6 @@ class DemoOrderService:
                 for i in order.items
                 if i.id != item.id
             ]
-            message = f"Товар «{item.title}» убран из заказа."
         elif action == act.CHANGE_DATE:
             new_date = params.get("delivery_date", "")
             if new_date not in order.delivery_dates:
