@@ -49,7 +49,7 @@ class OrderReplies:
     # ------------------------------------------------------------------ orders
     def about_order(self, turn: Turn, intent: str, order: Order) -> Reply:
         """What applies to this order for the question, with the fitting actions first."""
-        answer = self.advice.answer(intent, order, turn.now)
+        answer = self.advice.answer(intent, order, turn.now, self.selfservice.available)
         action_rows = self.selfservice.buttons(order, answer.actions)
         reply = self.replies.with_buttons(answer.text, intent)
         return Reply(reply.text, (*action_rows, *reply.buttons))

@@ -47,10 +47,11 @@ class OrderAdvice:
         return self.texts.get(f"order_advice.{key}").format(**values)
 
     # ------------------------------------------------------------------ answers
-    def answer(self, intent: str, order: Order, now: float) -> OrderAnswer:
-        """The order's card, then what applies to it for this question."""
+    def answer(self, intent: str, order: Order, now: float, can_act: bool = True) -> OrderAnswer:
+        """The order's card, then what applies to it for this question. `can_act`: the
+        bot can perform the shop's actions itself (else it explains where to do them)."""
         today = dates.today(now, self.timezone)
-        offered = tuple(a for a in ACTIONS_FOR.get(intent, ()) if a in order.actions)
+        offered = tuple(a for a in ACTIONS_FOR.get(intent, ()) if can_act and a in order.actions)
         method = {
             "order_status": self._status,
             "order_cancel": self._cancel,
