@@ -349,12 +349,8 @@ async def test_report_table_and_bad_dates(core, clock, settings, tmp_path):
         "ratings",
         "repeat",
     ]
-    assert lines[3].split() == ["count", "count", "min", "min", "min", "%"] + [
-        "count",
-        "1–5",
-        "count",
-        "count",
-    ]
+    units = ["count", "count", "min", "min", "min", "%", "count", "1–5", "count", "count"]
+    assert lines[3].split() == units
     overall = next(line.split() for line in lines if line.startswith("overall"))
     assert overall == ["overall", "5", "3", "15.0", "16.25", "90.0", "66.7", "0", "3.67", "3", "1"]
     vip = next(line.split() for line in lines if line.startswith("vip"))

@@ -15,6 +15,7 @@ from core.operators import Operator
 from core.orders import DemoOrderService
 
 IN_TRANSIT = "20000001-0001"
+MOSCOW_POINT = "ПВЗ Москва, ул. Тверская, 7"
 PLACED = "20000002-0002"
 AT_POINT = "20000003-0003"
 RECEIVED = "20000004-0004"  # received 2 days ago: 5 days of the return window left
@@ -79,7 +80,7 @@ async def test_a_remembered_order_in_transit_gets_answers_about_it(core):
     customer = Customer(core)
     await customer.say(f"где мой заказ {IN_TRANSIT}")
     for question, must in (
-        ("хочу отменить заказ", advice(core, "cancel.on_the_way", at=" (ПВЗ Москва, ул. Тверская, 7)")),
+        ("хочу отменить заказ", advice(core, "cancel.on_the_way", at=f" ({MOSCOW_POINT})")),
         ("когда вернут деньги", advice(core, "refund.not_cancelled", number=IN_TRANSIT)),
         ("хочу изменить адрес доставки", advice(core, "delivery_change.on_the_way")),
     ):
@@ -108,15 +109,21 @@ async def test_status_says_what_applies_now(core, number, expected):
 
 
 # ---------------------------------------------------------------------------- cancel
+WINDOW_5 = (
+    "Вернуть товар надлежащего качества можно до 6 января 2026 включительно — осталось 5 дней."
+)
+REFUND_14 = "Деньги вернутся на карту не позднее 14 января 2026 (обычно за 3–10 рабочих дней)."
+
+
 @pytest.mark.parametrize(
     ("number", "key", "values"),
     [
         (PLACED, "cancel.possible_self", {}),
         (AT_POINT, "cancel.at_pickup_point", {"until": "4 января 2026"}),
-        (RECEIVED, "cancel.delivered", {"window": "Вернуть товар надлежащего качества можно до 6 января 2026 включительно — осталось 5 дней."}),
-        (CANCELLED, "cancel.cancelled", {"refund": "Деньги вернутся на карту не позднее 14 января 2026 (обычно за 3–10 рабочих дней)."}),
+        (RECEIVED, "cancel.delivered", {"window": WINDOW_5}),
+        (CANCELLED, "cancel.cancelled", {"refund": REFUND_14}),
     ],
-)  # fmt: skip
+)
 async def test_cancel_depends_on_the_order(core, number, key, values):
     [reply] = await Customer(core).say(f"хочу отменить заказ {number}")
     assert advice(core, key, **values) in reply.text, reply.text
@@ -302,9 +309,7 @@ async def test_operator_with_a_known_order_is_not_asked_for_it_again(core):
     customer = Customer(core)
     await customer.say(f"где мой заказ {IN_TRANSIT}")
     replies = await customer.say("позовите оператора")
-    assert [r.text for r in replies][0] == core.kb.texts.format(
-        "handoff.with_order", number=IN_TRANSIT
-    )
+    assert replies[0].text == core.kb.texts.format("handoff.with_order", number=IN_TRANSIT)
     assert len(replies) == 2  # the hand-over, then the ticket and the wait
     assert "номер заказа" not in all_text(replies)
     assert all_text(replies).count("детали") <= 1

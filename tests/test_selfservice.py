@@ -14,7 +14,6 @@ from core import buttons, kpi
 from core.app import Core
 from core.orders import actions as act
 from core.turn import Turn
-from core.types import Inbound
 from tests.fakes.orders_api import FakeOrderAPI
 
 PLACED = "10000001-0001"  # placed, paid by card, two items, dates and points to choose
@@ -116,7 +115,8 @@ async def test_cancel_is_confirmed_then_done_once(shop, shop_core):
     assert len(shop.posts()) == 1 and len(shop.performed) == 1
 
     [logged] = await rows(core, "SELECT * FROM order_actions")
-    assert (logged["order_number"], logged["action"], logged["outcome"]) == (PLACED, "cancel", "done")
+    assert (logged["order_number"], logged["action"]) == (PLACED, "cancel")
+    assert logged["outcome"] == "done"
     assert logged["idempotency_key"] == post["key"]
     kinds = [r["kind"] for r in await rows(core, "SELECT kind FROM bot_outcomes ORDER BY id")]
     assert kinds.count("self_service") == 1
@@ -169,7 +169,8 @@ async def test_extend_storage_and_start_a_return(shop, shop_core):
     confirm = await customer.press(button(status[0], "act:go:extend_storage:"))
     assert "сейчас — до 2 января 2026" in confirm[0].text
     done = await customer.press(button(confirm[0], "act:yes:"))
-    assert done[0].text == f"Готово: заказ {AT_POINT} будет ждать вас в пункте выдачи до 5 января 2026."
+    expected = f"Готово: заказ {AT_POINT} будет ждать вас в пункте выдачи до 5 января 2026."
+    assert done[0].text == expected
 
     other = Customer(shop_core, user_id="2002")
     answer = await other.say(f"хочу вернуть товар из заказа {RECEIVED}")
