@@ -52,7 +52,9 @@ class OrderReplies:
         answer = self.advice.answer(intent, order, turn.now, self.selfservice.available)
         action_rows = self.selfservice.buttons(order, answer.actions)
         reply = self.replies.with_buttons(answer.text, intent)
-        return Reply(reply.text, (*action_rows, *reply.buttons))
+        taken = {b.title for row in action_rows for b in row}
+        rows = tuple(row for row in reply.buttons if not {b.title for b in row} & taken)
+        return Reply(reply.text, (*action_rows, *rows))
 
     def complaint_mismatch(self, turn: Turn, intent: str, order: Order) -> Reply | None:
         text = self.advice.complaint_mismatch(intent, order, turn.now)
