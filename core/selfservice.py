@@ -110,13 +110,9 @@ class SelfService:
         turn.intent, turn.confidence = INTENT_OF[action], 1.0
         try:
             order = await self.orders.get(number)
-        except (OrderNotFound, OrderServiceUnavailable):
-            turn.say(
-                Reply(
-                    self.texts.format("order_service_down", number=number),
-                    self.replies.operator_row(),
-                )
-            )
+        except (OrderNotFound, OrderServiceUnavailable) as exc:
+            key = "order_not_found" if isinstance(exc, OrderNotFound) else "order_service_down"
+            turn.say(Reply(self.texts.format(key, number=number), self.replies.operator_row()))
             return
         conv.slots["order"] = number
         conv.slots["last_intent"] = INTENT_OF[action]

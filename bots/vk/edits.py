@@ -52,8 +52,8 @@ async def apply_edit(sender: VKSender, item: OutboxItem, peer_id: int, now: floa
                 peer_id=peer_id,
                 message_id=int(copy.message_ids[0]),
                 message=text,
-                keep_forward_messages=1,
-                keep_snippets=1,
+                keep_forward_messages=True,
+                keep_snippets=True,
             )
             return
         except VKAPIError as exc:
