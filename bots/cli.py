@@ -40,6 +40,16 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--since", required=True, help="first day, YYYY-MM-DD")
     rep.add_argument("--until", help="last day (inclusive), YYYY-MM-DD; default: today")
     rep.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    rep.add_argument(
+        "--all-days", action="store_true", help="list days without cases too (hidden by default)"
+    )
+    rep.add_argument(
+        "--repeat-days",
+        type=int,
+        default=None,
+        help="a new case within this many days counts as a repeat contact (default: "
+        "KPI_REPEAT_DAYS, 7)",
+    )
     unr = sub.add_parser("unrecognized", help="what the bot did not understand")
     unr.add_argument("--limit", type=int, default=50)
     tr = sub.add_parser("train", help="retrain the classifier and print the evaluation")
@@ -56,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_and_logging()
     if settings is None:
         return 2
+    if args.command == "train" and args.quiet:
+        logging.getLogger().setLevel(logging.ERROR)  # one result line and nothing else
     command = args.command or (
         "run" if settings.telegram_enabled or settings.vk_enabled else "chat"
     )
@@ -64,7 +76,16 @@ def main(argv: list[str] | None = None) -> int:
     if command == "eval":
         return evaluate_file(settings, args.file, args.errors)
     if command == "report":
-        return asyncio.run(report(settings, args.since, args.until, args.format))
+        return asyncio.run(
+            report(
+                settings,
+                args.since,
+                args.until,
+                args.format,
+                all_days=args.all_days,
+                repeat_days=args.repeat_days,
+            )
+        )
     if command == "unrecognized":
         return asyncio.run(list_unrecognized(settings, args.limit))
     if command == "train":
@@ -145,27 +166,63 @@ def _day(value: str, zone: str, end: bool = False) -> float:
     return datetime.combine(day, time(0, 0), tzinfo=ZoneInfo(zone)).timestamp()
 
 
-async def report(settings: Settings, since: str, until: str | None, fmt: str) -> int:
+async def report(
+    settings: Settings,
+    since: str,
+    until: str | None,
+    fmt: str,
+    *,
+    all_days: bool = False,
+    repeat_days: int | None = None,
+) -> int:
     import time as _time
-    from datetime import date
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
 
     from core import kpi, kpi_export
     from core.storage import Storage
 
+    zone = settings.timezone
+    last = until or datetime.now(ZoneInfo(zone)).date().isoformat()
     try:
-        start = _day(since, settings.timezone)
-        end = _day(until or date.today().isoformat(), settings.timezone, end=True)
+        start = _day(since, zone)
+        end = _day(last, zone, end=True)
     except ValueError:
-        print("Dates are YYYY-MM-DD, e.g. --since 2026-11-01", file=sys.stderr)
+        bad = since if not _is_day(since) else last
+        print(
+            f"Not a date: {bad!r}. Dates are YYYY-MM-DD, e.g. --since 2026-11-01", file=sys.stderr
+        )
+        return 2
+    if end <= start:
+        print(f"--since {since} is after --until {last}: nothing to report", file=sys.stderr)
+        return 2
+    days = repeat_days if repeat_days is not None else settings.kpi_repeat_days
+    if days < 1:
+        print("--repeat-days must be 1 or more", file=sys.stderr)
         return 2
     storage = await Storage.open(settings.database_url)
     try:
-        result = await kpi.compute(storage, start, end, _time.time(), settings.timezone)
+        result = await kpi.compute(storage, start, end, _time.time(), zone, repeat_days=days)
     finally:
         await storage.close()
-    render = {"table": kpi_export.as_table, "csv": kpi_export.as_csv, "json": kpi_export.as_json}
-    print(render[fmt](result).rstrip("\n"))
+    if fmt == "csv":
+        text = kpi_export.as_csv(result, all_days=all_days)
+    elif fmt == "json":
+        text = kpi_export.as_json(result, zone, all_days=all_days)
+    else:
+        text = kpi_export.as_table(result, zone, all_days=all_days)
+    print(text.rstrip("\n"))
     return 0
+
+
+def _is_day(value: str) -> bool:
+    from datetime import date
+
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 async def list_unrecognized(settings: Settings, limit: int) -> int:
@@ -209,33 +266,40 @@ def current_model(settings: Settings, kb: KnowledgeBase) -> IntentClassifier:
 async def train(
     settings: Settings, eval_name: str, held_out: list[tuple[str, str]], quiet: bool
 ) -> int:
+    """Retrain; progress goes to stderr (none with --quiet), results to stdout."""
+    from bots.progress import Progress
     from core.knowledge import KnowledgeBase
     from core.learning import retrain
     from core.nlu.evaluate import evaluate
     from core.storage import Storage
 
+    progress = Progress(quiet=quiet)
     kb = KnowledgeBase.load(Path(settings.knowledge_dir))
     storage = await Storage.open(settings.database_url)
     try:
         labelled = await storage.labels.examples()
-        if quiet:
-            model = await retrain(
+        progress.say(f"operators' labels to learn from: {len(labelled)}")
+        before = None
+        if not quiet:
+            async with progress.step("loading the model in use"):
+                before = await asyncio.to_thread(current_model, settings, kb)
+        async with progress.step("training the new model"):
+            after = await retrain(
                 storage, Path(settings.nlu_dir), Path(settings.data_dir) / "models", kb.all_texts()
             )
-            print(f"model {model.fingerprint} trained on shipped phrases + {len(labelled)} labels")
-            return 0
-        before = current_model(settings, kb)
-        after = await retrain(
-            storage, Path(settings.nlu_dir), Path(settings.data_dir) / "models", kb.all_texts()
-        )
     finally:
         await storage.close()
+    if quiet or before is None:
+        print(f"model {after.fingerprint} trained on shipped phrases + {len(labelled)} labels")
+        return 0
     print(f"operators' labels: {len(labelled)}")
     sets = [(f"held-out {eval_name}", held_out), ("labelled messages", labelled)]
     for name, examples in sets:
         if not examples:
             continue
-        old, new = evaluate(before, examples), evaluate(after, examples)
+        async with progress.step(f"evaluating on {name} ({len(examples)})"):
+            old = await asyncio.to_thread(evaluate, before, examples)
+            new = await asyncio.to_thread(evaluate, after, examples)
         print(
             f"{name} ({len(examples)}): accuracy {old.accuracy:.3f} → {new.accuracy:.3f}, "
             f"macro-F1 {old.macro_f1:.3f} → {new.macro_f1:.3f}"

@@ -23,18 +23,27 @@ from core.types import CONSOLE, Inbound, Reply
 
 HELP = """\
 Вы пишете боту как клиент. Команды оператора:
-  /queue              очередь обращений
-  /card N             карточка обращения N
-  /take N             взять обращение N
-  /reply N текст      ответить клиенту по обращению N
-  /t N ИМЯ            отправить шаблон ответа (/t N — список шаблонов)
-  /note N текст       внутренняя заметка (клиент не видит)
-  /close N            закрыть обращение (клиента попросят оценить помощь)
-  /reopen N           открыть обращение снова
+  /queue                  очередь обращений
+  /card N                 карточка обращения N
+  /take N                 взять обращение N
+  /reply N текст          ответить клиенту по обращению N
+  /t N ИМЯ                отправить шаблон ответа (/t N — список шаблонов)
+  /note N текст           внутренняя заметка (клиент не видит)
+  /close N                закрыть обращение (клиента попросят оценить помощь)
+  /reopen N               открыть обращение снова
+  /vip N                  отметить клиента как VIP
+  /manager N              стать персональным менеджером клиента
+  /compensate N           отправить клиенту промокод-компенсацию из пула
+  /intent N ТЕМА          верная тема первого сообщения клиента (для дообучения)
+  /stats [today|week|month]  показатели поддержки
 Клиентские команды:
-  /b N                нажать кнопку N под последним ответом бота
-  /start              главное меню
+  /b N                    нажать кнопку N под последним сообщением бота
+  /start                  главное меню
   /help, /quit"""
+
+# How a case's state reads for a person.
+STATUS_WORDS = {"waiting": "ждёт оператора", "in_progress": "в работе", "closed": "закрыто"}
+PERIODS = {"today": "Сегодня", "week": "За 7 дней", "month": "За 30 дней"}
 
 OPERATOR = Operator("console-operator", "Оператор (консоль)")
 
@@ -93,8 +102,10 @@ class ConsoleChat:
 
     def _show_reply(self, who: str, reply: Reply) -> None:
         self.print(f"[{who}] {reply.text}")
-        if reply.buttons:
-            self.last_buttons = [(b.id, b.title) for b in reply.flat_buttons]
+        # /b presses the buttons of the latest message only: a message without buttons
+        # leaves nothing to press.
+        self.last_buttons = [(b.id, b.title) for b in reply.flat_buttons]
+        if self.last_buttons:
             listed = "  ".join(f"{n}) {title}" for n, (_, title) in enumerate(self.last_buttons, 1))
             self.print(f"       кнопки: {listed}   (/b N)")
 
@@ -109,8 +120,9 @@ class ConsoleChat:
             view = await self.core.desk.view(ticket_id)
             t = view.ticket
             self.print(
-                f"[операторам] Новое обращение №{t.id}: {t.intent}, заказ {t.order_number or '—'}"
-                f", приоритет {t.priority}{', VIP' if t.vip else ''}. Ответ: /reply {t.id} текст"
+                f"[операторам] Новое обращение №{t.id}: {self._topic(t.intent)}, "
+                f"заказ {t.order_number or '—'}, приоритет {t.priority}"
+                f"{', VIP' if t.vip else ''}. Ответ: /reply {t.id} текст"
             )
         elif item.kind == "customer_message":
             self.print(f"[операторам] №{ticket_id} клиент: {payload.get('text', '')}")
@@ -132,7 +144,11 @@ class ConsoleChat:
             if not queue:
                 self.print("[операторам] Очередь пуста.")
             for t in queue:
-                self.print(f"  №{t.id} {t.channel} {t.intent} приоритет {t.priority}")
+                self.print(f"  №{t.id} {t.channel} {self._topic(t.intent)} приоритет {t.priority}")
+        elif name == "/stats":
+            await self._stats(args)
+        elif name in ("/vip", "/manager", "/compensate", "/intent") and _ticket_arg(args):
+            await self._case_command(name, int(args[0]), args[1:])
         elif name in ("/card", "/take", "/close", "/reopen") and _ticket_arg(args):
             ticket_id = int(args[0])
             actions: dict[str, Callable[[int, Operator], object]] = {
@@ -142,7 +158,9 @@ class ConsoleChat:
             }
             if name == "/card":
                 view = await desk.view(ticket_id)
-                self.print(f"[карточка №{ticket_id}] {view.ticket.status}, {view.ticket.intent}")
+                t = view.ticket
+                status = STATUS_WORDS.get(t.status, t.status)
+                self.print(f"[карточка №{ticket_id}] {status}, {self._topic(t.intent)}")
                 for m in view.transcript:
                     self.print(f"   {m.direction}: {m.text[:200]}")
                 return
@@ -163,9 +181,50 @@ class ConsoleChat:
         else:
             self.print("Неизвестная команда или не хватает номера обращения. /help — список.")
 
+    def _topic(self, intent: str) -> str:
+        answer = self.core.kb.answers.get(intent)
+        return answer.title if answer is not None else intent
+
+    async def _stats(self, args: list[str]) -> None:
+        from core import kpi
+
+        name = (args[0] if args else "today").lower()
+        if name not in PERIODS:
+            self.print("[операторам] Период: /stats today, /stats week или /stats month.")
+            return
+        settings = self.core.settings
+        now = self.core.clock.now()
+        since, until = kpi.period(name, now, settings.timezone)
+        report = await kpi.compute(
+            self.core.storage, since, until, now, settings.timezone, settings.kpi_repeat_days
+        )
+        self.print(kpi.summary_text(report, PERIODS[name]))
+
+    async def _case_command(self, name: str, ticket_id: int, rest: list[str]) -> None:
+        desk = self.core.desk
+        if name == "/vip":
+            await desk.mark_vip(ticket_id, OPERATOR)
+            self.print("[операторам] Клиент отмечен как VIP: его обращения — первыми в очереди.")
+        elif name == "/manager":
+            await desk.set_manager(ticket_id, OPERATOR)
+            self.print(f"[операторам] {OPERATOR.name} — персональный менеджер клиента.")
+        elif name == "/compensate":
+            given = await self.core.compensation.give(ticket_id, OPERATOR)
+            note = f"Промокод {given.code} отправлен клиенту. В пуле осталось: {given.remaining}."
+            if given.running_low:
+                note += " Промокоды заканчиваются — пополните пул."
+            self.print(f"[операторам] {note}")
+        else:
+            intent = rest[0] if rest else ""
+            text = await desk.label_intent(ticket_id, intent, OPERATOR)
+            self.print(f"[операторам] Запомнил: «{text[:100]}» — это {intent}.")
+
     async def _press(self, args: list[str]) -> None:
+        if not self.last_buttons:
+            self.print("Нажимать нечего: у последнего сообщения бота нет кнопок.")
+            return
         if not args or not args[0].isdigit() or not 1 <= int(args[0]) <= len(self.last_buttons):
-            self.print("Нет такой кнопки. Номера кнопок — под последним ответом бота.")
+            self.print("Нет такой кнопки. Номера кнопок — под последним сообщением бота.")
             return
         button_id, title = self.last_buttons[int(args[0]) - 1]
         self.print(f"[вы нажали] {title}")

@@ -125,6 +125,7 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(8, ge=1)
     compensation_codes_file: Path = KNOWLEDGE_DIR / "compensation_codes.yaml"
     compensation_low_threshold: int = Field(3, ge=0)
+    kpi_repeat_days: int = Field(7, ge=1)  # a new case within N days is a repeat contact
 
     # ------------------------------------------------------------------ one value each
     @field_validator("vip_telegram_ids", "vip_vk_ids", mode="before")

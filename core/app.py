@@ -29,6 +29,7 @@ from core.nlu import IntentClassifier, load_classifier, publish
 from core.operators import OperatorDesk
 from core.orders import OrderService, make_order_service
 from core.storage import Storage
+from core.subcases import SubCases
 from core.types import TELEGRAM, VK
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,8 @@ async def build_core(
         Path(settings.orders_demo_file),
         settings.orders_api_timeout,
         token,
+        clock=clock,
+        timezone=settings.timezone,
     )
     delivery = Delivery(
         storage,
@@ -157,7 +160,9 @@ async def build_core(
             min_confidence=settings.nlu_min_confidence,
             misunderstandings_before_operator=settings.misunderstandings_before_operator,
             order_attempts_before_operator=settings.order_attempts_before_operator,
+            timezone=settings.timezone,
         ),
+        SubCases.load(Path(settings.knowledge_dir) / "subcases.yaml"),
     )
     manners = Manners.from_file(Path(settings.nlu_dir) / "rude.yaml")
     engine = Engine(storage, dialog, escalation, clock, manners, delivery=delivery)

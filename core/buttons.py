@@ -14,6 +14,8 @@ MENU = "menu"
 NO_PHOTO = "no_photo"
 SKIP = "skip"
 START = "start"  # /start, /help and VK's "Начать": the greeting and the menu
+ORDER_OK = "order_ok"  # "yes, this order" when a complaint names the remembered order
+OTHER_ORDER = "order_other"  # "another order": the bot asks for its number
 TOPIC = "topic:"  # topic:<intent>
 RATE = "rate:"  # rate:<ticket>:<1..5>
 

@@ -5,6 +5,7 @@ Steps kept in `Conversation.step`:
 
 - `idle`: a new question is classified and answered;
 - `await_order`: the bot asked for an order number for `slots["pending_intent"]`;
+- `await_order_confirm`: a complaint named no order: "is it about order X?";
 - `await_description` / `await_photo`: a complaint is being collected;
 - `await_rating` / `await_comment`: a closed ticket is being rated.
 """
@@ -19,20 +20,27 @@ from core.intents import COMPLAINTS, NEEDS_ORDER, NEEDS_PHOTO
 from core.knowledge import KnowledgeBase
 from core.nlu import IntentClassifier
 from core.nlu.normalize import ORDER_TOKEN
+from core.order_replies import OrderReplies
 from core.orders import (
+    Order,
     OrderNotFound,
     OrderService,
     OrderServiceUnavailable,
     find_order_number,
     looks_like_order_attempt,
 )
-from core.orders.presentation import order_text
+from core.orders.advice import OrderAdvice
 from core.replies import ReplyBuilder
+from core.selfservice import PREFIX as ACTION_PREFIX
+from core.selfservice import SelfService
+from core.storage import Conversation
+from core.subcases import SubCases
 from core.turn import EscalationRequest, Turn
 from core.types import Button, Reply
 
 IDLE = "idle"
 AWAIT_ORDER = "await_order"
+AWAIT_ORDER_CONFIRM = "await_order_confirm"
 AWAIT_DESCRIPTION = "await_description"
 AWAIT_PHOTO = "await_photo"
 AWAIT_RATING = "await_rating"
@@ -48,6 +56,8 @@ COMMENT_WINDOW = 3600.0
 # While waiting for an order number, a message this clearly about something else is
 # answered as a new question.
 SWITCH_TOPIC = 0.9
+# Answered about the remembered order when there is one, without asking for it.
+ORDER_AWARE = frozenset({"return_item"})
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,7 @@ class DialogPolicy:
     min_confidence: float = 0.35
     misunderstandings_before_operator: int = 2
     order_attempts_before_operator: int = 2
+    timezone: str = "Europe/Moscow"  # the shop's calendar: delivery dates, return window
 
 
 class Dialog:
@@ -64,6 +75,7 @@ class Dialog:
         classifier: IntentClassifier,
         orders: OrderService,
         policy: DialogPolicy,
+        subcases: SubCases | None = None,
     ) -> None:
         self.kb = kb
         self.texts = kb.texts
@@ -71,6 +83,11 @@ class Dialog:
         self.classifier = classifier
         self.orders = orders
         self.policy = policy
+        self.advice = OrderAdvice(kb.texts, policy.timezone)
+        self.selfservice = SelfService(kb.texts, orders, self.replies, self.advice)
+        self.order_replies = OrderReplies(
+            kb, self.replies, self.advice, self.selfservice, subcases or SubCases([])
+        )
 
     # ------------------------------------------------------------------ entry points
     async def handle_text(self, turn: Turn) -> None:
@@ -99,9 +116,14 @@ class Dialog:
             ticket_id = int(str(conv.slots.get("rating_ticket", 0)))
             self.take_rating(turn, ticket_id, int(text))
             return
+        pending_rating = conv.slots.get("rating_ticket") if step == AWAIT_RATING else None
         if step in (AWAIT_RATING, AWAIT_COMMENT):
             self._reset(turn)
             step = IDLE
+        if step == AWAIT_ORDER_CONFIRM:
+            if await self._order_confirmed(turn, text, order):
+                return
+            step = IDLE  # something else: a new question
         if step == AWAIT_DESCRIPTION:
             conv.slots["description"] = text
             await self._continue_complaint(turn)
@@ -117,6 +139,12 @@ class Dialog:
             prediction.confidence >= self.policy.min_confidence
             and prediction.intent != "out_of_scope"
         )
+        if pending_rating and confident and prediction.intent == "thanks":
+            # A farewell while the rating is awaited: thanks, and the rating buttons again.
+            conv.step = AWAIT_RATING
+            conv.slots["rating_ticket"] = pending_rating
+            turn.say(self.order_replies.thanks_with_rating(int(str(pending_rating))))
+            return
         if step == AWAIT_ORDER:
             pending = str(conv.slots.get("pending_intent") or "order_status")
             if order:
@@ -139,6 +167,12 @@ class Dialog:
             conv.misunderstandings = 0
             await self.answer_intent(turn, "order_status")
             return
+        if not confident and looks_like_order_attempt(text):
+            # "87654321": a mistyped order number, not a misunderstanding.
+            turn.intent, turn.confidence = "order_status", prediction.confidence
+            conv.misunderstandings = 0
+            self._ask_order(turn, "order_status")
+            return
         if not confident:
             self._misunderstood(turn)
             return
@@ -149,7 +183,18 @@ class Dialog:
         conv = turn.conversation
         if payload == buttons.HELPED:
             conv.misunderstandings = 0
+            turn.outcomes.append("helped")
             turn.say(Reply(self.texts.get("helped_reply")))
+        elif payload.startswith(ACTION_PREFIX):
+            await self.selfservice.handle(turn, payload)
+        elif payload == buttons.ORDER_OK and conv.step == AWAIT_ORDER_CONFIRM:
+            await self._order_confirmed(turn, "да", None)
+        elif payload == buttons.OTHER_ORDER and self._complaint_of(conv) is not None:
+            complaint = str(self._complaint_of(conv))
+            conv.slots["complaint"] = complaint
+            conv.slots.pop("order", None)
+            turn.intent, turn.confidence = complaint, 1.0
+            self._ask_order(turn, complaint)
         elif payload == buttons.OPERATOR:
             last = conv.slots.get("last_intent")
             if last in ("greeting", "thanks"):  # the menu's button: a plain request
@@ -216,16 +261,21 @@ class Dialog:
                 return
             await self._with_order(turn, intent, str(order))
             return
+        case = self.order_replies.subcase(intent, turn)
+        if case is not None:  # "списали деньги, а заказа нет": its own answer
+            turn.outcomes.append("answered")
+            turn.say(self.order_replies.subcase_reply(case, await self._known_order(turn)))
+            return
+        if intent in ORDER_AWARE and conv.slots.get("order"):
+            await self._with_order(turn, intent, str(conv.slots["order"]))
+            return
+        turn.outcomes.append("answered")
         turn.say(self.replies.answer(intent))
 
     async def _with_order(self, turn: Turn, intent: str, number: str) -> None:
         conv = turn.conversation
         conv.slots["order"] = number
         conv.misunderstandings = 0
-        if intent in COMPLAINTS:
-            conv.step = IDLE
-            await self._continue_complaint(turn)
-            return
         try:
             order = await self.orders.get(number)
         except OrderNotFound:
@@ -233,6 +283,10 @@ class Dialog:
             self._order_failed(turn, intent, invalid=False, number=number)
             return
         except OrderServiceUnavailable:
+            if intent in COMPLAINTS:  # the operator checks the order by hand
+                conv.step = IDLE
+                await self._continue_complaint(turn)
+                return
             self._reset(turn)
             turn.say(
                 Reply(
@@ -241,16 +295,60 @@ class Dialog:
                 )
             )
             return
-        self._reset(turn)
         if order.vip:
             conv.vip = True
         conv.slots["order_status"] = order.status
-        status = order_text(self.texts, order)
-        if intent == "order_status":
-            turn.say(self.replies.with_buttons(status, intent))
+        if intent in COMPLAINTS:
+            mismatch = self.order_replies.complaint_mismatch(turn, intent, order)
+            if mismatch is None:
+                conv.step = IDLE
+                await self._continue_complaint(turn)
+                return
+            self._reset(turn)  # e.g. "not received" while it is on its way: its date
+            conv.slots.pop("complaint", None)
+            conv.slots.pop("description", None)
+            conv.slots["last_intent"] = intent
+            turn.say(mismatch)
+            return
+        self._reset(turn)
+        turn.outcomes.append("answered")
+        turn.say(self.order_replies.about_order(turn, intent, order))
+
+    @staticmethod
+    def _complaint_of(conv: Conversation) -> str | None:
+        """The complaint being collected, or the one just found not to fit its order."""
+        for value in (conv.slots.get("complaint"), conv.slots.get("last_intent")):
+            if value in COMPLAINTS:
+                return str(value)
+        return None
+
+    async def _known_order(self, turn: Turn) -> Order | None:
+        """The remembered order, looked up; None when there is none or it fails."""
+        number = turn.conversation.slots.get("order")
+        if not number:
+            return None
+        try:
+            return await self.orders.get(str(number))
+        except (OrderNotFound, OrderServiceUnavailable):
+            return None
+
+    async def _order_confirmed(self, turn: Turn, text: str, typed: str | None) -> bool:
+        """The answer to "is the complaint about order X?"; False when it is neither."""
+        conv = turn.conversation
+        complaint = str(conv.slots.get("complaint") or "courier_complaint")
+        number = typed or conv.slots.get("order")
+        answer = True if typed else self.order_replies.confirmation_answer(text)
+        if answer is None or not number:
+            self._reset(turn)
+            return False
+        conv.step = IDLE
+        turn.intent, turn.confidence = complaint, 1.0
+        if answer:
+            await self._with_order(turn, complaint, str(number))
         else:
-            answer = self.kb.answer(intent).text
-            turn.say(self.replies.with_buttons(f"{status}\n\n{answer}", intent))
+            conv.slots.pop("order", None)
+            self._ask_order(turn, complaint)
+        return True
 
     def _ask_order(self, turn: Turn, intent: str) -> None:
         conv = turn.conversation
@@ -260,7 +358,7 @@ class Dialog:
         if looks_like_order_attempt(turn.inbound.text):
             # The question came with a number that is not a valid order number.
             conv.slots["order_attempts"] = 1
-            turn.say(Reply(self.texts.get("order_invalid")))
+            turn.say(Reply(self.order_replies.invalid_number(turn.inbound.text)))
             return
         turn.say(Reply(self.texts.get(f"ask_order.{intent}", "ask_order.default")))
 
@@ -274,17 +372,21 @@ class Dialog:
         no_number: bool = False,
     ) -> None:
         conv = turn.conversation
-        attempts = int(str(conv.slots.get("order_attempts") or 0)) + 1
-        conv.slots["order_attempts"] = attempts
         conv.slots["pending_intent"] = intent
         conv.step = AWAIT_ORDER
+        if no_number:  # "не помню номер", "где его смотреть": where to find it, or a person
+            asked = bool(conv.slots.get("order_hint_given"))
+            conv.slots["order_hint_given"] = True
+            key = "order_waiting_again" if asked else "order_waiting"
+            turn.say(Reply(self.texts.get(key), self.replies.operator_row()))
+            return
+        attempts = int(str(conv.slots.get("order_attempts") or 0)) + 1
+        conv.slots["order_attempts"] = attempts
         if attempts >= self.policy.order_attempts_before_operator:
             turn.say(Reply(self.texts.get("order_give_up"), self.replies.operator_row()))
             return
-        if no_number:  # "не помню номер", "щас найду": where to find it, or a person
-            turn.say(Reply(self.texts.get("order_waiting"), self.replies.operator_row()))
-        elif invalid:
-            turn.say(Reply(self.texts.get("order_invalid")))
+        if invalid:
+            turn.say(Reply(self.order_replies.invalid_number(turn.inbound.text)))
         else:
             turn.say(Reply(self.texts.format("order_not_found", number=number)))
 
@@ -297,10 +399,16 @@ class Dialog:
             conv.slots["description"] = text
         apology = self.texts.get(f"complaint.apology.{intent}", "complaint.apology.default")
         turn.say(Reply(apology))
-        if not conv.slots.get("order"):
+        number = conv.slots.get("order")
+        if not number:
             self._ask_order(turn, intent)
             return
-        await self._continue_complaint(turn)
+        if find_order_number(text) == number:  # named in this message: check it fits
+            await self._with_order(turn, intent, str(number))
+            return
+        # Remembered from earlier: make sure the complaint is about that order.
+        conv.step = AWAIT_ORDER_CONFIRM
+        turn.say(self.order_replies.confirm_order(str(number), await self._known_order(turn)))
 
     async def _continue_complaint(self, turn: Turn) -> None:
         conv = turn.conversation
@@ -331,7 +439,7 @@ class Dialog:
     ) -> None:
         """Ask the engine to open a ticket; it tells the customer the number and wait."""
         if not complaint and intent == "operator" and reason == "asked":
-            turn.say(Reply(self.kb.answer("operator").text))
+            turn.say(Reply(self.order_replies.handoff(turn.conversation)))
         turn.escalation = EscalationRequest(
             intent=intent, reason=reason, summary=summary, complaint=complaint
         )
@@ -397,6 +505,7 @@ class Dialog:
             "complaint",
             "description",
             "rating_ticket",
+            "order_hint_given",
         ):
             conv.slots.pop(key, None)
 

@@ -30,6 +30,7 @@ from core.dialog import Dialog
 from core.escalation import OPERATORS, Escalation
 from core.intake import consume_applied
 from core.manners import Manners
+from core.outcomes import record_turn
 from core.storage import Conflict, DuplicateUpdate, OutboxItem, Storage
 from core.storage import messages as log_kind
 from core.storage.database import is_unique_violation
@@ -248,6 +249,7 @@ class Engine:
             if not ticket.conflict:
                 items.append(await self._notice(tx, turn, ticket.id, {"event": "conflict"}, now))
         items += await self._commit_rating(tx, turn, now)
+        await record_turn(tx, turn, now)  # bot outcomes and self-service actions
         reply_ticket = attached
         if turn.escalation is not None:
             opened, told, queued = await self.escalation.open(tx, conv, turn.escalation, now)

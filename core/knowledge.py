@@ -59,6 +59,117 @@ REQUIRED_TEXTS = (
     "rating_skipped",
     "conflict_boundary",
     "compensation",
+    # answers about the customer's order, self-service actions, edits (issue 12)
+    "days",
+    "edits.correction",
+    "edits.customer",
+    "edits.customer_was",
+    "edits.logged",
+    "handoff.with_order",
+    "handoff.without_order",
+    "order_advice.cancel.at_pickup_point",
+    "order_advice.cancel.cancelled",
+    "order_advice.cancel.delivered",
+    "order_advice.cancel.on_the_way",
+    "order_advice.cancel.possible_app",
+    "order_advice.cancel.possible_self",
+    "order_advice.cancel.refund_after",
+    "order_advice.cancel.returning",
+    "order_advice.complaint.confirm",
+    "order_advice.complaint.courier_not_shipped",
+    "order_advice.complaint.damaged_cancelled",
+    "order_advice.complaint.damaged_not_received",
+    "order_advice.complaint.date_part",
+    "order_advice.complaint.not_received_at_pickup",
+    "order_advice.complaint.not_received_cancelled",
+    "order_advice.complaint.not_received_on_the_way",
+    "order_advice.complaint.other_hint",
+    "order_advice.delivery_change.at_pickup_point",
+    "order_advice.delivery_change.cancelled",
+    "order_advice.delivery_change.courier",
+    "order_advice.delivery_change.date_self",
+    "order_advice.delivery_change.delivered",
+    "order_advice.delivery_change.extend_app",
+    "order_advice.delivery_change.extend_self",
+    "order_advice.delivery_change.extended",
+    "order_advice.delivery_change.on_the_way",
+    "order_advice.delivery_change.possible_app",
+    "order_advice.delivery_change.possible_self",
+    "order_advice.delivery_change.storage_hint",
+    "order_advice.refund.delivered",
+    "order_advice.refund.not_cancelled",
+    "order_advice.refund.returning",
+    "order_advice.refund_line.done",
+    "order_advice.refund_line.due",
+    "order_advice.refund_line.not_paid",
+    "order_advice.refund_line.overdue",
+    "order_advice.refund_line.unknown",
+    "order_advice.refund_takes.card",
+    "order_advice.refund_takes.default",
+    "order_advice.refund_takes.sbp",
+    "order_advice.refund_takes.wallet",
+    "order_advice.refund_to.card",
+    "order_advice.refund_to.default",
+    "order_advice.refund_to.sbp",
+    "order_advice.refund_to.wallet",
+    "order_advice.return_item.cancelled",
+    "order_advice.return_item.delivered_app",
+    "order_advice.return_item.delivered_self",
+    "order_advice.return_item.not_received",
+    "order_advice.return_item.returning",
+    "order_advice.status.at_pickup_point",
+    "order_advice.status.at_pickup_point_last_day",
+    "order_advice.status.awaiting_payment",
+    "order_advice.status.courier",
+    "order_advice.status.delayed",
+    "order_advice.status.delayed_date",
+    "order_advice.status.delayed_no_date",
+    "order_advice.status.delivered",
+    "order_advice.status.overdue",
+    "order_advice.window.closed",
+    "order_advice.window.last_day",
+    "order_advice.window.open",
+    "order_advice.window.unknown",
+    "order_delivered_line",
+    "order_invalid_hint.no_tail",
+    "order_invalid_hint.tail",
+    "order_storage_line",
+    "order_waiting_again",
+    "selfservice.already_done",
+    "selfservice.buttons.confirm",
+    "selfservice.buttons.decline",
+    "selfservice.buttons.other_order",
+    "selfservice.buttons.retry",
+    "selfservice.buttons.this_order",
+    "selfservice.declined",
+    "selfservice.failed",
+    "selfservice.no_choices",
+    "selfservice.refused",
+    "thanks_rate",
+    "selfservice.buttons.cancel",
+    "selfservice.confirm.cancel",
+    "selfservice.done.cancel",
+    "selfservice.buttons.cancel_item",
+    "selfservice.confirm.cancel_item",
+    "selfservice.done.cancel_item",
+    "selfservice.buttons.change_date",
+    "selfservice.confirm.change_date",
+    "selfservice.done.change_date",
+    "selfservice.buttons.change_pickup_point",
+    "selfservice.confirm.change_pickup_point",
+    "selfservice.done.change_pickup_point",
+    "selfservice.buttons.extend_storage",
+    "selfservice.confirm.extend_storage",
+    "selfservice.done.extend_storage",
+    "selfservice.buttons.start_return",
+    "selfservice.confirm.start_return",
+    "selfservice.done.start_return",
+    "selfservice.pick.cancel_item",
+    "selfservice.pick.change_date",
+    "selfservice.pick.change_pickup_point",
+    "selfservice.pick.start_return",
+    "selfservice.refused_default",
+    "selfservice.refused_too_late",
 )
 
 
@@ -89,6 +200,24 @@ class Texts:
 
     def format(self, key: str, fallback: str | None = None, **values: object) -> str:
         return self.get(key, fallback).format(**values)
+
+    def has(self, key: str) -> bool:
+        return self._lookup(key) is not None
+
+    def plural(self, key: str, count: int) -> str:
+        """`count` with the right Russian form from a three-item list under `key`
+        (1 день, 2 дня, 5 дней)."""
+        forms = self._lookup(key)
+        if not isinstance(forms, list) or len(forms) != 3:
+            raise KnowledgeError(f"{self._source}: '{key}' must list three word forms")
+        n = abs(count)
+        if n % 10 == 1 and n % 100 != 11:
+            form = forms[0]
+        elif 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+            form = forms[1]
+        else:
+            form = forms[2]
+        return f"{count} {form}"
 
     def _lookup(self, key: str) -> Any:
         node: Any = self._raw

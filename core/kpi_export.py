@@ -1,123 +1,198 @@
-"""KPI reports as a picture (for /stats) and as rows (table, CSV, JSON for `report`)."""
+"""KPI reports as a picture (for /stats) and as rows (table, CSV, JSON for `report`).
+
+The three text formats carry the same columns in the same units: durations in minutes
+(`_min`), shares in percent (`_pct`), CSAT on the 1–5 scale, everything else a count;
+dates are ISO (`YYYY-MM-DD`). Days without cases are left out unless asked for.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from core.kpi import KpiBlock, KpiReport
 
-COLUMNS = (
-    "scope",
-    "tickets",
-    "closed",
-    "first_response_median_min",
-    "first_response_avg_min",
-    "resolution_median_min",
-    "fcr_share",
-    "csat_avg",
-    "csat_count",
-    "csat_good_share",
-    "csat_1",
-    "csat_2",
-    "csat_3",
-    "csat_4",
-    "csat_5",
-    "repeat_contacts",
+# column → unit, in the order of the CSV and the JSON rows.
+COLUMNS: dict[str, str] = {
+    "scope": "",
+    "tickets": "count",
+    "closed": "count",
+    "answered": "count",
+    "reopened": "count",
+    "first_response_median_min": "minutes",
+    "first_response_avg_min": "minutes",
+    "resolution_median_min": "minutes",
+    "fcr_pct": "percent of closed",
+    "csat_avg": "1–5",
+    "csat_count": "count",
+    "csat_good_pct": "percent of ratings",
+    "csat_1": "count",
+    "csat_2": "count",
+    "csat_3": "count",
+    "csat_4": "count",
+    "csat_5": "count",
+    "repeat_contacts": "count",
+}
+BOT_UNITS: dict[str, str] = {
+    "conversations": "count",
+    "contained": "count",
+    "containment_pct": "percent of conversations",
+    "contained_answered": "count",
+    "contained_helped": "count",
+    "contained_self_service": "count",
+    "self_service_done": "count",
+    "self_service_refused": "count",
+    "self_service_failed": "count",
+    "waiting_now": "count",
+    "oldest_wait_min": "minutes",
+}
+# (header, unit, column) of the table.
+TABLE = (
+    ("scope", "", "scope"),
+    ("tickets", "count", "tickets"),
+    ("closed", "count", "closed"),
+    ("FRT med", "min", "first_response_median_min"),
+    ("FRT avg", "min", "first_response_avg_min"),
+    ("resolution", "min", "resolution_median_min"),
+    ("FCR", "%", "fcr_pct"),
+    ("reopened", "count", "reopened"),
+    ("CSAT", "1–5", "csat_avg"),
+    ("ratings", "count", "csat_count"),
+    ("repeat", "count", "repeat_contacts"),
 )
 
 
-def rows(report: KpiReport) -> list[dict[str, object]]:
-    scopes: list[tuple[str, KpiBlock]] = [("overall", report.overall), ("vip", report.vip)]
-    scopes += [(f"channel:{k}", v) for k, v in report.per_channel.items()]
-    scopes += [(f"intent:{k}", v) for k, v in report.per_intent.items()]
-    scopes += [(f"day:{k}", v) for k, v in report.per_day.items()]
-    return [_row(scope, block) for scope, block in scopes]
+def _mins(value: float | None) -> float | None:
+    return round(value / 60, 2) if value is not None else None
 
 
-def _row(scope: str, b: KpiBlock) -> dict[str, object]:
-    def mins(value: float | None) -> object:
-        return round(value / 60, 2) if value is not None else ""
+def _pct(value: float | None) -> float | None:
+    return round(value * 100, 1) if value is not None else None
 
-    def share(value: float | None) -> object:
-        return round(value, 3) if value is not None else ""
 
+def row(scope: str, b: KpiBlock) -> dict[str, object]:
     return {
         "scope": scope,
         "tickets": b.tickets,
         "closed": b.closed,
-        "first_response_median_min": mins(b.first_response_median),
-        "first_response_avg_min": mins(b.first_response_avg),
-        "resolution_median_min": mins(b.resolution_median),
-        "fcr_share": share(b.fcr_share),
-        "csat_avg": share(b.csat_avg),
+        "answered": b.answered,
+        "reopened": b.reopened,
+        "first_response_median_min": _mins(b.first_response_median),
+        "first_response_avg_min": _mins(b.first_response_avg),
+        "resolution_median_min": _mins(b.resolution_median),
+        "fcr_pct": _pct(b.fcr_share),
+        "csat_avg": round(b.csat_avg, 2) if b.csat_avg is not None else None,
         "csat_count": b.csat_count,
-        "csat_good_share": share(b.csat_good_share),
+        "csat_good_pct": _pct(b.csat_good_share),
         **{f"csat_{n}": b.csat_distribution.get(n, 0) for n in range(1, 6)},
         "repeat_contacts": b.repeat_contacts,
     }
 
 
-def as_csv(report: KpiReport) -> str:
+def _days(report: KpiReport, all_days: bool) -> dict[str, KpiBlock]:
+    return {d: b for d, b in report.per_day.items() if all_days or b.tickets}
+
+
+def rows(report: KpiReport, all_days: bool = False) -> list[dict[str, object]]:
+    scopes: list[tuple[str, KpiBlock]] = [("overall", report.overall), ("vip", report.vip)]
+    scopes += [(f"channel:{k}", v) for k, v in report.per_channel.items()]
+    scopes += [(f"intent:{k}", v) for k, v in report.per_intent.items()]
+    scopes += [(f"day:{k}", v) for k, v in _days(report, all_days).items()]
+    return [row(scope, block) for scope, block in scopes]
+
+
+def bot_figures(report: KpiReport) -> dict[str, object]:
+    bot = report.bot
+    return {
+        "conversations": bot.conversations,
+        "contained": bot.contained,
+        "containment_pct": _pct(report.containment_share),
+        "contained_answered": bot.answered,
+        "contained_helped": bot.helped,
+        "contained_self_service": bot.self_service,
+        "self_service_done": bot.actions_done,
+        "self_service_refused": bot.actions_refused,
+        "self_service_failed": bot.actions_failed,
+        "waiting_now": report.waiting_now,
+        "oldest_wait_min": _mins(report.oldest_wait),
+    }
+
+
+def period_days(report: KpiReport, timezone: str) -> tuple[str, str]:
+    """The first and the last day (inclusive) of the report, ISO."""
+    zone = ZoneInfo(timezone)
+    first = datetime.fromtimestamp(report.since, zone).date()
+    last = (datetime.fromtimestamp(report.until, zone) - timedelta(seconds=1)).date()
+    return first.isoformat(), max(first, last).isoformat()
+
+
+def as_csv(report: KpiReport, all_days: bool = False) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=list(COLUMNS), lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows(report))
+    for item in rows(report, all_days):
+        writer.writerow({k: "" if v is None else v for k, v in item.items()})
     return out.getvalue()
 
 
-def as_json(report: KpiReport) -> str:
-    return json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str)
+def as_json(report: KpiReport, timezone: str = "Europe/Moscow", all_days: bool = False) -> str:
+    first, last = period_days(report, timezone)
+    data = {
+        "since": first,
+        "until": last,
+        "timezone": timezone,
+        "repeat_days": report.repeat_days,
+        "units": {k: v for k, v in {**COLUMNS, **BOT_UNITS}.items() if v},
+        "overall": row("overall", report.overall),
+        "vip": row("vip", report.vip),
+        "per_channel": {k: row(f"channel:{k}", v) for k, v in report.per_channel.items()},
+        "per_intent": {k: row(f"intent:{k}", v) for k, v in report.per_intent.items()},
+        "per_day": {k: row(f"day:{k}", v) for k, v in _days(report, all_days).items()},
+        "bot": bot_figures(report),
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2)
 
 
-def as_table(report: KpiReport) -> str:
-    header = (
-        "scope",
-        "tickets",
-        "closed",
-        "FRT med",
-        "FRT avg",
-        "resol.",
-        "FCR",
-        "CSAT",
-        "n",
-        "repeat",
-    )
-    lines = [header]
-    for row in rows(report):
-        lines.append(
-            (
-                str(row["scope"]),
-                str(row["tickets"]),
-                str(row["closed"]),
-                str(row["first_response_median_min"]),
-                str(row["first_response_avg_min"]),
-                str(row["resolution_median_min"]),
-                str(row["fcr_share"]),
-                str(row["csat_avg"]),
-                str(row["csat_count"]),
-                str(row["repeat_contacts"]),
-            )
-        )
+def as_table(report: KpiReport, timezone: str = "Europe/Moscow", all_days: bool = False) -> str:
+    header = tuple(name for name, _, _ in TABLE)
+    units = tuple(unit for _, unit, _ in TABLE)
+    lines = [header, units]
+    for item in rows(report, all_days):
+        lines.append(tuple(_cell(item[column]) for _, _, column in TABLE))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     text = [
         "  ".join(
             cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
             for i, cell in enumerate(line)
-        )
+        ).rstrip()
         for line in lines
     ]
-    containment = "—" if report.containment_share is None else f"{report.containment_share:.3f}"
+    first, last = period_days(report, timezone)
+    hidden = len(report.per_day) - len(_days(report, all_days))
+    bot = bot_figures(report)
+    text[:0] = [f"period: {first} .. {last} ({timezone})", ""]
+    if hidden:
+        text.append(f"({hidden} days without cases not shown; --all-days lists them)")
     text += [
         "",
-        f"conversations: {report.conversations}, contained by the bot: {report.contained} "
-        f"(share {containment})",
-        f"waiting now: {report.waiting_now}, oldest wait (min): "
-        + ("—" if report.oldest_wait is None else f"{report.oldest_wait / 60:.1f}"),
-        "(FRT = first response time, minutes; FCR = first-contact resolution share)",
+        f"conversations: {bot['conversations']}, solved by the bot: {bot['contained']} "
+        f"(containment {_cell(bot['containment_pct'])} %; answered {bot['contained_answered']}, "
+        f"helped {bot['contained_helped']}, self-service {bot['contained_self_service']})",
+        f"self-service actions: done {bot['self_service_done']}, refused by the shop "
+        f"{bot['self_service_refused']}, failed {bot['self_service_failed']}",
+        f"waiting now: {bot['waiting_now']}, oldest wait: {_cell(bot['oldest_wait_min'])} min",
+        f"(FRT = first response time; FCR = first-contact resolution: closed cases answered "
+        f"by an operator, never reopened, no new case on the issue within "
+        f"{report.repeat_days} days)",
     ]
     return "\n".join(text)
+
+
+def _cell(value: object) -> str:
+    return "—" if value is None or value == "" else str(value)
 
 
 def chart_png(report: KpiReport, title: str = "") -> bytes:

@@ -24,6 +24,7 @@ from core.intake import consume_applied
 from core.knowledge import Texts
 from core.storage import Conversation, DuplicateUpdate, LoggedMessage, OutboxItem, Storage, Ticket
 from core.storage import messages as log_kind
+from core.storage.ticket_events import REOPENED
 from core.storage.tickets import CLOSED, IN_PROGRESS, WAITING
 from core.types import Attachment, Button, Reply
 
@@ -99,9 +100,10 @@ class OperatorDesk:
             consumed()
         self._hand_over(action.queued)
 
-    async def _to_customer(
-        self, action: Action, payload: dict[str, object], now: float
+    async def to_customer(
+        self, action: Action, payload: dict[str, object], now: float, kind: str = "reply"
     ) -> OutboxItem:
+        """Queue an item for the case's customer inside the action's transaction."""
         ticket = action.ticket
         owner = None
         if self.delivery is not None:
@@ -109,7 +111,7 @@ class OperatorDesk:
         item = await action.tx.outbox.add(
             ticket.channel,
             ticket.user_id,
-            "reply",
+            kind,
             payload,
             now,
             ticket_id=ticket.id,
@@ -177,7 +179,7 @@ class OperatorDesk:
         payload: dict[str, object] = {"reply": reply.to_dict(), "ticket_id": ticket.id}
         if ack:
             payload["ack"] = ack
-        await self._to_customer(action, payload, now)
+        await self.to_customer(action, payload, now)
 
     async def note(
         self, ticket_id: int, operator: Operator, text: str, external_id: str | None = None
@@ -252,12 +254,18 @@ class OperatorDesk:
                 raise OperatorError(
                     f"У клиента уже открыто обращение №{other.id}: отвечайте в нём."
                 )
+            # The rating was for a closing that did not hold: the next /close asks again
+            # and that rating is accepted (the old one stays in the case's events).
             await tx.tickets.update(
                 ticket.id,
                 status=IN_PROGRESS if ticket.operator_id else WAITING,
                 closed_at=None,
                 closed_by=None,
+                rating=None,
+                rating_comment=None,
             )
+            previous = f"rating {ticket.rating}" if ticket.rating is not None else ""
+            await tx.ticket_events.add(ticket.id, REOPENED, self.clock.now(), previous)
             conv = await tx.conversations.get(ticket.conversation_id)
             if conv is not None and conv.step in ("await_rating", "await_comment"):
                 conv.step = "idle"
@@ -357,7 +365,7 @@ class OperatorDesk:
         await tx.messages.add(
             conv.id, log_kind.OUT, reply.text, now, ticket_id=ticket.id, author="bot"
         )
-        await self._to_customer(action, {"reply": reply.to_dict(), "ticket_id": ticket.id}, now)
+        await self.to_customer(action, {"reply": reply.to_dict(), "ticket_id": ticket.id}, now)
 
     async def _get(self, tx: Storage, ticket_id: int) -> Ticket:
         ticket = await tx.tickets.get(ticket_id)

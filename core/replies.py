@@ -1,5 +1,9 @@
 """Replies with buttons: the main menu, an answer with "Помогло" / "Позвать оператора"
-and related topics, and the titles of pressed buttons for the transcript."""
+and related topics, and the titles of pressed buttons for the transcript.
+
+Every reply's buttons are distinct: a related topic that repeats a button already there
+(the operator, the answer's own topic) is left out.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,15 @@ _BUTTON_TEXTS = {
     buttons.NO_PHOTO: "buttons.no_photo",
     buttons.SKIP: "buttons.skip",
     buttons.START: "buttons.menu",
+    buttons.ORDER_OK: "selfservice.buttons.this_order",
+    buttons.OTHER_ORDER: "selfservice.buttons.other_order",
 }
+_ACTION_TEXTS = {
+    "yes": "selfservice.buttons.confirm",
+    "no": "selfservice.buttons.decline",
+}
+# Topics that mean "a person", already offered by the operator button.
+_OPERATOR_TOPICS = frozenset({"operator"})
 
 
 class ReplyBuilder:
@@ -37,10 +49,13 @@ class ReplyBuilder:
         helped = Button(buttons.HELPED, self.texts.get("buttons.helped"))
         operator = Button(buttons.OPERATOR, self.texts.get("buttons.operator"))
         rows: list[tuple[Button, ...]] = [(helped, operator)]
-        rows.extend(
-            (buttons.topic(name, self.kb.answer(name).title),)
-            for name in self.kb.answer(intent).related
-        )
+        seen = {helped.title, operator.title}
+        for name in self.kb.answer(intent).related:
+            title = self.kb.answer(name).title
+            if name == intent or name in _OPERATOR_TOPICS or title in seen:
+                continue
+            seen.add(title)
+            rows.append((buttons.topic(name, title),))
         return Reply(text, tuple(rows))
 
     def operator_row(self) -> tuple[tuple[Button, ...], ...]:
@@ -59,4 +74,10 @@ class ReplyBuilder:
                 return answer.title
         if payload in _BUTTON_TEXTS:
             return self.texts.get(_BUTTON_TEXTS[payload])
+        if payload.startswith("act:"):
+            kind, _, rest = payload.removeprefix("act:").partition(":")
+            key = f"selfservice.buttons.{rest.partition(':')[0]}" if kind == "go" else ""
+            key = _ACTION_TEXTS.get(kind, key)
+            if key and self.texts.has(key):
+                return self.texts.get(key)
         return payload[:60]

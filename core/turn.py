@@ -38,6 +38,10 @@ class Turn:
     rating: tuple[int, int] | None = None  # (ticket id, score)
     rating_comment: tuple[int, str] | None = None
     case: int | None = None  # the ticket the turn belongs to, once written (for the log)
+    # What the bot solved by itself ("answered", "helped", "self_service") and the
+    # self-service actions sent to the shop's API; stored by `core.outcomes`.
+    outcomes: list[str] = field(default_factory=list)
+    order_actions: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def slots(self) -> dict[str, object]:

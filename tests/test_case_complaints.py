@@ -71,7 +71,7 @@ async def test_damaged_item_with_a_photo(tmp_path, classifier):
         texts = core.kb.texts
         await say(fake, CUSTOMER, "товар пришёл разбитый", needle="номер заказа")
         assert texts_to(fake, CUSTOMER)[0] == texts.get("complaint.apology.damaged_item")
-        await say(fake, CUSTOMER, "заказ 12345678-0002", needle="Опишите")
+        await say(fake, CUSTOMER, "заказ 2233445566-0015", needle="Опишите")
         ask = await say(fake, CUSTOMER, "ваза треснула пополам", needle="фото")
         assert ask["text"] == texts.get("complaint.ask_photo")
         assert buttons(ask) == ["no_photo"]
@@ -82,7 +82,7 @@ async def test_damaged_item_with_a_photo(tmp_path, classifier):
         assert "№ 1" in told[-1]["text"]
         ticket = await core.storage.tickets.get(1)
         assert ticket.intent == "damaged_item" and ticket.priority == PRIORITY_COMPLAINT
-        assert ticket.order_number == "12345678-0002"
+        assert ticket.order_number == "2233445566-0015"
         assert ticket.summary == "ваза треснула пополам"
         transcript = await core.storage.messages.for_ticket(1)
         photos = [a for m in transcript for a in m.attachments]
@@ -99,7 +99,7 @@ async def test_damaged_item_without_a_photo(tmp_path, classifier):
     async with telegram_bot(tmp_path, classifier, clock=ManualClock(WORK_TIME)) as bot:
         fake, core = bot.fake, bot.core
         await say(fake, CUSTOMER, "пришел сломанный товар", needle="номер заказа")
-        await say(fake, CUSTOMER, "12345678-0002", needle="Опишите")
+        await say(fake, CUSTOMER, "2233445566-0015", needle="Опишите")
         await say(fake, CUSTOMER, "у чайника отломан носик", needle="фото")
         told = await press(fake, CUSTOMER, "no_photo", needle="жалоба № ")
         assert "старшему специалисту" in told["text"]
@@ -123,13 +123,13 @@ async def test_not_received_complaint(tmp_path, classifier):
         clock.advance(60)
         await say(fake, CUSTOMER, "мне не доставили заказ", needle="номер заказа")
         assert texts.get("complaint.apology.not_received") in texts_to(fake, CUSTOMER)
-        await say(fake, CUSTOMER, "55512345-0007", needle="Опишите")
+        await say(fake, CUSTOMER, "76543210-0012", needle="Опишите")
         clock.advance(60)
         ticket_id, _, told = await escalate(
             fake, CUSTOMER, "Курьер так и не приехал, а в приложении написано доставлен"
         )
         assert "жалоба № " in told
         ticket = await core.storage.tickets.get(ticket_id)
-        assert ticket.intent == "not_received" and ticket.order_number == "55512345-0007"
+        assert ticket.intent == "not_received" and ticket.order_number == "76543210-0012"
         assert ticket.priority > (await core.storage.tickets.get(waiting)).priority
         assert next(t.id for t in await core.desk.queue()) == ticket_id

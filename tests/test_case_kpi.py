@@ -267,9 +267,10 @@ async def test_report_csv(core, clock, settings, tmp_path):
     assert float(overall["first_response_median_min"]) == approx(15.0)  # 900 s
     assert float(overall["first_response_avg_min"]) == approx(16.25)  # 975 s
     assert float(overall["resolution_median_min"]) == approx(90.0)  # 5400 s
-    assert float(overall["fcr_share"]) == approx(0.667)
-    assert float(overall["csat_avg"]) == approx(3.667)
-    assert float(overall["csat_good_share"]) == approx(0.667)
+    assert float(overall["fcr_pct"]) == approx(66.7)
+    assert float(overall["csat_avg"]) == approx(3.67)
+    assert float(overall["csat_good_pct"]) == approx(66.7)
+    assert (overall["answered"], overall["reopened"]) == ("4", "0")
     assert [overall[f"csat_{n}"] for n in range(1, 6)] == ["0", "1", "0", "1", "1"]
 
     vip = rows["vip"]
@@ -278,7 +279,7 @@ async def test_report_csv(core, clock, settings, tmp_path):
     tg, vk = rows["channel:telegram"], rows["channel:vk"]
     assert (tg["tickets"], tg["closed"]) == ("3", "2")
     assert float(tg["first_response_median_min"]) == approx(10.0)
-    assert float(tg["fcr_share"]) == approx(0.5)
+    assert float(tg["fcr_pct"]) == approx(50.0)
     assert float(tg["csat_avg"]) == approx(3.5)
     assert (vk["tickets"], vk["closed"]) == ("2", "1")
     assert float(vk["first_response_median_min"]) == approx(20.0)
@@ -294,25 +295,35 @@ async def test_report_json(core, clock, settings, tmp_path):
     result = run_cli([*REPORT, "--format", "json"], settings, tmp_path)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["since"] == msk(2026, 1, 1) and data["until"] == msk(2026, 1, 3)
+    # ISO days and the same units as the CSV: minutes, percent, CSAT 1–5, counts.
+    assert (data["since"], data["until"]) == ("2026-01-01", "2026-01-02")
+    assert data["units"]["first_response_median_min"] == "minutes"
+    assert data["units"]["fcr_pct"] == "percent of closed"
     o = data["overall"]
-    assert (o["tickets"], o["closed"], o["answered"]) == (5, 3, 4)
-    assert o["first_response_median"] == approx(900)
-    assert o["first_response_avg"] == approx(975)
-    assert o["resolution_median"] == approx(5400)
-    assert o["fcr_share"] == approx(2 / 3)
-    assert o["csat_avg"] == approx(11 / 3)
-    assert o["csat_distribution"] == {"1": 0, "2": 1, "3": 0, "4": 1, "5": 1}
-    assert o["csat_good_share"] == approx(2 / 3)
+    assert (o["tickets"], o["closed"], o["answered"], o["reopened"]) == (5, 3, 4, 0)
+    assert o["first_response_median_min"] == approx(15.0)  # 900 s
+    assert o["first_response_avg_min"] == approx(16.25)  # 975 s
+    assert o["resolution_median_min"] == approx(90.0)  # 5400 s
+    assert o["fcr_pct"] == approx(66.7)
+    assert o["csat_avg"] == approx(3.67)
+    assert [o[f"csat_{n}"] for n in range(1, 6)] == [0, 1, 0, 1, 1]
+    assert o["csat_good_pct"] == approx(66.7)
     assert o["repeat_contacts"] == 1
-    assert (data["conversations"], data["contained"]) == (5, 1)
-    assert data["containment_share"] == approx(0.2)
-    assert data["waiting_now"] == 1  # "now" is the real time here: no oldest_wait check
-    assert data["vip"]["tickets"] == 1 and data["vip"]["first_response_median"] == approx(300)
+    bot = data["bot"]
+    assert (bot["conversations"], bot["contained"]) == (5, 1)
+    assert bot["containment_pct"] == approx(20.0)
+    assert bot["contained_answered"] == 1  # Vera's question about bonuses
+    assert bot["waiting_now"] == 1  # "now" is the real time here: no oldest_wait check
+    assert data["vip"]["tickets"] == 1 and data["vip"]["first_response_median_min"] == approx(5.0)
     assert data["per_channel"]["telegram"]["tickets"] == 3
-    assert data["per_channel"]["vk"]["first_response_median"] == approx(1200)
+    assert data["per_channel"]["vk"]["first_response_median_min"] == approx(20.0)
     assert list(data["per_day"]) == ["2026-01-01", "2026-01-02"]
     assert data["per_day"]["2026-01-01"]["csat_avg"] == approx(4.5)
+    # The CSV carries the same figures in the same units.
+    table = run_cli([*REPORT, "--format", "csv"], settings, tmp_path)
+    first = next(csv.DictReader(io.StringIO(table.stdout)))
+    for column in ("first_response_median_min", "fcr_pct", "csat_avg", "csat_good_pct"):
+        assert float(first[column]) == approx(o[column])
 
 
 async def test_report_table_and_bad_dates(core, clock, settings, tmp_path):
@@ -321,7 +332,9 @@ async def test_report_table_and_bad_dates(core, clock, settings, tmp_path):
     result = run_cli([*REPORT, "--format", "table"], settings, tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == [
+    assert lines[0] == "period: 2026-01-01 .. 2026-01-02 (Europe/Moscow)"
+    # A header line, then a unit for every column under it.
+    assert lines[2].split() == [
         "scope",
         "tickets",
         "closed",
@@ -329,22 +342,44 @@ async def test_report_table_and_bad_dates(core, clock, settings, tmp_path):
         "med",
         "FRT",
         "avg",
-        "resol.",
+        "resolution",
         "FCR",
+        "reopened",
         "CSAT",
-        "n",
+        "ratings",
         "repeat",
     ]
+    units = ["count", "count", "min", "min", "min", "%", "count", "1–5", "count", "count"]
+    assert lines[3].split() == units
     overall = next(line.split() for line in lines if line.startswith("overall"))
-    assert overall == ["overall", "5", "3", "15.0", "16.25", "90.0", "0.667", "3.667", "3", "1"]
+    assert overall == ["overall", "5", "3", "15.0", "16.25", "90.0", "66.7", "0", "3.67", "3", "1"]
     vip = next(line.split() for line in lines if line.startswith("vip"))
     assert vip[:4] == ["vip", "1", "0", "5.0"]
-    assert "conversations: 5, contained by the bot: 1 (share 0.200)" in lines
-    assert any(line.startswith("waiting now: 1, oldest wait (min): ") for line in lines)
+    assert any(
+        line.startswith("conversations: 5, solved by the bot: 1 (containment 20.0 %;")
+        for line in lines
+    )
+    assert any(line.startswith("waiting now: 1, oldest wait: ") for line in lines)
+    # Only days with cases are listed unless asked for.
+    days = [line.split()[0] for line in lines if line.startswith("day:")]
+    assert days == ["day:2026-01-01", "day:2026-01-02"]
 
     bad = run_cli(["report", "--since", "01.01.2026"], settings, tmp_path)
     assert bad.returncode == 2
     assert "YYYY-MM-DD" in bad.stderr and bad.stdout == ""
+    assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+    # A period that ends before it starts is refused, not reported as empty.
+    backwards = run_cli(
+        ["report", "--since", "2026-01-05", "--until", "2026-01-01"], settings, tmp_path
+    )
+    assert backwards.returncode == 2 and backwards.stdout == ""
+    assert backwards.stderr.strip() == (
+        "--since 2026-01-05 is after --until 2026-01-01: nothing to report"
+    )
+    wrong_until = run_cli(
+        ["report", "--since", "2026-01-01", "--until", "2026-02-30"], settings, tmp_path
+    )
+    assert wrong_until.returncode == 2 and "'2026-02-30'" in wrong_until.stderr
     # A period with nothing in it is a valid, empty report.
     empty = run_cli(
         ["report", "--since", "2025-06-01", "--until", "2025-06-02"], settings, tmp_path
@@ -354,6 +389,16 @@ async def test_report_table_and_bad_dates(core, clock, settings, tmp_path):
         line.split() for line in empty.stdout.splitlines() if line.startswith("overall")
     )
     assert empty_overall[:3] == ["overall", "0", "0"]
+    assert "(2 days without cases not shown; --all-days lists them)" in empty.stdout
+    every = run_cli(
+        ["report", "--since", "2025-06-01", "--until", "2025-06-02", "--all-days"],
+        settings,
+        tmp_path,
+    )
+    assert [line.split()[0] for line in every.stdout.splitlines() if line.startswith("day:")] == [
+        "day:2025-06-01",
+        "day:2025-06-02",
+    ]
 
 
 # ---------------------------------------------------------------------------- /stats

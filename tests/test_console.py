@@ -64,7 +64,7 @@ def test_chat_subprocess_full_case(tmp_path):
     assert "9) Позвать оператора" in out
     # The customer asked for an operator: the ticket and the operators' side.
     assert "[бот] Ваше обращение № 1 передано оператору. Вы 1-й в очереди" in out
-    assert "[операторам] Новое обращение №1: operator" in out
+    assert "[операторам] Новое обращение №1: Связаться с оператором" in out
     assert "[операторам] №1 клиент: заказ 12345678-0001 так и не пришёл" in out
     # The operator's reply reaches the customer, then the rating request.
     assert "[клиенту] Здравствуйте! Заказ задержался, привезём завтра." in out
@@ -123,7 +123,7 @@ async def test_console_customer_and_operator(chat, core):
     )
     assert core.kb.answer("bonuses").text in text
     assert "[вы нажали] Позвать оператора" in text
-    assert "  №1 console bonuses приоритет 0" in text
+    assert "  №1 console Баллы и кешбэк приоритет 0" in text
     assert "[операторам] /take №1: готово" in text
     assert "[операторам] заметка сохранена, клиенту не отправлена" in text
     assert "[клиенту] Баллы начислим сегодня." in text
@@ -167,7 +167,7 @@ async def test_console_templates_and_card(chat, core):
     text = await run_lines(console, out, ["позовите оператора", "/t 1", "/t 1 hello", "/card 1"])
     assert "[операторам] шаблоны: " in text and "hello" in text
     assert f"[клиенту] {core.canned['hello']}" in text
-    assert "[карточка №1] in_progress, operator" in text
+    assert "[карточка №1] в работе, Связаться с оператором" in text
     assert "   in: позовите оператора" in text
 
 

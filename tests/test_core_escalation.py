@@ -148,7 +148,7 @@ async def test_damaged_item_with_a_photo(core):
     customer = Customer(core)
     replies = await customer.say("пришла разбитая ваза в коробке")
     assert replies[0].text == core.kb.texts.get("complaint.apology.damaged_item")
-    await customer.say("заказ 12345678-0002")
+    await customer.say("заказ 2233445566-0015")  # delivered
     replies = await customer.say("ваза треснула пополам, коробка помята")
     assert replies[0].text == core.kb.texts.get("complaint.ask_photo")
     assert flat_ids(replies[0]) == [buttons.NO_PHOTO]
@@ -158,7 +158,7 @@ async def test_damaged_item_with_a_photo(core):
     ticket = await customer.open_ticket()
     assert ticket is not None
     assert ticket.intent == "damaged_item" and ticket.priority == PRIORITY_COMPLAINT
-    assert ticket.order_number == "12345678-0002"
+    assert ticket.order_number == "2233445566-0015"
     assert f"№ {ticket.id}" in replies[-1].text
     transcript = await core.storage.messages.for_ticket(ticket.id)
     photos = [a for m in transcript for a in m.attachments]
@@ -168,7 +168,7 @@ async def test_damaged_item_with_a_photo(core):
 async def test_damaged_item_without_a_photo(core):
     customer = Customer(core)
     await customer.say("пришла разбитая ваза в коробке")
-    await customer.say("12345678-0002")
+    await customer.say("2233445566-0015")
     await customer.say("ваза треснула пополам")
     replies = await customer.press(buttons.NO_PHOTO)
     ticket = await customer.open_ticket()
@@ -180,7 +180,7 @@ async def test_damaged_item_without_a_photo(core):
 async def test_damaged_item_photo_with_the_description(core):
     customer = Customer(core)
     await customer.say("пришла разбитая ваза в коробке")
-    await customer.say("12345678-0002")
+    await customer.say("2233445566-0015")
     await customer.say("вот фото, ваза разбита", attachments=(PHOTO,))
     ticket = await customer.open_ticket()
     assert ticket is not None
@@ -384,7 +384,7 @@ async def test_vip_complaint_is_first_in_queue(core, clock, settings_overrides):
     await ordinary.say("курьер 12345678-0001 не приехал в назначенный интервал и даже не позвонил")
     clock.advance(600)
     vip = Customer(core, user_id="42", channel=VK)
-    await vip.say("курьер 12345678-0002 не приехал в назначенный интервал и даже не позвонил")
+    await vip.say("курьер 55512345-0007 не приехал в назначенный интервал и даже не позвонил")
     vip_ticket = await vip.open_ticket()
     assert vip_ticket.priority == PRIORITY_VIP + PRIORITY_COMPLAINT
     assert next(t.id for t in await core.desk.queue()) == vip_ticket.id

@@ -12,9 +12,10 @@ import pytest
 import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from conftest import REPO, Customer, flat_ids, make_settings
+from conftest import REPO, WORK_TIME, Customer, flat_ids, make_settings
 
 from core import buttons
+from core.clock import ManualClock
 from core.orders import (
     DemoOrderService,
     HttpOrderService,
@@ -101,7 +102,7 @@ async def test_order_status_flow_ask_then_number(core):
     text = replies[0].text
     assert "12345678-0001" in text
     assert "В пути: передан в службу доставки" in text
-    assert "2 декабря 2026" in text
+    assert "3 января 2026" in text  # "today+2" in the demo file; the test's today is 1 January
     assert "ПВЗ Москва, ул. Тверская, 7" in text
     assert flat_ids(replies[0])[:2] == [buttons.HELPED, buttons.OPERATOR]
     conv = await customer.conversation()
@@ -115,7 +116,7 @@ async def test_number_typed_with_spaces_and_en_dash(core):
     replies = await customer.say("вот он 12345678 \u2013 0002")
     assert "12345678-0002" in replies[0].text
     assert "Оформлен" in replies[0].text
-    assert "4 декабря 2026" in replies[0].text
+    assert "5 января 2026" in replies[0].text
 
 
 async def test_number_in_the_first_message_answered_at_once(core):
@@ -124,7 +125,7 @@ async def test_number_in_the_first_message_answered_at_once(core):
     assert len(replies) == 1
     assert "55512345-0007" in replies[0].text
     assert "курьер привезёт" in replies[0].text
-    assert "26 ноября 2026" in replies[0].text
+    assert "1 января 2026" in replies[0].text  # the courier comes today
     assert (await customer.conversation()).step == "idle"
 
 
@@ -199,10 +200,17 @@ async def test_number_remembered_for_later_questions(core):
     assert len(replies) == 1
     text = replies[0].text
     assert "12345678-0002" in text
-    assert core.kb.answer("order_cancel").text in text
+    # What applies to this order ("Оформлен"), not the general instructions.
+    assert core.kb.answer("order_cancel").text not in text
+    assert core.kb.texts.get("order_advice.cancel.possible_self") in text
+    assert "act:go:cancel:12345678-0002" in flat_ids(replies[0])
     replies = await customer.say("можно перенести доставку на субботу")
     assert "12345678-0002" in replies[0].text
-    assert core.kb.answer("delivery_change").text in replies[0].text
+    assert core.kb.answer("delivery_change").text not in replies[0].text
+    assert core.kb.texts.get("order_advice.delivery_change.possible_self") in replies[0].text
+    assert {"act:go:change_date:12345678-0002", "act:go:change_pickup_point:12345678-0002"} <= set(
+        flat_ids(replies[0])
+    )
 
 
 async def test_other_question_while_waiting_for_number(core):
@@ -225,10 +233,13 @@ async def test_vip_order_makes_the_customer_vip(core):
 
 # ---------------------------------------------------------------------------- demo file
 async def test_demo_file_service():
-    service = DemoOrderService.from_file(DEMO)
+    service = DemoOrderService.from_file(DEMO, clock=ManualClock(WORK_TIME))
     order = await service.get("1234567890-0042")
     assert order.vip is True
-    assert order.delivery_date == "2026-11-24"
+    assert order.delivery_date == "2025-12-28"  # "today-4"
+    assert order.storage_until == "2026-01-04"  # "today+3"
+    assert order.state == "at_pickup_point"
+    assert order.actions == {"extend_storage"}
     assert order.pickup_point.startswith("ПВЗ Санкт-Петербург")
     shipment = await service.get("12345678-0003-2")
     assert shipment.status.startswith("В пути")

@@ -254,7 +254,7 @@ async def test_stickers_files_and_other_groups(tmp_path, classifier):
 async def test_damaged_item_photo_reaches_the_topic_with_the_card(tmp_path, classifier):
     async with telegram_bot(tmp_path, classifier) as bot:
         fake = bot.fake
-        fake.private_message(CUSTOMER, "пришёл разбитый чайник, заказ 12345678-0001")
+        fake.private_message(CUSTOMER, "пришёл разбитый чайник, заказ 2233445566-0015")
         await fake.wait_for("sendMessage", lambda p: to_customer(p) and "извинения" in p["text"])
         await fake.wait_for("sendMessage", lambda p: to_customer(p) and "Опишите" in p["text"])
         fake.private_message(CUSTOMER, "носик отколот, коробка была целая")

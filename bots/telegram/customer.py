@@ -15,6 +15,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, Message
 
+from bots.telegram.edits import relay_customer_edit
 from bots.telegram.filters import on_loop
 from bots.telegram.operator import attachments_of
 from core.app import Core
@@ -38,6 +39,7 @@ def build_router(core: Core) -> Router:
     router = Router(name="customers")
     router.message.filter(on_loop(F.chat.type == ChatType.PRIVATE))
     router.callback_query.filter(on_loop(F.message.chat.type == ChatType.PRIVATE))
+    router.edited_message.filter(on_loop(F.chat.type == ChatType.PRIVATE))
 
     def inbound(message: Message, **values: object) -> Inbound:
         user = message.from_user
@@ -107,5 +109,9 @@ def build_router(core: Core) -> Router:
             external_id=f"tgcb:{query.id}",
         )
         await respond(bot, message.chat.id, update, attempt)
+
+    @router.edited_message(on_loop(F.text | F.caption))
+    async def on_edited(message: Message) -> None:
+        await relay_customer_edit(core, message)
 
     return router

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import BufferedInputFile
+from aiogram.types import BufferedInputFile, Message
 
+from bots.telegram.edits import apply_edit, remember_copy
 from bots.telegram.errors import for_delivery
 from bots.telegram.render import CAPTION_LIMIT, keyboard, split_text
 from core.app import Core
+from core.edits import EDIT
 from core.files import FileFetchers, FileUnavailable
 from core.storage import OutboxItem
 from core.types import TELEGRAM, Attachment, Reply
@@ -69,6 +72,12 @@ class CustomerSender:
         self.core = core
 
     async def send(self, item: OutboxItem) -> None:
+        if item.kind == EDIT:  # an operator corrected a reply the customer already has
+            try:
+                await apply_edit(self.bot, self.core.storage, self.core.files, item, time.time())
+            except TelegramAPIError as exc:
+                raise for_delivery(exc) from exc
+            return
         if item.kind != "reply":
             log.warning("unknown outbox kind %s for Telegram customers", item.kind)
             return
@@ -76,13 +85,28 @@ class CustomerSender:
         chat_id = int(item.recipient)
         steps = reply_steps(self.bot, chat_id, reply, self.core.files)
         done = int(item.progress.get("steps", 0))
+        sent = [int(i) for i in item.progress.get("ids", [])]  # text messages delivered
         for index in range(done, len(steps)):
             try:
-                await steps[index]()
+                result = await steps[index]()
             except TelegramAPIError as exc:
                 raise for_delivery(exc) from exc
+            if isinstance(result, Message) and result.text is not None:
+                sent.append(result.message_id)
             if index + 1 < len(steps):
-                await self.core.delivery.checkpoint(item, steps=index + 1)
+                await self.core.delivery.checkpoint(item, steps=index + 1, ids=sent)
+        # Where an operator's reply landed, so that an edit of it can follow.
+        await remember_copy(self.core.storage, item, sent, time.time())
+
+
+async def send_reply(bot: Bot, chat_id: int, reply: Reply, files: FileFetchers) -> list[int]:
+    """Send a reply at once, every step; returns the ids of its text messages."""
+    sent = []
+    for step in reply_steps(bot, chat_id, reply, files):
+        result = await step()
+        if isinstance(result, Message) and result.text is not None:
+            sent.append(result.message_id)
+    return sent
 
 
 def reply_steps(

@@ -16,6 +16,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
 from bots.telegram import cards
+from bots.telegram.edits import relay_operator_edit
 from bots.telegram.filters import on_loop
 from bots.telegram.render import split_text
 from core import kpi, kpi_export
@@ -56,6 +57,9 @@ def build_router(core: Core, chat_id: int) -> Router:
     router = Router(name="operators")
     router.message.filter(on_loop((F.chat.id == chat_id) & F.from_user & ~F.from_user.is_bot))
     router.callback_query.filter(on_loop(F.message.chat.id == chat_id))
+    router.edited_message.filter(
+        on_loop((F.chat.id == chat_id) & F.from_user & ~F.from_user.is_bot)
+    )
     desk = core.desk
 
     async def ticket_of(message: Message, args: str | None = None) -> int | None:
@@ -123,7 +127,14 @@ def build_router(core: Core, chat_id: int) -> Router:
             return
         now = core.clock.now()
         since, until = kpi.period(name, now, core.settings.timezone)
-        report = await kpi.compute(core.storage, since, until, now, core.settings.timezone)
+        report = await kpi.compute(
+            core.storage,
+            since,
+            until,
+            now,
+            core.settings.timezone,
+            repeat_days=core.settings.kpi_repeat_days,
+        )
         title = {"today": "Сегодня", "week": "За 7 дней", "month": "За 30 дней"}[name]
         picture = await asyncio.to_thread(kpi_export.chart_png, report, title)
         await bot.send_photo(
@@ -283,6 +294,12 @@ def build_router(core: Core, chat_id: int) -> Router:
     @router.callback_query()
     async def on_other_button(query: CallbackQuery) -> None:
         await query.answer("Эта кнопка для клиента.")
+
+    @router.edited_message(on_loop(F.text | F.caption))
+    async def on_edited(message: Message) -> None:
+        ticket_id = await ticket_of(message)
+        if ticket_id is not None:
+            await relay_operator_edit(core, ticket_id, operator_of(message).name, message)
 
     return router
 

@@ -60,7 +60,7 @@ class VKChannel:
         )
         self.caps = ClientCapsCache()
         self.files = VKFiles(self.api, core.files)
-        self.sender = VKSender(self.api, self.files, self.caps)
+        self.sender = VKSender(self.api, self.files, self.caps, core.storage)
         self.customers = CustomerHandlers(
             core, self.api, self.sender, self.caps, NameCache(self.api)
         )

@@ -19,6 +19,7 @@ from typing import Any
 
 from vkbottle import API
 
+from bots.vk.edits import relay_customer_edit
 from bots.vk.inbound import UNKNOWN_PREFIX, is_private_peer, parse_message_new, parse_payload
 from bots.vk.render import ClientCaps, ClientCapsCache
 from bots.vk.sender import VKSender, answer_random_id
@@ -74,6 +75,7 @@ class CustomerHandlers:
         handler = {
             "message_new": self.on_message_new,
             "message_event": self.on_message_event,
+            "message_edit": self.on_message_edit,
         }.get(str(update.get("type")))
         obj = update.get("object")
         if handler is None or not isinstance(obj, dict):
@@ -100,6 +102,10 @@ class CustomerHandlers:
             unsupported=incoming.unsupported,
         )
         await self._engine(inbound, incoming.start, attempt)
+
+    async def on_message_edit(self, obj: dict[str, Any], attempt: int = 0) -> None:
+        """A customer edited a message: the new wording reaches an open case's topic."""
+        await relay_customer_edit(self.core, obj)
 
     async def on_message_event(self, obj: dict[str, Any], attempt: int = 0) -> None:
         event_id = str(obj.get("event_id") or "")

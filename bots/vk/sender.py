@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,11 +25,13 @@ from vkbottle import API, VKAPIError
 
 from bots.vk import errors
 from bots.vk.api import VKBadResponse, error_code
+from bots.vk.edits import apply_edit, remember_copy
 from bots.vk.files import VKFiles, shareable_link
 from bots.vk.render import ClientCapsCache, Part, keyboard_json, render
 from core.delivery import PermanentFailure, RetryLater
+from core.edits import EDIT
 from core.files import FileUnavailable
-from core.storage import OutboxItem
+from core.storage import OutboxItem, Storage
 from core.types import Attachment, Reply
 
 log = logging.getLogger(__name__)
@@ -53,33 +56,41 @@ def answer_random_id(key: str, part: int) -> int:
 
 
 class VKSender:
-    def __init__(self, api: API, files: VKFiles, caps: ClientCapsCache) -> None:
+    def __init__(
+        self, api: API, files: VKFiles, caps: ClientCapsCache, storage: Storage | None = None
+    ) -> None:
         self.api = api
         self.files = files
         self.caps = caps
+        self.storage = storage  # where operators' replies landed (edits follow them)
         self.closed = False
 
     async def send(self, item: OutboxItem) -> None:
         if self.closed:
             raise RetryLater(5.0, "the VK adapter is stopped", count_attempt=False)
-        if item.kind != "reply":
+        if item.kind not in ("reply", EDIT):
             raise PermanentFailure(f"VK-адаптер не отправляет сообщения вида «{item.kind}»")
         try:
             peer_id = int(item.recipient)
         except ValueError:
             raise PermanentFailure(f"неверный id клиента ВКонтакте: {item.recipient!r}") from None
+        if item.kind == EDIT:
+            await apply_edit(self, item, peer_id, time.time())
+            return
         reply = Reply.from_dict(item.payload.get("reply") or {})
-        await self.deliver(
+        sent = await self.deliver(
             peer_id,
             reply,
             lambda part: outbox_random_id(item.id, part),
             degrade_files=item.attempts >= UPLOAD_RETRIES,
         )
+        await remember_copy(self.storage, item, sent, time.time())
 
     async def deliver(
         self, peer_id: int, reply: Reply, random_id: RandomIds, *, degrade_files: bool = True
-    ) -> None:
-        """Send `reply` to `peer_id`; VK errors come out as RetryLater / PermanentFailure."""
+    ) -> list[int]:
+        """Send `reply` to `peer_id`; VK errors come out as RetryLater / PermanentFailure.
+        Returns the ids of the messages sent."""
         try:
             attachment, notes = await self._attachments(peer_id, reply.attachments, degrade_files)
             text = "\n\n".join(t for t in (reply.text.strip(), *notes) if t)
@@ -89,10 +100,16 @@ class VKSender:
                 parts = [Part("", keyboard_json(reply.buttons, caps))]
             if not parts:
                 log.info("nothing to send to VK %s: the reply is empty", peer_id)
-                return
+                return []
+            sent: list[int] = []
             for index, part in enumerate(parts):
                 last = index == len(parts) - 1
-                await self._send_part(peer_id, part, random_id(index), attachment if last else None)
+                message_id = await self._send_part(
+                    peer_id, part, random_id(index), attachment if last else None
+                )
+                if isinstance(message_id, int):
+                    sent.append(message_id)
+            return sent
         except VKAPIError as exc:
             outcome = errors.classify(error_code(exc))
             if outcome is None:
@@ -101,7 +118,7 @@ class VKSender:
 
     async def _send_part(
         self, peer_id: int, part: Part, random_id: int, attachment: str | None
-    ) -> None:
+    ) -> object:
         params: dict[str, Any] = {"peer_id": peer_id, "random_id": random_id}
         if part.text:
             params["message"] = part.text
@@ -110,7 +127,7 @@ class VKSender:
         if part.keyboard:
             params["keyboard"] = part.keyboard
         try:
-            await self.api.messages.send(**params)
+            return await self.api.messages.send(**params)
         except VKAPIError as exc:
             if error_code(exc) not in errors.KEYBOARD_ERRORS or "keyboard" not in params:
                 raise
@@ -118,7 +135,7 @@ class VKSender:
             # the text still matters more than its buttons.
             log.warning("VK refused the keyboard for %s (%s); sending without it", peer_id, exc)
             del params["keyboard"]
-            await self.api.messages.send(**params)
+            return await self.api.messages.send(**params)
 
     async def _attachments(
         self, peer_id: int, attachments: tuple[Attachment, ...], degrade: bool

@@ -1,18 +1,29 @@
-"""Order numbers and the order service (the shop's HTTP API or the demo file)."""
+"""Order numbers, the order service (the shop's HTTP API or the demo file) and the
+self-service actions on an order (`core.orders.actions`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from core.clock import Clock
+from core.orders.actions import ActionResult
 from core.orders.demo import DemoOrderService
 from core.orders.http_api import HttpOrderService
 from core.orders.numbers import find_order_number, looks_like_order_attempt
-from core.orders.service import Order, OrderNotFound, OrderService, OrderServiceUnavailable
+from core.orders.service import (
+    Order,
+    OrderActionService,
+    OrderNotFound,
+    OrderService,
+    OrderServiceUnavailable,
+)
 
 __all__ = [
+    "ActionResult",
     "DemoOrderService",
     "HttpOrderService",
     "Order",
+    "OrderActionService",
     "OrderNotFound",
     "OrderService",
     "OrderServiceUnavailable",
@@ -23,8 +34,14 @@ __all__ = [
 
 
 def make_order_service(
-    api_url: str | None, demo_file: Path, timeout: float = 5.0, token: str | None = None
+    api_url: str | None,
+    demo_file: Path,
+    timeout: float = 5.0,
+    token: str | None = None,
+    *,
+    clock: Clock | None = None,
+    timezone: str = "Europe/Moscow",
 ) -> HttpOrderService | DemoOrderService:
     if api_url:
         return HttpOrderService(api_url, timeout=timeout, token=token)
-    return DemoOrderService.from_file(demo_file)
+    return DemoOrderService.from_file(demo_file, clock=clock, timezone=timezone)

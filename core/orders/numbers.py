@@ -38,3 +38,31 @@ def mask_order_numbers(text: str, token: str = " номерзаказа ") -> st
     """Replace order numbers with one token so the classifier sees that one was given."""
     text = ORDER_RE.sub(token, text)
     return _GLUED_RE.sub(token, text)
+
+
+_DIGIT_GROUPS = re.compile(rf"\d+(?:\s*{_DASH}\s*\d+)*")
+
+
+def bad_number_kind(text: str) -> str | None:
+    """What is wrong with an attempt at an order number, for a precise hint:
+
+    - `no_tail`: only the first part, 8 to 10 digits (`87654321`);
+    - `tail`: the first part is right, the part after the dash is not 4 digits;
+    - `head`: the part before the dash is not 8 to 10 digits;
+    - None: no attempt, or nothing more specific to say.
+    """
+    if find_order_number(text) is not None:
+        return None
+    groups = [g for g in _DIGIT_GROUPS.findall(text) if len(re.sub(r"\D", "", g)) >= 4]
+    if not groups:
+        return None
+    parts = [p for p in re.split(rf"\s*{_DASH}\s*", groups[0].strip()) if p]
+    if len(parts) == 1:
+        digits = parts[0]
+        return "no_tail" if 8 <= len(digits) <= 10 else ("head" if len(digits) >= 5 else None)
+    head, tail = parts[0], parts[1]
+    if not 8 <= len(head) <= 10:
+        return "head"
+    if len(tail) != 4:
+        return "tail"
+    return None

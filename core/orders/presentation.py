@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.knowledge import Texts
 from core.orders.service import Order
+from core.orders.states import AT_PICKUP_POINT, DELIVERED, RETURN_REQUESTED, RETURNED
 
 _MONTHS = (
     "января", "февраля", "марта", "апреля", "мая", "июня",
@@ -12,16 +13,17 @@ _MONTHS = (
 
 
 def order_text(texts: Texts, order: Order) -> str:
-    date_line = (
-        texts.format("order_date_line", date=russian_date(order.delivery_date))
-        if order.delivery_date
-        else ""
-    )
+    delivered = order.state in (DELIVERED, RETURN_REQUESTED, RETURNED)
+    date_key = "order_delivered_line" if delivered else "order_date_line"
+    day = order.delivered_at if delivered and order.delivered_at else order.delivery_date
+    date_line = texts.format(date_key, date=russian_date(day)) if day else ""
     pickup_line = (
         texts.format("order_pickup_line", pickup_point=order.pickup_point)
         if order.pickup_point
         else ""
     )
+    if order.storage_until and order.state == AT_PICKUP_POINT:
+        pickup_line += texts.format("order_storage_line", date=russian_date(order.storage_until))
     return texts.format(
         "order_status",
         number=order.number,

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from core.storage.budget import BudgetRepo
 from core.storage.claims import ClaimRepo
 from core.storage.conversations import Conversation, ConversationRepo, TurnState
+from core.storage.copies import ReplyCopyRepo
 from core.storage.database import Database, Executor, open_database
 from core.storage.errors import Conflict, DuplicateUpdate
 from core.storage.inbox import InboxRepo
@@ -22,8 +23,10 @@ from core.storage.messages import LoggedMessage, MessageRepo
 from core.storage.migrations import migrate
 from core.storage.models import ModelRepo
 from core.storage.outbox import OutboxItem, OutboxRepo
+from core.storage.outcomes import OutcomeRepo
 from core.storage.promo import PromoRepo
 from core.storage.threads import ThreadRef, ThreadRepo
+from core.storage.ticket_events import TicketEventRepo
 from core.storage.tickets import Ticket, TicketRepo
 from core.storage.workers import WorkerRepo
 
@@ -57,6 +60,9 @@ class Storage:
         self.workers = WorkerRepo(self._ex)
         self.budget = BudgetRepo(self._ex)
         self.models = ModelRepo(self._ex)
+        self.outcomes = OutcomeRepo(self._ex)  # bot outcomes, self-service actions
+        self.reply_copies = ReplyCopyRepo(self._ex)  # relaying operators' edits
+        self.ticket_events = TicketEventRepo(self._ex)  # reopenings
 
     @classmethod
     async def open(cls, url: str) -> Storage:

@@ -106,6 +106,14 @@ class MessageRepo:
             (ticket_id, conversation_id, since),
         )
 
+    async def text_of(self, conversation_id: int, external_id: str) -> str | None:
+        """The text of a message by its channel id (`tg:…`, `vk:…`), if it was logged."""
+        row = await self._ex.fetchone(
+            "SELECT text FROM messages WHERE conversation_id = ? AND external_id = ?",
+            (conversation_id, external_id),
+        )
+        return str(row["text"]) if row else None
+
     async def customer_messages(
         self, since: float | None = None, until: float | None = None
     ) -> list[LoggedMessage]:

@@ -1,0 +1,132 @@
+"""Edited messages, relayed to the other side.
+
+- An operator edits a reply already sent: an outbox item of kind `edit` goes to the
+  customer's channel. Its sender edits the customer's copy in place (Telegram
+  editMessageText, VK messages.edit) when it knows where the reply landed
+  (`reply_copies`, recorded by the sender on delivery) and the channel allows it; else it
+  sends the marked correction in `payload["reply"]`. Items to one customer keep their
+  order, so the edit is handled after the reply it corrects.
+- A customer edits a message while their case is open: the new text (and the old one)
+  goes to the case's operators like any customer message, marked as a correction.
+
+Adapters call these functions from small handlers of their own; nothing here knows a
+messenger library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from core.escalation import OPERATORS
+from core.knowledge import Texts
+from core.operators import OperatorDesk, OperatorError
+from core.storage import DuplicateUpdate
+from core.storage import messages as log_kind
+from core.types import Inbound, Reply
+
+log = logging.getLogger(__name__)
+
+EDIT = "edit"  # outbox kind for the customer's channel
+OLD_TEXT_SHOWN = 300  # characters of the previous wording shown to operators
+
+
+def edit_id(original: str, stamp: object, text: str) -> str:
+    """The external id of one edit of message `original`: a repeat of the same update has
+    the same id; two edits within one second (the messenger's resolution) do not."""
+    digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:12]
+    return f"{original}:edit:{stamp or 0}:{digest}"
+
+
+def source_of(ack: object) -> str | None:
+    """The key of an operator's own message (`ack` of a reply): "<chat>:<message>"."""
+    if isinstance(ack, dict) and "chat_id" in ack and "message_id" in ack:
+        return f"{ack['chat_id']}:{ack['message_id']}"
+    return None
+
+
+class EditRelay:
+    def __init__(self, desk: OperatorDesk, texts: Texts) -> None:
+        self.desk = desk
+        self.storage = desk.storage
+        self.texts = texts
+        self.clock = desk.clock
+
+    @classmethod
+    def of(cls, core: Any) -> EditRelay:
+        """The relay for a built `core.app.Core`."""
+        return cls(core.desk, core.kb.texts)
+
+    async def operator_edited(
+        self, ticket_id: int, author: str, source: str, text: str, external_id: str | None = None
+    ) -> bool:
+        """An operator changed the reply `source` to `text` (one unit of work, claimed by
+        the edit's `external_id`); False when there is nothing to send."""
+        if not text.strip():
+            return False
+        now = self.clock.now()
+        try:
+            async with self.desk.action(ticket_id, external_id) as action:
+                ticket = action.ticket
+                await action.tx.messages.add(
+                    ticket.conversation_id,
+                    log_kind.OPERATOR,
+                    self.texts.format("edits.logged", text=text),
+                    now,
+                    ticket_id=ticket.id,
+                    author=author,
+                )
+                correction = Reply(self.texts.format("edits.correction", text=text))
+                await self.desk.to_customer(
+                    action,
+                    {"ticket_id": ticket.id, "source": source, "text": text,
+                     "reply": correction.to_dict()},
+                    now,
+                    kind=EDIT,
+                )  # fmt: skip
+        except (DuplicateUpdate, OperatorError):
+            return False
+        return True
+
+    async def customer_edited(self, edit: Inbound, original_id: str) -> bool:
+        """A customer changed a message (`original_id` is its external id; `edit` carries
+        the new text and an external id of its own). Reaches the operators only while a
+        case is open; returns whether it did."""
+        text = edit.text.strip()
+        conv = await self.storage.conversations.find(edit.customer)
+        if conv is None or not text:
+            return False
+        ticket = await self.storage.tickets.open_for(conv.id)
+        if ticket is None:
+            return False
+        old = await self.storage.messages.text_of(conv.id, original_id)
+        shown = self.texts.format("edits.customer", text=text)
+        if old and old != text:
+            shown += "\n" + self.texts.format("edits.customer_was", text=old[:OLD_TEXT_SHOWN])
+        now = self.clock.now()
+        try:
+            async with self.desk.action(ticket.id, edit.external_id, must_be_open=True) as action:
+                await action.tx.messages.add(
+                    conv.id,
+                    log_kind.IN,
+                    shown,
+                    now,
+                    ticket_id=ticket.id,
+                    author=edit.name,
+                    external_id=edit.external_id,
+                )
+                await action.tx.tickets.update(ticket.id, last_customer_at=now)
+                action.queued.append(
+                    await action.tx.outbox.add(
+                        OPERATORS,
+                        conv.customer.key,
+                        "customer_message",
+                        {"ticket_id": ticket.id, "text": shown, "attachments": [], "edited": True},
+                        now,
+                        ticket_id=ticket.id,
+                    )
+                )
+        except (DuplicateUpdate, OperatorError):
+            return False  # the same edit delivered again, or the case closed meanwhile
+        return True

@@ -1,0 +1,291 @@
+"""Self-service actions in the dialog: offer, choose, confirm, act through the shop's API.
+
+An order answer carries a button per action the shop allows and the question calls for
+(`act:go:<action>:<number>`). Pressing it looks the order up again and either lists the
+choices (an item, a date, a pickup point: `act:pick:<offer>:<n>`) or asks for
+confirmation (`act:yes:<offer>` / `act:no:<offer>`). Only the confirmation acts.
+
+The offer lives in the conversation's slots (`offer`), numbered per conversation
+(`offers`), so the idempotency key sent to the shop is derived from stable data: the
+conversation, the offer's number, the order, the action and its parameters. Pressing
+"yes" twice, a retried update, or the engine repeating a turn after a database conflict
+all send the same key, and the shop acts once. The decision writes nothing itself: what
+happened goes into the `Turn` (`order_actions`, `outcomes`) and the engine stores it with
+the rest of the turn.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from core import buttons
+from core.knowledge import Texts
+from core.orders import OrderNotFound, OrderService, OrderServiceUnavailable
+from core.orders import actions as act
+from core.orders.advice import OrderAdvice
+from core.orders.dates import today
+from core.orders.presentation import russian_date
+from core.orders.service import Order
+from core.replies import ReplyBuilder
+from core.turn import Turn
+from core.types import Button, Reply
+
+log = logging.getLogger(__name__)
+
+PREFIX = "act:"
+GO = "act:go:"
+PICK = "act:pick:"
+YES = "act:yes:"
+NO = "act:no:"
+DONE_KEPT = 20  # numbers of finished offers remembered, for "already done"
+# The question each action answers, for the follow-up buttons.
+INTENT_OF = {
+    act.CANCEL: "order_cancel",
+    act.CANCEL_ITEM: "order_cancel",
+    act.CHANGE_DATE: "delivery_change",
+    act.CHANGE_PICKUP_POINT: "delivery_change",
+    act.EXTEND_STORAGE: "delivery_change",
+    act.START_RETURN: "return_item",
+}
+
+
+def go_button(texts: Texts, action: str, number: str) -> Button:
+    return Button(f"{GO}{action}:{number}", texts.get(f"selfservice.buttons.{action}"))
+
+
+class SelfService:
+    def __init__(
+        self, texts: Texts, orders: OrderService, replies: ReplyBuilder, advice: OrderAdvice
+    ) -> None:
+        self.texts = texts
+        self.orders = orders
+        self.replies = replies
+        self.advice = advice
+
+    @property
+    def available(self) -> bool:
+        """The order service can act on orders (the shop's API or the demo)."""
+        return callable(getattr(self.orders, "act", None))
+
+    def buttons(self, order: Order, actions: tuple[str, ...]) -> tuple[tuple[Button, ...], ...]:
+        if not self.available:
+            return ()
+        return tuple((go_button(self.texts, a, order.number),) for a in actions)
+
+    async def handle(self, turn: Turn, payload: str) -> None:
+        if payload.startswith(GO):
+            action, _, number = payload.removeprefix(GO).partition(":")
+            await self._start(turn, action, number)
+            return
+        kind, _, rest = payload.removeprefix(PREFIX).partition(":")
+        offer_id, _, choice = rest.partition(":")
+        offer = _offer(turn)
+        if not offer_id.isdigit():
+            turn.say(self.replies.menu(self.texts.get("unknown_button")))
+            return
+        if offer is None or int(offer["id"]) != int(offer_id):
+            done = turn.conversation.slots.get("offers_done")
+            if kind == "yes" and isinstance(done, list) and int(offer_id) in done:
+                turn.say(Reply(self.texts.get("selfservice.already_done")))
+            else:
+                turn.say(self.replies.menu(self.texts.get("unknown_button")))
+            return
+        if kind == "no":
+            turn.conversation.slots.pop("offer", None)
+            turn.say(self.replies.menu(self.texts.get("selfservice.declined")))
+        elif kind == "pick" and offer["stage"] == "pick" and choice.isdigit():
+            self._pick(turn, offer, int(choice))
+        elif kind == "yes" and offer["stage"] in ("confirm", "failed"):
+            await self._confirm(turn, offer)
+        else:
+            turn.say(self.replies.menu(self.texts.get("unknown_button")))
+
+    # ------------------------------------------------------------------ steps
+    async def _start(self, turn: Turn, action: str, number: str) -> None:
+        conv = turn.conversation
+        if action not in act.ACTIONS or not number or not self.available:
+            turn.say(self.replies.menu(self.texts.get("unknown_button")))
+            return
+        turn.intent, turn.confidence = INTENT_OF[action], 1.0
+        try:
+            order = await self.orders.get(number)
+        except (OrderNotFound, OrderServiceUnavailable) as exc:
+            key = "order_not_found" if isinstance(exc, OrderNotFound) else "order_service_down"
+            turn.say(Reply(self.texts.format(key, number=number), self.replies.operator_row()))
+            return
+        conv.slots["order"] = number
+        conv.slots["last_intent"] = INTENT_OF[action]
+        if action not in order.actions:  # no longer possible: what applies to it now
+            answer = self.advice.answer(INTENT_OF[action], order, turn.now)
+            turn.say(self._with_buttons(answer.text, action))
+            return
+        offer_id = int(conv.slots.get("offers") or 0) + 1
+        conv.slots["offers"] = offer_id
+        offer: dict[str, Any] = {
+            "id": offer_id,
+            "action": action,
+            "order": number,
+            "params": {},
+            "choice": "",
+            "until": order.storage_until or "",
+            "refund": self._refund_words(order),
+            "stage": "confirm",
+        }
+        choices = _choices(action, order)
+        must_choose = action in (act.CANCEL_ITEM, act.CHANGE_DATE, act.CHANGE_PICKUP_POINT)
+        if must_choose or len(choices) > 1:
+            if not choices:
+                turn.say(
+                    Reply(self.texts.get("selfservice.no_choices"), self.replies.operator_row())
+                )
+                return
+            offer["stage"] = "pick"
+            offer["choices"] = choices
+            conv.slots["offer"] = offer
+            rows = [
+                (Button(f"{PICK}{offer_id}:{n}", _short(title)),)
+                for n, (_, title) in enumerate(choices)
+            ]
+            rows.append((Button(f"{NO}{offer_id}", self.texts.get("selfservice.buttons.decline")),))
+            turn.say(
+                Reply(self.texts.format(f"selfservice.pick.{action}", number=number), tuple(rows))
+            )
+            return
+        if len(choices) == 1:  # one item to return: no need to ask which
+            value, title = choices[0]
+            offer["params"] = {act.PARAMETER[action]: value}
+            offer["choice"] = title
+        conv.slots["offer"] = offer
+        turn.say(self._confirmation(offer))
+
+    def _pick(self, turn: Turn, offer: dict[str, Any], index: int) -> None:
+        choices = offer.get("choices") or []
+        if not 0 <= index < len(choices):
+            turn.say(self.replies.menu(self.texts.get("unknown_button")))
+            return
+        value, title = choices[index]
+        offer["params"] = {act.PARAMETER[offer["action"]]: value}
+        offer["choice"] = title
+        offer["stage"] = "confirm"
+        offer.pop("choices", None)
+        turn.conversation.slots["offer"] = offer
+        turn.say(self._confirmation(offer))
+
+    async def _confirm(self, turn: Turn, offer: dict[str, Any]) -> None:
+        conv = turn.conversation
+        action, number = str(offer["action"]), str(offer["order"])
+        params = {str(k): str(v) for k, v in dict(offer.get("params") or {}).items()}
+        key = act.idempotency_key(conv.id, int(offer["id"]), number, action, params)
+        turn.intent, turn.confidence = INTENT_OF[action], 1.0
+        try:
+            result = await self.orders.act(number, action, params, key)  # type: ignore[attr-defined]
+        except OrderNotFound:
+            result = act.ActionResult(act.REFUSED, code="not_found")
+        except OrderServiceUnavailable as exc:
+            result = act.ActionResult(act.FAILED, reason=str(exc))
+        turn.order_actions.append(
+            {
+                "order_number": number,
+                "action": action,
+                "params": params,
+                "idempotency_key": key,
+                "outcome": result.outcome,
+                "detail": (result.code + " " + result.reason).strip()[:500],
+            }
+        )
+        if result.outcome == act.DONE:
+            conv.slots.pop("offer", None)
+            done = conv.slots.get("offers_done")
+            conv.slots["offers_done"] = [*(done if isinstance(done, list) else []), offer["id"]][
+                -DONE_KEPT:
+            ]
+            turn.outcomes.append("self_service")
+            turn.say(self._with_buttons(self._done_text(offer, result, turn), action))
+            return
+        if result.outcome == act.REFUSED:
+            conv.slots.pop("offer", None)
+            reason = result.reason or self.texts.format(
+                "selfservice.refused_too_late"
+                if result.code == "too_late"
+                else "selfservice.refused_default",
+                number=number,
+            )
+            turn.say(
+                Reply(
+                    self.texts.format("selfservice.refused", reason=reason),
+                    self.replies.operator_row(),
+                )
+            )
+            return
+        offer["stage"] = "failed"
+        conv.slots["offer"] = offer
+        retry = Button(f"{YES}{offer['id']}", self.texts.get("selfservice.buttons.retry"))
+        operator = Button(buttons.OPERATOR, self.texts.get("buttons.operator"))
+        turn.say(Reply(self.texts.get("selfservice.failed"), ((retry, operator),)))
+
+    # ------------------------------------------------------------------ texts
+    def _confirmation(self, offer: dict[str, Any]) -> Reply:
+        action = str(offer["action"])
+        choice = str(offer.get("choice") or "")
+        text = self.texts.format(
+            f"selfservice.confirm.{action}",
+            number=offer["order"],
+            choice=choice,
+            choice_part=f" (товар «{choice}»)" if choice else "",
+            until=russian_date(str(offer.get("until") or "")) or "—",
+            refund=offer.get("refund") or "",
+        ).strip()
+        yes = Button(f"{YES}{offer['id']}", self.texts.get("selfservice.buttons.confirm"))
+        no = Button(f"{NO}{offer['id']}", self.texts.get("selfservice.buttons.decline"))
+        return Reply(text, ((yes, no),))
+
+    def _done_text(self, offer: dict[str, Any], result: act.ActionResult, turn: Turn) -> str:
+        action = str(offer["action"])
+        order = result.order
+        until = order.storage_until if order is not None and order.storage_until else ""
+        refund = ""
+        if action == act.CANCEL and order is not None:
+            refund = self.advice.refund_sentence(order, today(turn.now, self.advice.timezone))
+        elif action == act.CANCEL:
+            refund = str(offer.get("refund") or "")
+        text = self.texts.format(
+            f"selfservice.done.{action}",
+            number=offer["order"],
+            choice=offer.get("choice") or "",
+            until=russian_date(until) if until else "нового срока",
+            refund=refund,
+        ).strip()
+        if result.message:
+            text += "\n" + result.message.strip()
+        return text
+
+    def _refund_words(self, order: Order) -> str:
+        if order.paid is False:
+            return ""
+        return self.texts.format(
+            "order_advice.cancel.refund_after", refund_way=self.advice.refund_way(order)
+        )
+
+    def _with_buttons(self, text: str, action: str) -> Reply:
+        return self.replies.with_buttons(text, INTENT_OF[action])
+
+
+def _offer(turn: Turn) -> dict[str, Any] | None:
+    offer = turn.conversation.slots.get("offer")
+    return offer if isinstance(offer, dict) and "id" in offer else None
+
+
+def _choices(action: str, order: Order) -> list[tuple[str, str]]:
+    """(value sent to the shop, what the customer sees) for the action's parameter."""
+    if action in (act.CANCEL_ITEM, act.START_RETURN):
+        return [(item.id, item.title) for item in order.items]
+    if action == act.CHANGE_DATE:
+        return [(day, russian_date(day)) for day in order.delivery_dates]
+    if action == act.CHANGE_PICKUP_POINT:
+        return [(point.id, point.address) for point in order.pickup_points]
+    return []
+
+
+def _short(title: str, limit: int = 60) -> str:
+    return title if len(title) <= limit else title[: limit - 1] + "…"
