@@ -74,10 +74,15 @@ class Normalizer:
     def basic(text: str) -> str:
         return text.lower().replace("ё", "е")
 
-    def normalize(self, text: str) -> str:
+    def repair(self, text: str) -> str:
+        """Lowercase, order numbers masked, wrong layout turned back; punctuation kept
+        (where the message's sentences end)."""
         text = self.basic(text)
         text = mask_order_numbers(text, f" {ORDER_TOKEN} ")
-        text = fix_layout(text, self.vocabulary.is_known, self.vocabulary.words.__contains__)
+        return fix_layout(text, self.vocabulary.is_known, self.vocabulary.words.__contains__)
+
+    def normalize(self, text: str) -> str:
+        text = self.repair(text)
         text = _NON_WORD.sub(" ", text.replace("ё", "е"))
         text = _STRETCHED.sub(r"\1", text)
         text = _SPACES.sub(" ", text).strip()

@@ -1,0 +1,87 @@
+"""Compare candidate intent models on the held-out sets.
+
+    .venv/bin/python bench/nlu_candidates.py [--sets nlu_real_dev.tsv ...] [--only NAME]
+
+Each candidate (a `ModelSpec`, optionally with the long-message training phrases left
+out) is trained on the shipped phrases and scored on every set: accuracy, the share
+answered wrongly with confidence >= 0.5, the share sent to clarification. The sets are
+read here only to score; nothing is trained on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from core.knowledge import KnowledgeBase  # noqa: E402
+from core.nlu import ModelSpec, training_examples  # noqa: E402
+from core.nlu.classifier import IntentClassifier  # noqa: E402
+from core.nlu.dataset import load_tsv  # noqa: E402
+from core.nlu.evaluate import evaluate  # noqa: E402
+from core.nlu.normalize import Normalizer, load_slang  # noqa: E402
+
+NLU_DIR = REPO / "config" / "nlu"
+DEFAULT_SETS = (
+    "nlu_real_dev.tsv",
+    "nlu_eval_blind.tsv",
+    "nlu_eval_final.tsv",
+    "nlu_eval.tsv",
+    "nlu_eval_layout.tsv",
+)
+BASE = ModelSpec(parts=("chars", "words"), segments=False)
+CANDIDATES: dict[str, ModelSpec] = {
+    "tfidf (before)": BASE,
+    "tfidf+lemmas": replace(BASE, parts=("chars", "words", "lemmas")),
+    "chars+lemmas": replace(BASE, parts=("chars", "lemmas")),
+    "tfidf+vectors": replace(BASE, parts=("chars", "words", "vectors")),
+    "chars+lemmas+vectors": replace(BASE, parts=("chars", "lemmas", "vectors")),
+    "chars+lemmas+vectors+pieces": replace(
+        BASE, parts=("chars", "lemmas", "vectors"), segments=True
+    ),
+    "logreg chars+lemmas+vectors+pieces": replace(
+        BASE, parts=("chars", "lemmas", "vectors"), segments=True, model="logreg", c=20.0
+    ),
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sets", nargs="*", default=list(DEFAULT_SETS))
+    parser.add_argument("--only", nargs="*", default=None, help="candidate names")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    examples = training_examples(NLU_DIR)
+    slang = load_slang(NLU_DIR / "slang.yaml")
+    vocabulary = KnowledgeBase.load(REPO / "config" / "knowledge").all_texts()
+    normalizer = Normalizer.from_texts([t for t, _ in examples] + vocabulary, slang)
+    sets = {}
+    for name in args.sets:
+        path = REPO / "tests" / "data" / name
+        if path.exists():
+            sets[name] = load_tsv(path)
+    header = f"{'candidate':<36} {'train s':>7}"
+    for name in sets:
+        header += f" | {name[:22]:<22} acc  wrong≥.5 ask"
+    print(header)
+    for label, spec in CANDIDATES.items():
+        if args.only and label not in args.only:
+            continue
+        started = time.perf_counter()
+        model = IntentClassifier.train(examples, normalizer, spec)
+        line = f"{label:<36} {time.perf_counter() - started:>7.1f}"
+        for examples_set in sets.values():
+            r = evaluate(model, examples_set)
+            line += f" | {'':<22} {r.accuracy:.3f} {r.wrong_answered:6.1%} {r.clarified:5.1%}"
+        print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
