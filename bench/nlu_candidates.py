@@ -36,6 +36,7 @@ DEFAULT_SETS = (
     "nlu_eval_layout.tsv",
 )
 BASE = ModelSpec(parts=("chars", "words"), segments=False)
+SHORT_ONLY = ("training.yaml",)
 CANDIDATES: dict[str, ModelSpec] = {
     "tfidf (before)": BASE,
     "tfidf+lemmas": replace(BASE, parts=("chars", "words", "lemmas")),
@@ -57,25 +58,28 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", default=None, help="candidate names")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    examples = training_examples(NLU_DIR)
+    all_examples = training_examples(NLU_DIR)
+    short_examples = training_examples(NLU_DIR, SHORT_ONLY)
     slang = load_slang(NLU_DIR / "slang.yaml")
     vocabulary = KnowledgeBase.load(REPO / "config" / "knowledge").all_texts()
-    normalizer = Normalizer.from_texts([t for t, _ in examples] + vocabulary, slang)
+    normalizer = Normalizer.from_texts([t for t, _ in all_examples] + vocabulary, slang)
     sets = {}
     for name in args.sets:
         path = REPO / "tests" / "data" / name
         if path.exists():
             sets[name] = load_tsv(path)
-    header = f"{'candidate':<36} {'train s':>7}"
+    header = f"{'candidate':<52} {'train s':>7}"
     for name in sets:
         header += f" | {name[:22]:<22} acc  wrong≥.5 ask"
     print(header)
-    for label, spec in CANDIDATES.items():
-        if args.only and label not in args.only:
+    runs = [(f"{label}, short phrases", spec, short_examples) for label, spec in CANDIDATES.items()]
+    runs += [(f"{label}, + long phrases", spec, all_examples) for label, spec in CANDIDATES.items()]
+    for label, spec, examples in runs:
+        if args.only and not any(label.startswith(name) for name in args.only):
             continue
         started = time.perf_counter()
         model = IntentClassifier.train(examples, normalizer, spec)
-        line = f"{label:<36} {time.perf_counter() - started:>7.1f}"
+        line = f"{label:<52} {time.perf_counter() - started:>7.1f}"
         for examples_set in sets.values():
             r = evaluate(model, examples_set)
             line += f" | {'':<22} {r.accuracy:.3f} {r.wrong_answered:6.1%} {r.clarified:5.1%}"

@@ -23,8 +23,17 @@ log = logging.getLogger(__name__)
 CURRENT = "current-model.txt"
 
 
-def training_examples(nlu_dir: Path) -> list[Example]:
-    return load_training(nlu_dir / "training.yaml")
+TRAINING_FILES = ("training.yaml", "training_long.yaml")
+
+
+def training_examples(nlu_dir: Path, files: Sequence[str] = TRAINING_FILES) -> list[Example]:
+    """The shipped phrases: short ones (`training.yaml`) and long real-style messages
+    (`training_long.yaml`)."""
+    examples: list[Example] = []
+    for name in files:
+        if (nlu_dir / name).exists() or name == TRAINING_FILES[0]:
+            examples += load_training(nlu_dir / name)
+    return examples
 
 
 def load_classifier(
