@@ -46,6 +46,9 @@ CANDIDATES: dict[str, ModelSpec] = {
     "chars+lemmas+vectors+pieces": replace(
         BASE, parts=("chars", "lemmas", "vectors"), segments=True
     ),
+    "chars+lemmas+vectors+pieces, confidence ×0.6": replace(
+        BASE, parts=("chars", "lemmas", "vectors"), segments=True, confidence_scale=0.6
+    ),
     "logreg chars+lemmas+vectors+pieces": replace(
         BASE, parts=("chars", "lemmas", "vectors"), segments=True, model="logreg", c=20.0
     ),

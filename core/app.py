@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.clarify import Feedback
 from core.clock import Clock, SystemClock
 from core.compensation import Compensation
 from core.delivery import Delivery
@@ -134,6 +135,7 @@ async def build_core(
             misunderstandings_before_operator=settings.misunderstandings_before_operator,
             order_attempts_before_operator=settings.order_attempts_before_operator,
         ),
+        Feedback.from_file(Path(settings.nlu_dir) / "feedback.yaml"),
     )
     manners = Manners.from_file(Path(settings.nlu_dir) / "rude.yaml")
     engine = Engine(storage, dialog, escalation, clock, manners, on_outbox=delivery.wake)

@@ -15,6 +15,7 @@ NO_PHOTO = "no_photo"
 SKIP = "skip"
 START = "start"  # /start, /help and VK's "Начать": the greeting and the menu
 TOPIC = "topic:"  # topic:<intent>
+PICK = "pick:"  # pick:<intent>: a topic picked in answer to a clarifying question
 RATE = "rate:"  # rate:<ticket>:<1..5>
 
 

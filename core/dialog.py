@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from core import buttons
+from core.clarify import Clarifier, ClarifyPolicy, Feedback
 from core.intents import COMPLAINTS, NEEDS_ORDER, NEEDS_PHOTO
 from core.knowledge import KnowledgeBase
 from core.nlu import IntentClassifier
@@ -64,6 +65,7 @@ class Dialog:
         classifier: IntentClassifier,
         orders: OrderService,
         policy: DialogPolicy,
+        feedback: Feedback | None = None,
     ) -> None:
         self.kb = kb
         self.texts = kb.texts
@@ -71,6 +73,14 @@ class Dialog:
         self.classifier = classifier
         self.orders = orders
         self.policy = policy
+        self.clarify = Clarifier(
+            kb,
+            self.replies,
+            feedback,
+            ClarifyPolicy(
+                misunderstandings_before_operator=policy.misunderstandings_before_operator
+            ),
+        )
 
     # ------------------------------------------------------------------ entry points
     async def handle_text(self, turn: Turn) -> None:
@@ -139,11 +149,14 @@ class Dialog:
             conv.misunderstandings = 0
             await self.answer_intent(turn, "order_status")
             return
+        if self.clarify.intercept(turn, prediction):  # feedback, reactions, a question back
+            return
         if not confident:
             self._misunderstood(turn)
             return
         conv.misunderstandings = 0
         await self.answer_intent(turn, prediction.intent)
+        self.clarify.offer_second(turn, prediction, prediction.intent)
 
     async def handle_button(self, turn: Turn, payload: str) -> None:
         conv = turn.conversation
@@ -163,8 +176,8 @@ class Dialog:
         elif payload == buttons.MENU:
             self._reset(turn)
             turn.say(self.menu(self.texts.get("menu_prompt")))
-        elif payload.startswith(buttons.TOPIC):
-            intent = payload.removeprefix(buttons.TOPIC)
+        elif payload.startswith((buttons.TOPIC, buttons.PICK)):
+            intent = self.clarify.picked(turn, payload)
             if intent not in self.kb.answers:
                 self._unknown_button(turn)
                 return

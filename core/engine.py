@@ -114,9 +114,12 @@ class Engine:
                 return
             # A case is open: everything the customer says or presses goes to its operators.
             turn.forward_to_operators = True
+            if self.dialog.clarify.asks_about_case(self.dialog.classifier, text):  # where is he?
+                turn.say(Reply(await self.escalation.status_text(self.storage, turn.open_ticket)))
             return
         if inbound.payload:
             await self.dialog.handle_button(turn, inbound.payload)
+            await self.dialog.clarify.remember_pick(self.storage, turn)  # a clarification's pick
             return
         if not text:
             if inbound.attachments:

@@ -59,7 +59,7 @@ class Prediction:
     intent: str
     confidence: float
     normalized: str
-    # The likeliest intents, best first, with their probabilities (at most three).
+    # The likeliest intents, best first, with their probabilities (at most five).
     ranked: tuple[tuple[str, float], ...] = field(default=(), compare=False)
     # A second request in another part of the message (answered as a button).
     also: str | None = field(default=None, compare=False)
@@ -155,14 +155,12 @@ class IntentClassifier:
         also: str | None = None
         if self.spec.segments:
             whole, also = self._weigh_pieces(text, whole)
-        order = np.argsort(-whole)[:3]
+        order = np.argsort(-whole)[:5]
         ranked = tuple((self.intents[int(i)], float(whole[int(i)])) for i in order)
         best = ranked[0][0]
         return Prediction(best, ranked[0][1], normalized, ranked, also if also != best else None)
 
-    def _weigh_pieces(
-        self, text: str, whole: np.ndarray
-    ) -> tuple[np.ndarray, str | None]:
+    def _weigh_pieces(self, text: str, whole: np.ndarray) -> tuple[np.ndarray, str | None]:
         """Manners and a second request: `whole` re-weighed by the message's pieces."""
         repaired = self.normalizer.repair(text)
         cut = [
@@ -178,8 +176,12 @@ class IntentClassifier:
         if len(content) < len(scored) and self.intents[int(np.argmax(whole))] == "greeting":
             # "Здравствуйте! В чате никто не отвечает": the greeting is not the request.
             rest = self.probabilities(" ".join(piece for piece, _ in content))
-            top = self.intents[int(np.argmax(rest))]
-            if top not in SOCIAL and top != OUT_OF_SCOPE and rest.max() >= self.spec.request_floor:
+            asked = self.intents[int(np.argmax(rest))]
+            if (
+                asked not in SOCIAL
+                and asked != OUT_OF_SCOPE
+                and rest.max() >= self.spec.request_floor
+            ):
                 base = rest
         weight = self.spec.piece_weight
         if weight > 0:

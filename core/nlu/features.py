@@ -8,6 +8,7 @@ never imports scikit-learn and one message costs a fraction of a millisecond.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,7 +41,7 @@ def char_grams(text: str) -> list[str]:
 def word_grams(text: str) -> list[str]:
     """Words and pairs of neighbouring words."""
     tokens = text.split()
-    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+    return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
 
 
 def lemma_grams(text: str) -> list[str]:
