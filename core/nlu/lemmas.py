@@ -39,3 +39,9 @@ def lemma(word: str) -> str:
 def lemmatize(text: str) -> str:
     """A normalised text (lowercase words separated by spaces) in dictionary forms."""
     return " ".join(lemma(word) for word in text.split())
+
+
+@lru_cache(maxsize=200_000)
+def is_dictionary_word(word: str) -> bool:
+    """A word form the Russian dictionary has (not a guess from its ending)."""
+    return len(word) >= 2 and bool(_morph().word_is_known(word))
