@@ -59,6 +59,7 @@ def load_classifier(
         loaded = IntentClassifier.load(cache)
         if loaded is not None:
             loaded.fingerprint = key
+            loaded.warm_up()
             if publish_model:
                 publish(cache.parent, key)
             return loaded

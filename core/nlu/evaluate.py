@@ -37,6 +37,8 @@ class Evaluation:
     wrong_answered: float = 0.0  # share of all messages: wrong with confidence >= threshold
     clarified: float = 0.0  # share of all messages with confidence below the threshold
     right_answered: float = 0.0  # share of all messages: right with confidence >= threshold
+    # (true, predicted, confidence, text) of every error
+    errors_with_confidence: tuple[tuple[str, str, float, str], ...] = ()
 
 
 def evaluate(
@@ -82,6 +84,11 @@ def evaluate(
         wrong_answered=wrong_answered / count,
         clarified=sum(1 for c in confident if not c) / count,
         right_answered=right_answered / count,
+        errors_with_confidence=tuple(
+            (t, p.intent, p.confidence, text)
+            for (text, t), p in zip(examples, predictions, strict=True)
+            if t != p.intent
+        ),
     )
 
 

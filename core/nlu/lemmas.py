@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 _CYRILLIC_WORD = re.compile(r"[а-я]+")
+KEEP = frozenset({"номерзаказа"})  # normalize.ORDER_TOKEN: a masked order number
 _lock = threading.Lock()
 _analyzer: Any = None
 
@@ -31,7 +32,7 @@ def _morph() -> Any:
 @lru_cache(maxsize=200_000)
 def lemma(word: str) -> str:
     """The dictionary form of one lowercase word; other tokens are returned unchanged."""
-    if len(word) < 3 or not _CYRILLIC_WORD.fullmatch(word):
+    if len(word) < 3 or word in KEEP or not _CYRILLIC_WORD.fullmatch(word):
         return word
     return str(_morph().parse(word)[0].normal_form).replace("ё", "е")
 
