@@ -46,6 +46,15 @@ CANDIDATES: dict[str, ModelSpec] = {
     "chars+lemmas+vectors+pieces": replace(
         BASE, parts=("chars", "lemmas", "vectors"), segments=True
     ),
+    "… + most confident piece mixed in (×0.2)": replace(
+        BASE, parts=("chars", "lemmas", "vectors"), segments=True, piece_weight=0.2
+    ),
+    "… + most confident piece mixed in (×0.5)": replace(
+        BASE, parts=("chars", "lemmas", "vectors"), segments=True, piece_weight=0.5
+    ),
+    "… + a clear piece promoted when the whole is unsure": replace(
+        BASE, parts=("chars", "lemmas", "vectors"), segments=True, promote_piece=0.5
+    ),
     "chars+lemmas+vectors+pieces, confidence ×0.55 (shipped)": ModelSpec(),
     "logreg chars+lemmas+vectors+pieces": replace(
         BASE, parts=("chars", "lemmas", "vectors"), segments=True, model="logreg", c=20.0

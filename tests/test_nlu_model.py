@@ -137,7 +137,7 @@ def test_second_request_is_reported(classifier):
     assert {prediction.intent, prediction.also} == {"return_item", "promo_code"}
     single = classifier.predict("как вернуть товар")
     assert single.also is None
-    assert [name for name, _ in single.ranked][0] == single.intent
+    assert single.ranked[0][0] == single.intent
     assert len(single.ranked) == 5
     assert single.ranked[0][1] == pytest.approx(single.confidence)
     assert sum(p for _, p in single.ranked) <= 1.0 + 1e-9

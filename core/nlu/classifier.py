@@ -47,10 +47,13 @@ class ModelSpec:
     model: str = "svm"  # svm | logreg
     c: float = 1.0
     segments: bool = True
-    # A message that reads as a greeting is answered as its other pieces say when
-    # they ask for something with at least this probability.
+    # A message that reads as a greeting is answered as its other pieces say when they
+    # ask for something with at least this probability (or as surely as the greeting).
     request_floor: float = 0.5
     piece_weight: float = 0.0  # how much the most confident piece counts beside the whole
+    # When the whole message is scored below this and one piece above it, the piece is
+    # averaged in (0: never).
+    promote_piece: float = 0.0
     # Multiplies the temperature fitted on the training phrases: real messages are further
     # from them than their held-out folds, so the model is made less sure (chosen on the
     # development set of real-style messages, see README).
@@ -188,13 +191,18 @@ class IntentClassifier:
             if (
                 asked not in SOCIAL
                 and asked != OUT_OF_SCOPE
-                and rest.max() >= self.spec.request_floor
+                and rest.max() >= min(self.spec.request_floor, whole.max())
             ):
                 base = rest
+        best_piece = max((p for _, p in content), key=self._request_strength)
         weight = self.spec.piece_weight
         if weight > 0:
-            best_piece = max((p for _, p in content), key=self._request_strength)
             base = (1.0 - weight) * base + weight * best_piece
+        promote = self.spec.promote_piece
+        if promote and base.max() < promote <= self._request_strength(best_piece):
+            # A diffuse message (a long story) with one clear request in it: that piece
+            # says what is asked ("…а оно пришло с пятном. Что можно сделать?").
+            base = 0.5 * (base + best_piece)
         main = int(np.argmax(base))
         also, strongest = None, 0.0
         for _, p in content:
