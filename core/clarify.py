@@ -36,6 +36,8 @@ from core.types import Button, Reply
 if TYPE_CHECKING:
     from core.storage import Storage
 
+AWAIT_ORDER = "await_order"  # dialog.AWAIT_ORDER (the dialog imports this module)
+IDLE = "idle"
 PENDING = "clarify"  # slot: the question asked {"text", "options", "at"}
 PICKED = "clarify_picked"  # slot, within one turn: the pick to store as a label
 NOT_HELPED = "not_helped_at"  # slot: when the bot last apologised for an answer
@@ -129,24 +131,36 @@ class Clarifier:
         self.kb = kb
         self.texts = kb.texts
         self.replies = replies
-        self.feedback = feedback or Feedback()
+        self.feedback_phrases = feedback or Feedback()
         self.policy = policy or ClarifyPolicy()
 
     # ------------------------------------------------------------------ typed messages
-    def intercept(self, turn: Turn, prediction: Prediction) -> bool:
-        """Handle a typed message that is feedback or needs a question; True if done."""
+    def feedback(self, turn: Turn, prediction: Prediction) -> bool:
+        """ "не помогло" and reactions (👍, "ок"), at any step of the dialog that reads a
+        question; True if answered."""
         conv = turn.conversation
-        conv.slots.pop(PENDING, None)  # a typed message answers no earlier question
-        text = turn.inbound.text
-        reaction = self.feedback.reaction(text, prediction.normalized)
-        if reaction == "negative" or self.feedback.is_dissatisfied(prediction.normalized):
+        reaction = self.feedback_phrases.reaction(turn.inbound.text, prediction.normalized)
+        if reaction == "negative" or self.feedback_phrases.is_dissatisfied(prediction.normalized):
+            conv.slots.pop(PENDING, None)
+            if conv.step == AWAIT_ORDER:  # asked for an order number on a misread topic
+                conv.step = IDLE
+                for key in ("pending_intent", "order_attempts", "complaint", "description"):
+                    conv.slots.pop(key, None)
             self.not_helped(turn)
             return True
-        conv.slots.pop(NOT_HELPED, None)
         if reaction == "positive":
+            conv.slots.pop(NOT_HELPED, None)
             conv.misunderstandings = 0
-            turn.say(Reply(self.texts.get("reaction_ack")))
+            waiting = conv.step == AWAIT_ORDER
+            turn.say(Reply(self.texts.get("reaction_order" if waiting else "reaction_ack")))
             return True
+        return False
+
+    def intercept(self, turn: Turn, prediction: Prediction) -> bool:
+        """A question back when the model is unsure; True if asked."""
+        conv = turn.conversation
+        conv.slots.pop(PENDING, None)  # a typed message answers no earlier question
+        conv.slots.pop(NOT_HELPED, None)
         options = self.options(prediction)
         if options and self.unsure(prediction):
             self.ask(turn, prediction, options)
@@ -269,7 +283,7 @@ class Clarifier:
         if not words or len(words) > MAX_FEEDBACK_WORDS:
             return False
         padded = f" {' '.join(words)} "
-        if any(f" {phrase} " in padded for phrase in self.feedback.waiting):
+        if any(f" {phrase} " in padded for phrase in self.feedback_phrases.waiting):
             return True
         return prediction.intent == "operator" and prediction.confidence >= 0.5
 

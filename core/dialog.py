@@ -127,6 +127,8 @@ class Dialog:
             prediction.confidence >= self.policy.min_confidence
             and prediction.intent != "out_of_scope"
         )
+        if self.clarify.feedback(turn, prediction):  # "не помогло", 👍, "ок"
+            return
         if step == AWAIT_ORDER:
             pending = str(conv.slots.get("pending_intent") or "order_status")
             if order:

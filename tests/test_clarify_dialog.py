@@ -206,3 +206,27 @@ async def test_an_ordinary_message_during_an_open_case_is_only_forwarded(core):
     customer = Customer(core)
     await customer.say("позовите оператора")
     assert await customer.say("номер заказа 12345678-0001, курьер не приехал") == []
+
+
+async def test_not_helped_while_the_bot_waits_for_an_order_number(core):
+    customer = Customer(core)
+    asked = await customer.say("где мой заказ")
+    assert asked[0].text == core.kb.texts.get("ask_order.order_status")
+    replies = await customer.say("это не ответ на мой вопрос")
+    assert replies[0].text == core.kb.texts.get("not_helped")
+    conv = await customer.conversation()
+    assert conv.step == "idle" and "pending_intent" not in conv.slots
+    assert await customer.open_ticket() is None
+
+
+async def test_a_reaction_while_waiting_for_an_order_number_is_no_failed_try(core):
+    customer = Customer(core)
+    await customer.say("где мой заказ")
+    for _ in range(3):
+        replies = await customer.say("👍")
+        assert [r.text for r in replies] == [core.kb.texts.get("reaction_order")]
+    conv = await customer.conversation()
+    assert conv.step == "await_order" and not conv.slots.get("order_attempts")
+    # The number still works afterwards.
+    replies = await customer.say("12345678-0001")
+    assert "12345678-0001" in replies[0].text
