@@ -50,13 +50,3 @@ class LabelRepo:
             (int(row["id"]), intent, source, now),
         )
         return True
-
-    async def by_source(self, source: str) -> list[tuple[str, str]]:
-        """(text, intent) of the labels written by `source`, oldest first."""
-        rows = await self._ex.fetchall(
-            "SELECT m.text AS text, l.intent AS intent FROM intent_labels l "
-            "JOIN messages m ON m.id = l.message_id WHERE l.labelled_by = ? "
-            "ORDER BY l.created_at, l.message_id",
-            (source,),
-        )
-        return [(str(row["text"]), str(row["intent"])) for row in rows]
