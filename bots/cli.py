@@ -4,7 +4,8 @@ supportbot              start the messengers whose tokens are set, else the cons
 supportbot run          start the messengers (same as `python -m bots`)
 supportbot chat         offline console chat: customer and operator in one terminal
 supportbot classify     one message per line on stdin → `intent<TAB>confidence`
-supportbot eval FILE    accuracy, macro-F1, per-intent precision/recall, confusions
+supportbot eval FILE    accuracy, macro-F1, the shares answered wrongly / sent to
+                        clarification, per-intent precision/recall, confusions
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     ev = sub.add_parser("eval", help="evaluate the classifier on intent<TAB>text lines")
     ev.add_argument("file", type=Path)
     ev.add_argument("--errors", action="store_true", help="list every misclassified message")
+    ev.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="answer threshold: below it the bot asks a clarifying question (default 0.5)",
+    )
     rep = sub.add_parser("report", help="support KPIs for a period")
     rep.add_argument("--since", required=True, help="first day, YYYY-MM-DD")
     rep.add_argument("--until", help="last day (inclusive), YYYY-MM-DD; default: today")
@@ -74,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "classify":
         return classify(settings)
     if command == "eval":
-        return evaluate_file(settings, args.file, args.errors)
+        return evaluate_file(settings, args.file, args.errors, args.threshold)
     if command == "report":
         return asyncio.run(
             report(
@@ -138,21 +145,28 @@ def classify(settings: Settings) -> int:
     return 0
 
 
-def evaluate_file(settings: Settings, path: Path, show_errors: bool) -> int:
+def evaluate_file(
+    settings: Settings, path: Path, show_errors: bool, threshold: float | None = None
+) -> int:
     from core.nlu.dataset import load_tsv
-    from core.nlu.evaluate import evaluate, format_report
+    from core.nlu.evaluate import ANSWER_THRESHOLD, evaluate, format_report
 
     try:
         examples = load_tsv(path)
     except (OSError, ValueError) as exc:
         print(f"Cannot read {path}: {exc}", file=sys.stderr)
         return 2
-    result = evaluate(_bot_model(settings), examples)
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        print(f"--threshold must be between 0 and 1, not {threshold}", file=sys.stderr)
+        return 2
+    result = evaluate(
+        _bot_model(settings), examples, ANSWER_THRESHOLD if threshold is None else threshold
+    )
     print(format_report(result))
     if show_errors:
-        print("\nerrors (true → predicted: text):")
-        for truth, predicted, text in result.errors:
-            print(f"  {truth} → {predicted}: {text}")
+        print("\nerrors (true → predicted: text (confidence)):")
+        for truth, predicted, confidence, text in result.errors_with_confidence:
+            print(f"  {truth} → {predicted}: {text} ({confidence:.2f})")
     return 0
 
 

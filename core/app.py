@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.clarify import Feedback
 from core.clock import Clock, SystemClock
 from core.compensation import Compensation
 from core.delivery import Delivery
@@ -162,7 +163,8 @@ async def build_core(
             order_attempts_before_operator=settings.order_attempts_before_operator,
             timezone=settings.timezone,
         ),
-        SubCases.load(Path(settings.knowledge_dir) / "subcases.yaml"),
+        subcases=SubCases.load(Path(settings.knowledge_dir) / "subcases.yaml"),
+        feedback=Feedback.from_file(Path(settings.nlu_dir) / "feedback.yaml"),
     )
     manners = Manners.from_file(Path(settings.nlu_dir) / "rude.yaml")
     engine = Engine(storage, dialog, escalation, clock, manners, delivery=delivery)

@@ -17,6 +17,7 @@ START = "start"  # /start, /help and VK's "Начать": the greeting and the m
 ORDER_OK = "order_ok"  # "yes, this order" when a complaint names the remembered order
 OTHER_ORDER = "order_other"  # "another order": the bot asks for its number
 TOPIC = "topic:"  # topic:<intent>
+PICK = "pick:"  # pick:<intent>: a topic picked in answer to a clarifying question
 RATE = "rate:"  # rate:<ticket>:<1..5>
 
 

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from core import buttons
+from core.clarify import Clarifier, ClarifyPolicy, Feedback
 from core.intents import COMPLAINTS, NEEDS_ORDER, NEEDS_PHOTO
 from core.knowledge import KnowledgeBase
 from core.nlu import IntentClassifier
@@ -76,6 +77,7 @@ class Dialog:
         orders: OrderService,
         policy: DialogPolicy,
         subcases: SubCases | None = None,
+        feedback: Feedback | None = None,
     ) -> None:
         self.kb = kb
         self.texts = kb.texts
@@ -87,6 +89,14 @@ class Dialog:
         self.selfservice = SelfService(kb.texts, orders, self.replies, self.advice)
         self.order_replies = OrderReplies(
             kb, self.replies, self.advice, self.selfservice, subcases or SubCases([])
+        )
+        self.clarify = Clarifier(
+            kb,
+            self.replies,
+            feedback,
+            ClarifyPolicy(
+                misunderstandings_before_operator=policy.misunderstandings_before_operator
+            ),
         )
 
     # ------------------------------------------------------------------ entry points
@@ -145,6 +155,8 @@ class Dialog:
             conv.slots["rating_ticket"] = pending_rating
             turn.say(self.order_replies.thanks_with_rating(int(str(pending_rating))))
             return
+        if self.clarify.feedback(turn, prediction):  # "не помогло", 👍, "ок"
+            return
         if step == AWAIT_ORDER:
             pending = str(conv.slots.get("pending_intent") or "order_status")
             if order:
@@ -173,11 +185,14 @@ class Dialog:
             conv.misunderstandings = 0
             self._ask_order(turn, "order_status")
             return
+        if self.clarify.intercept(turn, prediction):  # feedback, reactions, a question back
+            return
         if not confident:
             self._misunderstood(turn)
             return
         conv.misunderstandings = 0
         await self.answer_intent(turn, prediction.intent)
+        self.clarify.offer_second(turn, prediction, prediction.intent)
 
     async def handle_button(self, turn: Turn, payload: str) -> None:
         conv = turn.conversation
@@ -208,8 +223,8 @@ class Dialog:
         elif payload == buttons.MENU:
             self._reset(turn)
             turn.say(self.menu(self.texts.get("menu_prompt")))
-        elif payload.startswith(buttons.TOPIC):
-            intent = payload.removeprefix(buttons.TOPIC)
+        elif payload.startswith((buttons.TOPIC, buttons.PICK)):
+            intent = self.clarify.picked(turn, payload)
             if intent not in self.kb.answers:
                 self._unknown_button(turn)
                 return

@@ -163,9 +163,12 @@ class Engine:
                 return
             # A case is open: everything the customer says or presses goes to its operators.
             turn.forward_to_operators = True
+            if self.dialog.clarify.asks_about_case(self.dialog.classifier, text):  # where is he?
+                turn.say(Reply(await self.escalation.status_text(self.storage, turn.open_ticket)))
             return
         if inbound.payload:
             await self.dialog.handle_button(turn, inbound.payload)
+            self.dialog.clarify.take_pick(turn)  # a clarification's pick: a labelled example
             return
         if not text:
             if inbound.attachments:
@@ -250,6 +253,7 @@ class Engine:
                 items.append(await self._notice(tx, turn, ticket.id, {"event": "conflict"}, now))
         items += await self._commit_rating(tx, turn, now)
         await record_turn(tx, turn, now)  # bot outcomes and self-service actions
+        await self.dialog.clarify.remember_pick(tx, turn)
         reply_ticket = attached
         if turn.escalation is not None:
             opened, told, queued = await self.escalation.open(tx, conv, turn.escalation, now)

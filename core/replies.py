@@ -68,8 +68,9 @@ class ReplyBuilder:
 
     def button_title(self, payload: str) -> str:
         """What a pressed button said, for the transcript."""
-        if payload.startswith(buttons.TOPIC):
-            answer = self.kb.answers.get(payload.removeprefix(buttons.TOPIC))
+        if payload.startswith((buttons.TOPIC, buttons.PICK)):
+            name = payload.removeprefix(buttons.TOPIC).removeprefix(buttons.PICK)
+            answer = self.kb.answers.get(name)
             if answer is not None:
                 return answer.title
         if payload in _BUTTON_TEXTS:

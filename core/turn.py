@@ -38,6 +38,7 @@ class Turn:
     rating: tuple[int, int] | None = None  # (ticket id, score)
     rating_comment: tuple[int, str] | None = None
     case: int | None = None  # the ticket the turn belongs to, once written (for the log)
+    pick: tuple[str, str] | None = None  # (message, topic) a customer picked: a new label
     # What the bot solved by itself ("answered", "helped", "self_service") and the
     # self-service actions sent to the shop's API; stored by `core.outcomes`.
     outcomes: list[str] = field(default_factory=list)

@@ -121,6 +121,35 @@ def test_eval_lists_errors_on_request(cli_data, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "accuracy: 0.500" in result.stdout
     assert "thanks → order_status: где мой заказ" in result.stdout
+    # One of two is wrong; with a confidence above the answer threshold it was answered.
+    wrong = float(
+        re.search(
+            r"^answered wrongly \(confidence >= 0\.50\): ([\d.]+)%$", result.stdout, re.M
+        ).group(1)
+    )
+    asked = float(
+        re.search(
+            r"^sent to clarification \(confidence < 0\.50\): ([\d.]+)%$", result.stdout, re.M
+        ).group(1)
+    )
+    assert wrong + asked <= 100.0 and wrong in (0.0, 50.0)
+    # Every message counted once: right-and-answered + wrong-and-answered + asked = 100%.
+    right = float(
+        re.search(
+            r"^answered rightly \(confidence >= 0\.50\): ([\d.]+)%$", result.stdout, re.M
+        ).group(1)
+    )
+    assert right + wrong + asked == pytest.approx(100.0)
+
+
+def test_eval_threshold_option(cli_data, tmp_path):
+    two = tmp_path / "two.tsv"
+    two.write_text("thanks\tгде мой заказ\ngreeting\tпривет\n", encoding="utf-8")
+    result = run_cli(["eval", str(two), "--threshold", "0"], cli_data, tmp_path)
+    assert result.returncode == 0, result.stderr
+    # At threshold 0 every message is answered: the wrong one counts as answered wrongly.
+    assert "answered wrongly (confidence >= 0.00): 50.0%" in result.stdout
+    assert "sent to clarification (confidence < 0.00): 0.0%" in result.stdout
 
 
 @pytest.mark.parametrize("content", [None, "greeting привет без табуляции\n"])

@@ -318,12 +318,17 @@ async def test_open_ticket_bot_stays_silent_and_forwards(core):
     await customer.say("позовите оператора")
     ticket = await customer.open_ticket()
     before = await outbox_items(core)
-    for text in ("заказ 12345678-0001 не пришёл", "где мой заказ", "позовите оператора"):
+    for text in ("заказ 12345678-0001 не пришёл", "где мой заказ"):
         assert await customer.say(text) == []
+    # Asking for a person again is answered with the case's status (and still forwarded).
+    again = await customer.say("позовите оператора")
+    assert [r.text for r in again] == [
+        core.kb.texts.format("already_escalated", ticket=ticket.id, position=1)
+    ]
     photo = await customer.say(attachments=(PHOTO,))
     assert photo == []
     after = await outbox_items(core)
-    new = after[len(before) :]
+    new = [o for o in after[len(before) :] if o["channel"] == "operators"]
     assert [(o["channel"], o["kind"], o["ticket_id"]) for o in new] == [
         ("operators", "customer_message", ticket.id)
     ] * 4

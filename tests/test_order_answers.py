@@ -200,7 +200,7 @@ async def test_at_the_pickup_point_storage_can_be_extended(core):
 # ---------------------------------------------------------------------------- complaints
 async def test_not_received_for_an_order_on_its_way_gets_its_date(core):
     customer = Customer(core)
-    replies = await customer.say(f"мне так и не доставили заказ {IN_TRANSIT}")
+    replies = await customer.say(f"заказ {IN_TRANSIT} я так и не получила")
     text = all_text(replies)
     assert "Ожидаемая дата доставки — 3 января 2026" in text
     assert await customer.open_ticket() is None

@@ -7,18 +7,33 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from core.nlu.classifier import IntentClassifier, Prediction, fingerprint
+from core.nlu.classifier import IntentClassifier, ModelSpec, Prediction, fingerprint
 from core.nlu.dataset import Example, load_training
 from core.nlu.normalize import Normalizer, load_slang
 
-__all__ = ["IntentClassifier", "Prediction", "load_classifier", "training_examples"]
+__all__ = [
+    "IntentClassifier",
+    "ModelSpec",
+    "Prediction",
+    "load_classifier",
+    "training_examples",
+]
 
 log = logging.getLogger(__name__)
 CURRENT = "current-model.txt"
 
 
-def training_examples(nlu_dir: Path) -> list[Example]:
-    return load_training(nlu_dir / "training.yaml")
+TRAINING_FILES = ("training.yaml", "training_long.yaml")
+
+
+def training_examples(nlu_dir: Path, files: Sequence[str] = TRAINING_FILES) -> list[Example]:
+    """The shipped phrases: short ones (`training.yaml`) and long real-style messages
+    (`training_long.yaml`)."""
+    examples: list[Example] = []
+    for name in files:
+        if (nlu_dir / name).exists() or name == TRAINING_FILES[0]:
+            examples += load_training(nlu_dir / name)
+    return examples
 
 
 def load_classifier(
@@ -27,6 +42,7 @@ def load_classifier(
     extra_examples: Sequence[Example] = (),
     vocabulary_texts: Sequence[str] = (),
     publish_model: bool = False,
+    spec: ModelSpec | None = None,
 ) -> IntentClassifier:
     """The classifier for the shipped phrases plus `extra_examples` (labelled by operators).
 
@@ -37,18 +53,19 @@ def load_classifier(
     """
     examples = training_examples(nlu_dir) + list(extra_examples)
     slang = load_slang(nlu_dir / "slang.yaml")
-    key = fingerprint(examples, slang, vocabulary_texts)
+    key = fingerprint(examples, slang, vocabulary_texts, spec)
     cache = cache_dir / f"intent-model-{key}.pkl" if cache_dir is not None else None
     if cache is not None and cache.exists():
         loaded = IntentClassifier.load(cache)
         if loaded is not None:
             loaded.fingerprint = key
+            loaded.warm_up()
             if publish_model:
                 publish(cache.parent, key)
             return loaded
     started = time.perf_counter()
     normalizer = Normalizer.from_texts([t for t, _ in examples] + list(vocabulary_texts), slang)
-    classifier = IntentClassifier.train(examples, normalizer)
+    classifier = IntentClassifier.train(examples, normalizer, spec)
     log.info(
         "intent model trained on %d phrases in %.1f s", len(examples), time.perf_counter() - started
     )

@@ -1,6 +1,7 @@
 """Text normalisation before classification.
 
 Lowercase, ё → е, order numbers masked, wrong keyboard layout turned back into Russian,
+Russian typed in Latin letters read back ("zakaz gde"),
 punctuation and emoji dropped, stretched letters shortened ("приииивет"), slang and
 abbreviations expanded from `config/nlu/slang.yaml`.
 """
@@ -14,6 +15,8 @@ from pathlib import Path
 import yaml
 
 from core.nlu.layout import fix_layout
+from core.nlu.lemmas import is_dictionary_word
+from core.nlu.translit import TranslitReader
 from core.orders.numbers import mask_order_numbers
 
 ORDER_TOKEN = "номерзаказа"
@@ -21,6 +24,9 @@ _WORD = re.compile(r"[а-яa-z0-9]+")
 _NON_WORD = re.compile(r"[^а-яa-z0-9\s]+")
 _STRETCHED = re.compile(r"([а-яa-z])\1{2,}")
 _SPACES = re.compile(r"\s+")
+_CYRILLIC = re.compile(r"[а-я]")
+_LATIN = re.compile(r"[a-z]")
+_RUSSIAN_WORD = re.compile(r"[а-я]{2,}")
 
 
 def load_slang(path: Path) -> dict[str, str]:
@@ -74,10 +80,40 @@ class Normalizer:
     def basic(text: str) -> str:
         return text.lower().replace("ё", "е")
 
-    def normalize(self, text: str) -> str:
+    def repair(self, text: str) -> str:
+        """Lowercase, order numbers masked, wrong layout turned back; punctuation kept
+        (where the message's sentences end)."""
         text = self.basic(text)
         text = mask_order_numbers(text, f" {ORDER_TOKEN} ")
-        text = fix_layout(text, self.vocabulary.is_known, self.vocabulary.words.__contains__)
+        layout = fix_layout(text, self.vocabulary.is_known, self.vocabulary.words.__contains__)
+        if _CYRILLIC.search(text) or not _LATIN.search(text):
+            return self._translit().fix(layout)
+        # All Latin: a wrong keyboard layout ("ult vjq pfrfp") or Russian spelt in Latin
+        # letters ("gde moi zakaz"); the reading with more known words wins.
+        spelt = self._translit().fix(text)
+        return spelt if self._known_words(spelt) > self._known_words(layout) else layout
+
+    def _known_words(self, text: str) -> int:
+        return sum(
+            1
+            for word in _RUSSIAN_WORD.findall(text)
+            if self.vocabulary.is_known(word) or is_dictionary_word(word)
+        )
+
+    def _translit(self) -> TranslitReader:
+        reader: TranslitReader | None = self.__dict__.get("_reader")
+        if reader is None:
+            reader = TranslitReader(self.vocabulary.words.__contains__)
+            self.__dict__["_reader"] = reader
+        return reader
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state.pop("_reader", None)  # a cache, rebuilt on use
+        return state
+
+    def normalize(self, text: str) -> str:
+        text = self.repair(text)
         text = _NON_WORD.sub(" ", text.replace("ё", "е"))
         text = _STRETCHED.sub(r"\1", text)
         text = _SPACES.sub(" ", text).strip()
