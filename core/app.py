@@ -23,10 +23,10 @@ from core.files import FileFetchers
 from core.hours import WorkingHours
 from core.intake import Intake
 from core.knowledge import KnowledgeBase, load_canned
-from core.learning import ModelWatcher, publish_model
+from core.learning import ModelWatcher, fetch_model, publish_model
 from core.liveness import Liveness, new_worker_id
 from core.manners import Manners
-from core.nlu import IntentClassifier, load_classifier, publish
+from core.nlu import IntentClassifier, load_classifier, model_key, publish
 from core.operators import OperatorDesk
 from core.orders import OrderService, make_order_service
 from core.storage import Storage
@@ -99,8 +99,12 @@ def classifier_for(
 async def bot_classifier(settings: Any, storage: Storage, kb: KnowledgeBase) -> IntentClassifier:
     """The model a bot runs: the shipped phrases, the knowledge base's words and every
     operator label; the command line's classify/eval use the very same one. Loaded (or
-    trained) in a worker thread: the event loop stays free meanwhile."""
+    trained) in a worker thread: the event loop stays free meanwhile. A replica starting
+    after another one published this very model takes it from the database instead of
+    training it again."""
     labelled = await storage.labels.examples()
+    key = await asyncio.to_thread(model_key, Path(settings.nlu_dir), labelled, kb.all_texts())
+    await fetch_model(storage, key, models_dir(settings))
     return await asyncio.to_thread(classifier_for, settings, kb, labelled)
 
 

@@ -95,6 +95,7 @@ class Intake:
         self.wall = wall
         self.handlers: dict[str, Handler] = {}
         self._active: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()  # got new updates while being applied: run again
         self._held: dict[str, float] = {}  # partitions leased and kept (unshared), last use
         self._slots = asyncio.Semaphore(CONCURRENT_PARTITIONS)
         self._wake = asyncio.Event()
@@ -166,6 +167,7 @@ class Intake:
     # ------------------------------------------------------------------ one partition
     def _start(self, partition: str) -> None:
         if partition in self._active:
+            self._again.add(partition)
             return
         task = asyncio.create_task(self._apply_partition(partition), name="intake")
         self._active[partition] = task
@@ -173,6 +175,9 @@ class Intake:
 
     def _finished(self, partition: str, _task: asyncio.Task[None]) -> None:
         self._active.pop(partition, None)
+        if partition in self._again:
+            self._again.discard(partition)
+            self._start(partition)
 
     async def _apply_partition(self, partition: str) -> None:
         async with self._slots:
@@ -182,11 +187,8 @@ class Intake:
                 if not await self.storage.inbox.lease(partition, self.worker_id, self.wall()):
                     return  # another live process applies it
             try:
-                while True:
-                    now = self.wall()
-                    row = await self.storage.inbox.next_row(partition, now, now - self.order_window)
-                    if row is None or not await self._apply(row):
-                        break
+                while await self._apply_ready(partition):
+                    pass
             except Exception:
                 log.exception("intake of partition %s failed", partition)
             finally:
@@ -199,14 +201,23 @@ class Intake:
                         return
                 else:
                     self._held[partition] = self.wall()
-        # Something may have arrived for the partition while it was being released.
-        if await self._has_ready(partition):
+        if self.shared and await self._ready_now(partition):
+            # Another replica stored something while this one held the partition (its own
+            # try found it taken): take it on now rather than at the next scan.
             self._start(partition)
 
-    async def _has_ready(self, partition: str) -> bool:
+    async def _ready_now(self, partition: str) -> bool:
         now = self.wall()
-        row = await self.storage.inbox.next_row(partition, now, now - self.order_window)
-        return row is not None
+        return bool(await self.storage.inbox.next_rows(partition, now, now - self.order_window, 1))
+
+    async def _apply_ready(self, partition: str) -> bool:
+        """Apply the partition's ready updates in order; True when there may be more."""
+        now = self.wall()
+        rows = await self.storage.inbox.next_rows(partition, now, now - self.order_window)
+        for row in rows:
+            if not await self._apply(row):
+                return False  # it waits for a retry: the ones after it wait too
+        return len(rows) == 20  # a full batch: look again
 
     async def _apply(self, row: InboxRow) -> bool:
         """Apply one update; False when it failed and must be retried first."""

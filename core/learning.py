@@ -61,12 +61,9 @@ class ModelWatcher:
         key = await self.storage.models.published()
         if not key or key == self.dialog.classifier.fingerprint:
             return False
-        path = self.cache_dir / f"intent-model-{key}.pkl"
-        if not path.exists():
-            data = await self.storage.models.load(key)
-            if data is None:
-                return False
-            await asyncio.to_thread(_write_atomically, path, data)
+        path = await fetch_model(self.storage, key, self.cache_dir)
+        if path is None:
+            return False
         loaded = await asyncio.to_thread(IntentClassifier.load, path)
         if loaded is None:
             return False
@@ -83,6 +80,18 @@ class ModelWatcher:
                 log.exception("model check failed")
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), every)
+
+
+async def fetch_model(storage: Storage, key: str, cache_dir: Path) -> Path | None:
+    """The cached file of model `key`, copied from the database when only it has it."""
+    path = cache_dir / f"intent-model-{key}.pkl"
+    if path.exists():
+        return path
+    data = await storage.models.load(key)
+    if data is None:
+        return None
+    await asyncio.to_thread(_write_atomically, path, data)
+    return path
 
 
 async def publish_model(

@@ -40,18 +40,21 @@ class Liveness:
         await self.reap()
 
     async def reap(self) -> list[str]:
-        """Retire workers of this machine whose process is gone (killed, crashed): their
-        claims pass on at once instead of after `LIVE_FOR` seconds."""
+        """Retire dead workers: those whose heartbeat stopped, and at once those of this
+        machine whose process is gone (killed, crashed). Their claims pass on, and what
+        they were sending is marked in doubt."""
         host = socket.gethostname()
+        now = self.wall()
         gone = [
             worker
-            for worker in await self.storage.workers.live(self.wall())
+            for worker in await self.storage.workers.live(now)
             if worker != self.worker_id and _died_here(worker, host)
         ]
+        gone += [w for w in await self.storage.workers.stale(now) if w != self.worker_id]
         for worker in gone:
             async with self.storage.transaction() as tx:
-                await tx.workers.retire(worker)
-            log.info("worker %s is gone: its claims pass on", worker)
+                await tx.workers.retire(worker, died=True)
+            log.warning("worker %s is gone: its claims pass on", worker)
         return gone
 
     async def run_forever(self, stop: asyncio.Event) -> None:
@@ -68,7 +71,6 @@ class Liveness:
         """Hand this process's claims and leases over at once (a clean stop)."""
         async with self.storage.transaction() as tx:
             await tx.workers.retire(self.worker_id)
-            await tx.workers.purge(self.wall())
 
 
 def _died_here(worker_id: str, host: str) -> bool:

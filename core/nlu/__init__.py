@@ -36,6 +36,17 @@ def training_examples(nlu_dir: Path, files: Sequence[str] = TRAINING_FILES) -> l
     return examples
 
 
+def model_key(
+    nlu_dir: Path,
+    extra_examples: Sequence[Example] = (),
+    vocabulary_texts: Sequence[str] = (),
+    spec: ModelSpec | None = None,
+) -> str:
+    """The fingerprint `load_classifier` would give the model built from these inputs."""
+    examples = training_examples(nlu_dir) + list(extra_examples)
+    return fingerprint(examples, load_slang(nlu_dir / "slang.yaml"), vocabulary_texts, spec)
+
+
 def load_classifier(
     nlu_dir: Path,
     cache_dir: Path | None = None,

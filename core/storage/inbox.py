@@ -98,26 +98,33 @@ class InboxRepo:
             "DELETE FROM inbox_leases WHERE partition_key = ? AND owner = ?", (partition, owner)
         )
 
-    async def next_row(self, partition: str, now: float, received_before: float) -> InboxRow | None:
-        """The partition's first pending update, if it may be applied now. An update
-        waiting for a retry holds back the ones after it (order is kept)."""
-        row = await self._ex.fetchone(
+    async def next_rows(
+        self, partition: str, now: float, received_before: float, limit: int = 20
+    ) -> list[InboxRow]:
+        """The partition's pending updates that may be applied now, in order. An update
+        waiting for a retry (or too young) holds back the ones after it."""
+        rows = await self._ex.fetchall(
             "SELECT id, source, external_id, partition_key, payload, attempts, received_at, "
             "next_attempt_at FROM inbox WHERE status = ? AND partition_key = ? "
-            "ORDER BY seq, id LIMIT 1",
-            (PENDING, partition),
+            "ORDER BY seq, id LIMIT ?",
+            (PENDING, partition, limit),
         )
-        if row is None or row["next_attempt_at"] > now or row["received_at"] > received_before:
-            return None
-        return InboxRow(
-            id=int(row["id"]),
-            source=str(row["source"]),
-            external_id=str(row["external_id"]),
-            partition=str(row["partition_key"]),
-            payload=json.loads(row["payload"]),
-            attempts=int(row["attempts"]),
-            received_at=float(row["received_at"]),
-        )
+        ready = []
+        for row in rows:
+            if row["next_attempt_at"] > now or row["received_at"] > received_before:
+                break
+            ready.append(
+                InboxRow(
+                    id=int(row["id"]),
+                    source=str(row["source"]),
+                    external_id=str(row["external_id"]),
+                    partition=str(row["partition_key"]),
+                    payload=json.loads(row["payload"]),
+                    attempts=int(row["attempts"]),
+                    received_at=float(row["received_at"]),
+                )
+            )
+        return ready
 
     async def done(self, row_id: int) -> None:
         await self._ex.execute("DELETE FROM inbox WHERE id = ?", (row_id,))

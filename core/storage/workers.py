@@ -35,19 +35,30 @@ class WorkerRepo:
         if not updated:  # purged while we were stalled: come back
             await self.register(worker_id, now)
 
-    async def retire(self, worker_id: str) -> None:
-        """A clean stop: what this process claimed is free at once."""
+    async def retire(self, worker_id: str, died: bool = False) -> None:
+        """What the worker claimed is free at once: a clean stop, or (`died`) a process
+        found dead — its pending items may have reached the messenger in the instant
+        before, so they are marked `in_doubt`."""
+        await self._ex.execute(
+            "UPDATE outbox SET claimed_by = NULL, in_doubt = ? WHERE claimed_by = ? "
+            "AND status = 'pending'",
+            (1 if died else 0, worker_id),
+        )
         await self._ex.execute(
             "UPDATE outbox SET claimed_by = NULL WHERE claimed_by = ?", (worker_id,)
         )
         await self._ex.execute("DELETE FROM inbox_leases WHERE owner = ?", (worker_id,))
         await self._ex.execute("DELETE FROM workers WHERE id = ?", (worker_id,))
 
+    async def stale(self, now: float) -> list[str]:
+        """Workers whose heartbeat stopped: dead, wherever they ran."""
+        rows = await self._ex.fetchall(
+            "SELECT id FROM workers WHERE heartbeat < ? ORDER BY started_at", (now - LIVE_FOR,)
+        )
+        return [str(row["id"]) for row in rows]
+
     async def live(self, now: float) -> list[str]:
         rows = await self._ex.fetchall(
             "SELECT id FROM workers WHERE heartbeat >= ? ORDER BY started_at", (now - LIVE_FOR,)
         )
         return [str(row["id"]) for row in rows]
-
-    async def purge(self, now: float, older_than: float = 3600.0) -> None:
-        await self._ex.execute("DELETE FROM workers WHERE heartbeat < ?", (now - older_than,))

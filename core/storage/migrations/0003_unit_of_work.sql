@@ -48,9 +48,11 @@ CREATE TABLE workers (
 );
 
 -- Outbox items are claimed by a live worker (no fixed lease), and a multi-step send
--- remembers the steps already done.
+-- remembers the steps already done. An item whose worker died while it was claimed may
+-- have reached the messenger just before: it is sent again, and marked `in_doubt`.
 ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
 ALTER TABLE outbox ADD COLUMN progress TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE outbox ADD COLUMN in_doubt INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE outbox DROP COLUMN locked_until;
 
 -- Posts reserved in a rate-limited chat (the operators' group), for all replicas at once.
