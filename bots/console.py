@@ -320,6 +320,9 @@ def _notice_text(payload: dict[str, object]) -> str:
         return f"комментарий к оценке: {payload.get('text', '')}"
     if event == "conflict":
         return "клиент перешёл на грубость, обращение отмечено как конфликтное"
+    if event == "not_shown":
+        reason, text = payload.get("reason", ""), payload.get("text", "")
+        return f"сообщение не удалось показать ({reason}): {text}"
     if event == "undelivered":
         return f"не доставлено клиенту: {payload.get('reason', '')}"
     if event == "delivered":

@@ -256,7 +256,10 @@ class Delivery:
         async with self.storage.transaction() as tx:
             for item_id in ids:
                 await tx.outbox.mark_dead(item_id, reason)
-            if item.ticket_id is None or item.channel == OPERATORS:
+            if item.channel == OPERATORS:
+                await self._refused_by_operators(tx, item, reason)
+                return
+            if item.ticket_id is None:
                 return
             ticket = await tx.tickets.get(item.ticket_id)
             if ticket is None:
@@ -272,6 +275,22 @@ class Delivery:
         await self._tell_operators(
             item, {"event": "undelivered", "reason": reason, "ack": item.payload.get("ack")}
         )
+
+    async def _refused_by_operators(self, tx: Storage, item: OutboxItem, reason: str) -> None:
+        """A post the operators' group refused is never silently dead: a short notice in
+        plain words says what could not be shown (unless that notice itself failed)."""
+        if item.ticket_id is None or item.payload.get("event") == "not_shown":
+            return
+        text = str(item.payload.get("text") or "")[:500]
+        await tx.outbox.add(
+            OPERATORS,
+            item.recipient,
+            "notice",
+            {"ticket_id": item.ticket_id, "event": "not_shown", "reason": reason, "text": text},
+            self.clock.now(),
+            ticket_id=item.ticket_id,
+        )
+        self.wake()
 
     async def _tell_operators(self, item: OutboxItem, payload: dict[str, object]) -> None:
         if item.ticket_id is None:

@@ -433,3 +433,19 @@ async def test_an_answer_that_fails_now_is_delivered_later(tmp_path, classifier)
         answers = [m for m in fake.sent_messages(CUSTOMER) if "234-70-00" in m.get("text", "")]
         assert len(answers) == 1  # refused once with 502, then sent from the outbox
         assert ("sendMessage", 502, "Bad Gateway") in fake.errors
+
+
+async def test_a_post_the_group_refuses_is_not_silently_dead(tmp_path, classifier):
+    async with telegram_bot(tmp_path, classifier) as bot:
+        fake = bot.fake
+        thread = await escalate(fake)
+        refusal = "Bad Request: can't parse entities: unsupported start tag"
+        fake.fail_next("sendMessage", code=400, description=refusal)
+        fake.private_message(CUSTOMER, "вот подробности моей проблемы")
+        [notice] = await fake.wait_for(
+            "sendMessage",
+            lambda p: in_group(p) and "не удалось показать" in str(p["text"]),
+            timeout=20,
+        )
+        assert notice.get("message_thread_id") == thread
+        assert "вот подробности моей проблемы" in notice["text"]

@@ -148,6 +148,13 @@ class OperatorsSender:
                 "⚠️ Клиент перешёл на грубость: обращение отмечено как конфликтное. "
                 "Бот ответил спокойно и обозначил границы."
             )
+        elif event == "not_shown":
+            shown = str(payload.get("text", ""))
+            text = (
+                "⚠️ Сообщение по обращению не удалось показать здесь "
+                f"({cards.escape(str(payload.get('reason', '')))})."
+                + (f" Его текст: {cards.escape(shown)}" if shown else "")
+            )
         elif event == "rating_comment":
             text = f"💬 Комментарий к оценке: {cards.escape(str(payload.get('text', '')))}"
         else:
