@@ -124,7 +124,7 @@ def figures(elapsed: float, latencies: list[float], customers: int) -> tuple[flo
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--customers", type=int, default=100)
+    parser.add_argument("--customers", type=int, default=300)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -120,9 +120,9 @@ class Engine:
     def _hand_over(self, items: list[OutboxItem]) -> None:
         if self.delivery is None or not items:
             return
-        self.delivery.dispatch(items)
+        self.delivery.dispatch(items)  # what this process claimed goes out at once
         if any(item.claimed_by is None for item in items):
-            self.delivery.wake()
+            self.delivery.wake()  # the worker claims what waits behind others
 
     async def welcome(self, inbound: Inbound) -> list[Reply]:
         """/start and /help: the greeting and the main menu."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from core.clock import Clock
 from core.operators import Operator, OperatorDesk, OperatorError
 from core.storage import Storage
+from core.storage.claims import KEEP_DAYS
 
 log = logging.getLogger(__name__)
 AUTO_CLOSER = Operator("bot", "автозакрытие: клиент не ответил")
@@ -38,9 +40,13 @@ async def run_forever(
     stop: asyncio.Event,
     every: float = 60.0,
 ) -> None:
+    forgotten_at = 0.0
     while not stop.is_set():
         try:
             await close_stale(storage, desk, clock, hours)
+            if time.time() - forgotten_at > 3600:  # hourly: old claims of applied updates
+                await storage.claims.forget_before(time.time() - KEEP_DAYS * 86400)
+                forgotten_at = time.time()
         except Exception:
             log.exception("housekeeping round failed")
         with contextlib.suppress(asyncio.TimeoutError):

@@ -90,7 +90,7 @@ class Snapshot:
     async def read(cls, storage: Storage, model_version: str, now: float) -> Snapshot:
         counts = await storage.outbox.counts()
         oldest = await storage.db.fetchone(
-            "SELECT MIN(created_at) AS oldest FROM outbox WHERE status = ?", ("pending",)
+            "SELECT MIN(created_at) AS oldest FROM outbox WHERE status = 'pending'"
         )
         cases = await storage.db.fetchone(
             "SELECT COUNT(*) AS n FROM tickets WHERE status <> ?", ("closed",)

@@ -130,7 +130,9 @@ async def test_internal_error_is_retried_by_the_worker(vk_env: VKEnv) -> None:
         return len(rows) == 1 and rows[0].attempts == 1 and rows[0].payload is not None
 
     await eventually(retried, what="one failed attempt recorded")
-    rows = await vk_env.core.storage.db.fetchall("SELECT * FROM outbox WHERE channel = 'vk'")
+    rows = await vk_env.core.storage.db.fetchall(
+        "SELECT * FROM outbox WHERE channel = 'vk' AND payload LIKE ?", ("%После ошибки VK%",)
+    )
     assert rows[0]["status"] == "pending" and "10" in rows[0]["last_error"]
     assert len(vk_env.sent(516)) == before  # backoff: 2 s before the next try
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import html
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from core.types import Reply
+from core.types import Button, Reply
 
 TEXT_LIMIT = 4096  # characters (UTF-16 code units) of one message
 CAPTION_LIMIT = 1024
@@ -51,9 +52,16 @@ def _fit(text: str, limit: int) -> int:
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
+    return _markup(reply.buttons)
+
+
+@functools.lru_cache(maxsize=1024)
+def _markup(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup:
+    """The inline keyboard of a set of buttons, built once: menus and answers repeat the
+    same buttons for every customer (the markup is never changed after it is built)."""
     rows = [
         [InlineKeyboardButton(text=b.title[:64], callback_data=b.id[:64]) for b in row]
-        for row in reply.buttons
+        for row in buttons
         if row
     ]
     return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cached_property
 
 from core.storage.budget import BudgetRepo
 from core.storage.claims import ClaimRepo
@@ -44,25 +45,76 @@ __all__ = [
 
 
 class Storage:
+    """Repositories over one executor: the database itself, a transaction, or a reader.
+    Each repository is made when first used (a turn's transaction touches a few)."""
+
     def __init__(self, db: Database, ex: Executor | None = None) -> None:
         self.db = db
         self._ex: Executor = ex if ex is not None else db
         self._in_transaction = ex is not None
-        self.conversations = ConversationRepo(self._ex)
-        self.tickets = TicketRepo(self._ex)
-        self.messages = MessageRepo(self._ex)
-        self.outbox = OutboxRepo(self._ex)
-        self.threads = ThreadRepo(self._ex)
-        self.labels = LabelRepo(self._ex)
-        self.promo = PromoRepo(self._ex)
-        self.claims = ClaimRepo(self._ex)
-        self.inbox = InboxRepo(self._ex)
-        self.workers = WorkerRepo(self._ex)
-        self.budget = BudgetRepo(self._ex)
-        self.models = ModelRepo(self._ex)
-        self.outcomes = OutcomeRepo(self._ex)  # bot outcomes, self-service actions
-        self.reply_copies = ReplyCopyRepo(self._ex)  # relaying operators' edits
-        self.ticket_events = TicketEventRepo(self._ex)  # reopenings
+
+    @cached_property
+    def conversations(self) -> ConversationRepo:
+        return ConversationRepo(self._ex)
+
+    @cached_property
+    def tickets(self) -> TicketRepo:
+        return TicketRepo(self._ex)
+
+    @cached_property
+    def messages(self) -> MessageRepo:
+        return MessageRepo(self._ex)
+
+    @cached_property
+    def outbox(self) -> OutboxRepo:
+        return OutboxRepo(self._ex)
+
+    @cached_property
+    def threads(self) -> ThreadRepo:
+        return ThreadRepo(self._ex)
+
+    @cached_property
+    def labels(self) -> LabelRepo:
+        return LabelRepo(self._ex)
+
+    @cached_property
+    def promo(self) -> PromoRepo:
+        return PromoRepo(self._ex)
+
+    @cached_property
+    def claims(self) -> ClaimRepo:
+        return ClaimRepo(self._ex)
+
+    @cached_property
+    def inbox(self) -> InboxRepo:
+        return InboxRepo(self._ex)
+
+    @cached_property
+    def workers(self) -> WorkerRepo:
+        return WorkerRepo(self._ex)
+
+    @cached_property
+    def budget(self) -> BudgetRepo:
+        return BudgetRepo(self._ex)
+
+    @cached_property
+    def models(self) -> ModelRepo:
+        return ModelRepo(self._ex)
+
+    @cached_property
+    def outcomes(self) -> OutcomeRepo:
+        """Bot outcomes, self-service actions."""
+        return OutcomeRepo(self._ex)
+
+    @cached_property
+    def reply_copies(self) -> ReplyCopyRepo:
+        """Where operators' replies landed, for edits."""
+        return ReplyCopyRepo(self._ex)
+
+    @cached_property
+    def ticket_events(self) -> TicketEventRepo:
+        """Reopenings."""
+        return TicketEventRepo(self._ex)
 
     @classmethod
     async def open(cls, url: str) -> Storage:

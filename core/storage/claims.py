@@ -29,4 +29,6 @@ class ClaimRepo:
         return row is not None
 
     async def forget_before(self, when: float) -> int:
+        """Drop claims older than `when` (a housekeeping job; messengers stop repeating an
+        update long before `KEEP_DAYS`)."""
         return await self._ex.execute("DELETE FROM claims WHERE claimed_at < ?", (when,))

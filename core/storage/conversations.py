@@ -72,7 +72,9 @@ _TURN_STATE = (
     "(SELECT 1 FROM claims WHERE external_id = ?) AS seen "
     "FROM (SELECT CAST(? AS TEXT) AS channel_key, CAST(? AS TEXT) AS user_key) k "
     "LEFT JOIN conversations c ON c.channel = k.channel_key AND c.user_id = k.user_key "
-    "LEFT JOIN tickets t ON t.conversation_id = c.id AND t.status <> ?"
+    # The literal lets SQLite use the partial index of open tickets (a bound parameter
+    # cannot prove the index's condition: a scan, ten times slower).
+    f"LEFT JOIN tickets t ON t.conversation_id = c.id AND t.status <> '{CLOSED}'"
 )
 
 
@@ -98,7 +100,7 @@ class ConversationRepo:
     async def turn_state(self, customer: CustomerRef, external_id: str | None) -> TurnState:
         """The conversation, its open ticket and whether the update was applied before."""
         row = await self._ex.fetchone(
-            _TURN_STATE, (external_id or "", customer.channel, customer.user_id, CLOSED)
+            _TURN_STATE, (external_id or "", customer.channel, customer.user_id)
         )
         assert row is not None  # the derived table always gives one row
         conversation = Conversation.from_row(row) if row["id"] is not None else None

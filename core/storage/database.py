@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -107,9 +108,15 @@ def _is_busy(exc: BaseException) -> bool:
 
 
 class SQLiteDatabase:
-    """One WAL-mode connection used from the event loop's thread (see the module doc)."""
+    """One WAL-mode connection used from the event loop's thread (see the module doc).
+
+    Commits only append to the write-ahead log; copying it back into the database file
+    (a checkpoint, which syncs to disk) is done by a thread of its own on its own
+    connection (`_checkpoints`), never by a commit on the event loop.
+    """
 
     dialect = "sqlite"
+    CHECKPOINT_EVERY = 1.0  # seconds between checkpoints of the write-ahead log
 
     def __init__(self, conn: sqlite3.Connection, path: str) -> None:
         self._conn = conn
@@ -119,6 +126,29 @@ class SQLiteDatabase:
         # else (the rule) finishes before any other coroutine runs, so this is never
         # waited on; it only guards a body that does await.
         self._lock = asyncio.Lock()
+        self._closing = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+        if path != ":memory:":
+            self._checkpointer = threading.Thread(
+                target=self._checkpoints, name="sqlite-checkpoint", daemon=True
+            )
+            self._checkpointer.start()
+
+    def _checkpoints(self) -> None:
+        """Copy the write-ahead log into the database file now and then, off the loop."""
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error:
+            return
+        try:
+            conn.execute("PRAGMA busy_timeout=1000")
+            while not self._closing.wait(self.CHECKPOINT_EVERY):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:
+                    continue  # busy or gone: the next round tries again
+        finally:
+            conn.close()
 
     @classmethod
     async def open(cls, path: str) -> SQLiteDatabase:
@@ -132,6 +162,7 @@ class SQLiteDatabase:
         await _retry_busy(lambda: conn.execute("PRAGMA journal_mode=WAL"))
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run in a thread instead
         return cls(conn, path)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
@@ -182,6 +213,9 @@ class SQLiteDatabase:
             yield tx
 
     async def close(self) -> None:
+        self._closing.set()
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.join, 5.0)
         self._conn.close()
 
 

@@ -20,6 +20,9 @@ from core.storage.workers import LIVE_FOR, LIVE_WORKERS
 PENDING = "pending"
 SENT = "sent"
 DEAD = "dead"
+# Written as a literal: SQLite uses the partial index of pending items (`outbox_pending`)
+# only when it can see the condition in the query itself.
+IS_PENDING = "status = 'pending'"
 
 _RETURNED = (
     "id, channel, recipient, kind, payload, ticket_id, attempts, created_at, claimed_by, progress"
@@ -98,9 +101,9 @@ class OutboxRepo:
         """Whether the recipient has a pending item not in `worker`'s hands (a new item
         must then queue behind it instead of going out at once)."""
         row = await self._ex.fetchone(
-            "SELECT 1 AS x FROM outbox WHERE channel = ? AND recipient = ? AND status = ? "
+            f"SELECT 1 AS x FROM outbox WHERE channel = ? AND recipient = ? AND {IS_PENDING} "
             "AND (claimed_by IS NULL OR claimed_by <> ?) LIMIT 1",
-            (channel, recipient, PENDING, worker),
+            (channel, recipient, worker),
         )
         return row is not None
 
@@ -124,11 +127,11 @@ class OutboxRepo:
         marks = ", ".join("?" for _ in channels)
         rows = await self._ex.fetchall(
             "SELECT o.channel, o.recipient FROM outbox o "
-            f"WHERE o.status = ? AND o.channel IN ({marks}) AND o.next_attempt_at <= ? "
+            f"WHERE o.{IS_PENDING} AND o.channel IN ({marks}) AND o.next_attempt_at <= ? "
             "AND (o.claimed_by IS NULL OR "
             f"(o.claimed_by <> ? AND o.claimed_by NOT IN {LIVE_WORKERS})) "
             "GROUP BY o.channel, o.recipient ORDER BY MIN(o.id) LIMIT ?",
-            (PENDING, *channels, now, worker, wall - LIVE_FOR, limit),
+            (*channels, now, worker, wall - LIVE_FOR, limit),
         )
         return [(str(row["channel"]), str(row["recipient"])) for row in rows]
 
@@ -141,13 +144,13 @@ class OutboxRepo:
         rows = await self._ex.fetchall(
             "UPDATE outbox SET claimed_by = ? WHERE id IN ("
             "SELECT o.id FROM outbox o WHERE o.channel = ? AND o.recipient = ? "
-            "AND o.status = ? AND o.next_attempt_at <= ? AND (o.claimed_by IS NULL OR "
+            f"AND o.{IS_PENDING} AND o.next_attempt_at <= ? AND (o.claimed_by IS NULL OR "
             f"(o.claimed_by <> ? AND o.claimed_by NOT IN {LIVE_WORKERS})) "
             "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.channel = o.channel "
-            "AND e.recipient = o.recipient AND e.status = ? AND e.id < o.id "
+            f"AND e.recipient = o.recipient AND e.{IS_PENDING} AND e.id < o.id "
             f"AND (e.next_attempt_at > ? OR e.claimed_by IN {LIVE_WORKERS})) "
             f"ORDER BY o.id LIMIT ?) RETURNING {_RETURNED}",
-            (worker, channel, recipient, PENDING, now, worker, live, PENDING, now, live, limit),
+            (worker, channel, recipient, now, worker, live, now, live, limit),
         )
         return sorted((OutboxItem.from_row(row) for row in rows), key=lambda item: item.id)
 

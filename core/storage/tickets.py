@@ -104,8 +104,9 @@ class TicketRepo:
 
     async def open_for(self, conversation_id: int) -> Ticket | None:
         row = await self._ex.fetchone(
-            "SELECT * FROM tickets WHERE conversation_id = ? AND status <> ?",
-            (conversation_id, CLOSED),
+            # A literal, so that SQLite uses the partial index of open tickets.
+            f"SELECT * FROM tickets WHERE conversation_id = ? AND status <> '{CLOSED}'",
+            (conversation_id,),
         )
         return Ticket.from_row(row) if row else None
 
