@@ -34,7 +34,7 @@ def msk(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> floa
 
 
 # ---------------------------------------------------------------------------- outbox
-async def drain(core: Core, limit: float = 5.0) -> None:
+async def drain(core: Core, limit: float = 20.0) -> None:
     """Wait until the delivery worker has sent everything due (no pending outbox rows)."""
     deadline = time.monotonic() + limit
     while True:

@@ -85,7 +85,7 @@ async def start_bot(
     core = await build_core(settings, classifier=classifier, clock=clock)
     stop = asyncio.Event()
     task = asyncio.create_task(serve(settings, stop, core))
-    await fake.wait_for(ready, timeout=10)
+    await fake.wait_for(ready, timeout=60)
     return RunningBot(fake, core, stop, task)
 
 

@@ -24,7 +24,7 @@ def vk_texts(vk: FakeVKAPI) -> list[str]:
     return [str(m.get("message") or "") for m in vk.sent_messages(VK_USER)]
 
 
-async def vk_receives(vk: FakeVKAPI, needle: str, limit: float = 5.0) -> dict:
+async def vk_receives(vk: FakeVKAPI, needle: str, limit: float = 20.0) -> dict:
     for _ in range(int(limit / 0.02)):
         found = [m for m in vk.sent_messages(VK_USER) if needle in str(m.get("message") or "")]
         if found:
@@ -51,7 +51,7 @@ async def test_a_vip_vk_customer_case_from_start_to_rating(tmp_path, classifier)
             compensation_codes_file=pool,
         ) as bot:
             fake, core = bot.fake, bot.core
-            await vk.wait_for("groups.getLongPollServer", timeout=10)
+            await vk.wait_for("groups.getLongPollServer", timeout=60)
 
             vk.push_message(VK_USER, "позовите оператора")
             told = await vk_receives(vk, "№ 1")

@@ -32,8 +32,8 @@ async def start_both(tmp_path, classifier, tg: FakeTelegramAPI, vk: FakeVKAPI):
     core = await build_core(settings, classifier=classifier)
     stop = asyncio.Event()
     task = asyncio.create_task(serve(settings, stop, core))
-    await tg.wait_for("getUpdates", timeout=10)
-    await vk.wait_for("groups.getLongPollServer", timeout=10)
+    await tg.wait_for("getUpdates", timeout=60)
+    await vk.wait_for("groups.getLongPollServer", timeout=60)
     return core, stop, task
 
 

@@ -102,11 +102,14 @@ async def test_sigkill_mid_dialog_and_mid_delivery(tmp_path):
             assert "Ответ, переживший выключение" not in texts_to_customer(fake)
 
             process = await start_process(tmp_path, fake)
-            for _ in range(200):
-                if "Ответ, переживший выключение" in texts_to_customer(fake):
-                    break
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(1.0)
+            def settled() -> bool:  # sent and recorded: no try of it is left to come
+                return [
+                    r["status"]
+                    for r in rows(tmp_path, "SELECT status, payload FROM outbox")
+                    if "Ответ, переживший выключение" in r["payload"]
+                ] == ["sent"]
+
+            await wait_until(settled, "the answer sent and recorded", 60)
             assert texts_to_customer(fake).count("Ответ, переживший выключение") == 1
             assert len(fake.topics[OPS]) == 1
             cards = [m for m in fake.sent_messages(OPS) if "Обращение №1" in m.get("text", "")]

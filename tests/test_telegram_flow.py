@@ -122,6 +122,20 @@ async def test_notes_are_not_delivered_and_outsiders_are_ignored(tmp_path, class
         assert not [p for p in fake.calls("sendMessage") if p.get("chat_id") == -100999]
 
 
+async def outbox_settled(bot, text: str, status: str, limit: float = 30.0) -> None:
+    """Wait until the outbox item carrying `text` reached its final `status`."""
+    deadline = asyncio.get_running_loop().time() + limit
+    while True:
+        rows = await bot.core.storage.db.fetchall(
+            "SELECT status FROM outbox WHERE payload LIKE ?", (f"%{text}%",)
+        )
+        if rows and all(row["status"] == status for row in rows):
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"the item {text!r} is not {status}: {rows}")
+        await asyncio.sleep(0.05)
+
+
 async def test_429_in_the_middle_loses_nothing(tmp_path, classifier):
     async with telegram_bot(tmp_path, classifier) as bot:
         fake = bot.fake
@@ -134,11 +148,7 @@ async def test_429_in_the_middle_loses_nothing(tmp_path, classifier):
                 m for m in fake.sent_messages(CUSTOMER) if m.get("text") == "Ответ после лимита"
             ]
 
-        for _ in range(80):
-            if delivered():
-                break
-            await asyncio.sleep(0.1)
-        await asyncio.sleep(0.5)
+        await outbox_settled(bot, "Ответ после лимита", "sent")  # no try is left to come
         # The first try was refused with 429; the retry delivered exactly one message.
         assert ("sendMessage", 429, "Too Many Requests: retry after 1") in fake.errors
         assert len(delivered()) == 1
@@ -153,7 +163,7 @@ async def test_blocked_customer_gives_a_note_not_a_loop(tmp_path, classifier):
         await fake.wait_for(
             "sendMessage", lambda p: in_group(p) and "заблокировал" in str(p["text"])
         )
-        await asyncio.sleep(0.5)
+        await outbox_settled(bot, "Вы здесь?", "dead")  # given up: nothing retries it
         attempts = [
             p for p in fake.calls("sendMessage") if to_customer(p) and p["text"] == "Вы здесь?"
         ]
@@ -449,3 +459,23 @@ async def test_a_post_the_group_refuses_is_not_silently_dead(tmp_path, classifie
         )
         assert notice.get("message_thread_id") == thread
         assert "вот подробности моей проблемы" in notice["text"]
+
+
+async def test_an_update_aiogram_cannot_parse_is_set_aside_and_the_rest_goes_on(
+    tmp_path, classifier
+):
+    async with telegram_bot(tmp_path, classifier) as bot:
+        fake = bot.fake
+        broken = fake.private_message(CUSTOMER, "сломанное", push=False)
+        broken["message"]["date"] = "не дата"  # aiogram cannot read this update
+        fake.push_update(broken)
+        fake.private_message(CUSTOMER, "где мой заказ")
+        await fake.wait_for("sendMessage", lambda p: to_customer(p) and "номер" in p["text"])
+        rows = await bot.core.storage.db.fetchall("SELECT status, external_id FROM inbox")
+        assert [(r["status"], r["external_id"]) for r in rows] == [
+            ("dead", f"tgu:{broken['update_id']}")  # kept for a look, never retried
+        ]
+        # Both were confirmed: the batch is not fetched again and again.
+        await fake.wait_for(
+            "getUpdates", lambda p: (p.get("offset") or 0) > broken["update_id"] + 1
+        )

@@ -81,7 +81,7 @@ class VKEnv:
     def sent(self, peer: int) -> list[dict[str, Any]]:
         return self.fake.sent_messages(peer)
 
-    async def wait_sent(self, peer: int, count: int = 1, limit: float = 5.0) -> list[dict]:
+    async def wait_sent(self, peer: int, count: int = 1, limit: float = 20.0) -> list[dict]:
         """Wait until `count` messages were delivered to `peer`; returns them all."""
         await until(lambda: len(self.sent(peer)) >= count, limit, f"{count} to {peer}")
         return self.sent(peer)
@@ -106,7 +106,7 @@ class VKEnv:
         return tickets[0]
 
 
-async def until(check: Callable[[], bool], limit: float = 5.0, what: str = "") -> None:
+async def until(check: Callable[[], bool], limit: float = 20.0, what: str = "") -> None:
     """Poll `check` every 10 ms (for state the fake has no waiter for)."""
     deadline = time.monotonic() + limit
     while not check():
@@ -117,7 +117,7 @@ async def until(check: Callable[[], bool], limit: float = 5.0, what: str = "") -
 
 async def eventually(
     check: Callable[[], Awaitable[bool]],
-    limit: float = 5.0,
+    limit: float = 20.0,
     what: str = "",
 ) -> None:
     """Poll the async `check` every 10 ms (database state written by the adapter)."""

@@ -220,7 +220,7 @@ class FakeTelegramAPI:
         self,
         method: str,
         predicate: Predicate | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 - part of the helper's contract
+        timeout: float = 20.0,  # noqa: ASYNC109 - part of the helper's contract
         count: int = 1,
     ) -> list[Params]:
         """Wait until at least `count` calls of `method` match `predicate`; return all matches."""

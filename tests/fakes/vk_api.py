@@ -227,7 +227,7 @@ class FakeVKAPI:
         self,
         method: str,
         predicate: Callable[[Params], bool] | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 (API from the brief)
+        timeout: float = 20.0,  # noqa: ASYNC109 (API from the brief)
         count: int = 1,
     ) -> list[Params]:
         """Wait until ``count`` calls of ``method`` (matching ``predicate``) were received."""
@@ -245,7 +245,7 @@ class FakeVKAPI:
         )
         return matched
 
-    async def wait_polling(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def wait_polling(self, timeout: float = 20.0) -> None:  # noqa: ASYNC109
         """Wait until some client has issued a long-poll ``a_check`` request."""
         await self._wait_until(lambda: self._lp_polls > 0, timeout, lambda: "a long-poll request")
 
