@@ -22,7 +22,7 @@ from typing import Any
 from core.escalation import OPERATORS
 from core.knowledge import Texts
 from core.operators import OperatorDesk, OperatorError
-from core.storage import DuplicateUpdate
+from core.storage import DuplicateUpdate, OutboxItem, Storage
 from core.storage import messages as log_kind
 from core.types import Inbound, Reply
 
@@ -37,6 +37,19 @@ def edit_id(original: str, stamp: object, text: str) -> str:
     the same id; two edits within one second (the messenger's resolution) do not."""
     digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:12]
     return f"{original}:edit:{stamp or 0}:{digest}"
+
+
+async def remember_copy(
+    storage: Storage | None, item: OutboxItem, message_ids: list[int], now: float
+) -> None:
+    """Where an operator's reply landed in the customer's channel (the sender calls it
+    on delivery), so that a later edit of the reply can follow it."""
+    source = source_of(item.payload.get("ack"))
+    if storage is None or source is None or not message_ids:
+        return
+    await storage.reply_copies.remember(
+        source, item.ticket_id, item.channel, item.recipient, [str(i) for i in message_ids], now
+    )
 
 
 def source_of(ack: object) -> str | None:

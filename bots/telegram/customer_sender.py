@@ -11,11 +11,11 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BufferedInputFile, Message
 
-from bots.telegram.edits import apply_edit, remember_copy
+from bots.telegram.edits import apply_edit
 from bots.telegram.errors import for_delivery
 from bots.telegram.render import CAPTION_LIMIT, keyboard, split_text
 from core.app import Core
-from core.edits import EDIT
+from core.edits import EDIT, remember_copy
 from core.files import FileFetchers, FileUnavailable
 from core.storage import OutboxItem
 from core.types import TELEGRAM, Attachment, Reply

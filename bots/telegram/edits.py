@@ -18,7 +18,7 @@ from aiogram.types import Message
 
 from bots.telegram.errors import is_not_modified
 from bots.telegram.render import SAFE_PART, utf16_len
-from core.edits import EditRelay, edit_id, source_of
+from core.edits import EditRelay, edit_id
 from core.files import FileFetchers
 from core.storage import OutboxItem, Storage
 from core.types import TELEGRAM, Inbound, Reply
@@ -27,18 +27,6 @@ if TYPE_CHECKING:
     from core.app import Core
 
 log = logging.getLogger(__name__)
-
-
-async def remember_copy(
-    storage: Storage | None, item: OutboxItem, message_ids: list[int], now: float
-) -> None:
-    """Where an operator's reply landed, so a later edit can follow it."""
-    source = source_of(item.payload.get("ack"))
-    if storage is None or source is None or not message_ids:
-        return
-    await storage.reply_copies.remember(
-        source, item.ticket_id, TELEGRAM, item.recipient, [str(i) for i in message_ids], now
-    )
 
 
 async def apply_edit(

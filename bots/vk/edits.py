@@ -17,8 +17,8 @@ from bots.vk import errors
 from bots.vk.api import error_code
 from bots.vk.inbound import parse_message_new
 from core.delivery import RetryLater
-from core.edits import EditRelay, edit_id, source_of
-from core.storage import OutboxItem, Storage
+from core.edits import EditRelay, edit_id
+from core.storage import OutboxItem
 from core.types import VK, Inbound, Reply
 
 if TYPE_CHECKING:
@@ -28,17 +28,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EDIT_LIMIT = 4000  # characters VK accepts in one message
-
-
-async def remember_copy(
-    storage: Storage | None, item: OutboxItem, message_ids: list[int], now: float
-) -> None:
-    source = source_of(item.payload.get("ack"))
-    if storage is None or source is None or not message_ids:
-        return
-    await storage.reply_copies.remember(
-        source, item.ticket_id, VK, item.recipient, [str(i) for i in message_ids], now
-    )
 
 
 async def apply_edit(sender: VKSender, item: OutboxItem, peer_id: int, now: float) -> None:

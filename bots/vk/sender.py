@@ -25,11 +25,11 @@ from vkbottle import API, VKAPIError
 
 from bots.vk import errors
 from bots.vk.api import VKBadResponse, error_code
-from bots.vk.edits import apply_edit, remember_copy
+from bots.vk.edits import apply_edit
 from bots.vk.files import VKFiles, shareable_link
 from bots.vk.render import ClientCapsCache, Part, keyboard_json, render
 from core.delivery import PermanentFailure, RetryLater
-from core.edits import EDIT
+from core.edits import EDIT, remember_copy
 from core.files import FileUnavailable
 from core.storage import OutboxItem, Storage
 from core.types import Attachment, Reply
