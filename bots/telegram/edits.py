@@ -18,6 +18,7 @@ from aiogram.types import Message
 
 from bots.telegram.errors import is_not_modified
 from bots.telegram.render import SAFE_PART, utf16_len
+from bots.telegram.sending import send_reply
 from core.edits import EditRelay, edit_id
 from core.files import FileFetchers
 from core.storage import OutboxItem, Storage
@@ -32,8 +33,6 @@ log = logging.getLogger(__name__)
 async def apply_edit(
     bot: Bot, storage: Storage | None, files: FileFetchers, item: OutboxItem, now: float
 ) -> None:
-    from bots.telegram.customer_sender import send_reply
-
     chat_id = int(item.recipient)
     text = str(item.payload.get("text", "")).strip()
     source = str(item.payload.get("source", ""))

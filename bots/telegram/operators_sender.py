@@ -19,9 +19,9 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNot
 from aiogram.types import ReactionTypeEmoji
 
 from bots.telegram import cards
-from bots.telegram.customer_sender import send_file
 from bots.telegram.errors import for_delivery, is_not_modified, is_thread_missing
 from bots.telegram.render import split_text
+from bots.telegram.sending import send_file
 from core.app import Core
 from core.delivery import RetryLater
 from core.storage import OutboxItem

@@ -25,20 +25,20 @@ from vkbottle import API, VKAPIError
 
 from bots.vk import errors
 from bots.vk.api import VKBadResponse, error_code
-from bots.vk.edits import apply_edit
 from bots.vk.files import VKFiles, shareable_link
 from bots.vk.render import ClientCapsCache, Part, keyboard_json, render
 from core.delivery import PermanentFailure, RetryLater
 from core.edits import EDIT, remember_copy
 from core.files import FileUnavailable
 from core.storage import OutboxItem, Storage
-from core.types import Attachment, Reply
+from core.types import VK, Attachment, Reply
 
 log = logging.getLogger(__name__)
 
 RANDOM_ID_SPACE = 2**30  # outbox ids use [1, 2^30), immediate answers [2^30, 2^31)
 PARTS_PER_ITEM = 64  # random ids reserved for one outbox item
 MAX_ATTACHMENTS = 10  # VK's limit per message
+EDIT_LIMIT = 4000  # characters VK accepts in an edited message
 UPLOAD_RETRIES = 2  # failed upload attempts before a file becomes a note
 
 RandomIds = Callable[[int], int]  # part index → random_id
@@ -75,7 +75,7 @@ class VKSender:
         except ValueError:
             raise PermanentFailure(f"неверный id клиента ВКонтакте: {item.recipient!r}") from None
         if item.kind == EDIT:
-            await apply_edit(self, item, peer_id, time.time())
+            await self._apply_edit(item, peer_id, time.time())
             return
         reply = Reply.from_dict(item.payload.get("reply") or {})
         sent = await self.deliver(
@@ -85,6 +85,39 @@ class VKSender:
             degrade_files=item.attempts >= UPLOAD_RETRIES,
         )
         await remember_copy(self.storage, item, sent, time.time())
+
+    async def _apply_edit(self, item: OutboxItem, peer_id: int, now: float) -> None:
+        """An operator's edit (outbox kind `edit`): messages.edit on the customer's copy of
+        the reply when it is known and one message; otherwise, or when VK refuses (too
+        old, too long, no access), the marked correction is sent."""
+        storage = self.storage
+        text = str(item.payload.get("text", "")).strip()
+        source = str(item.payload.get("source", ""))
+        copy = await storage.reply_copies.find(source) if storage is not None and source else None
+        if copy is not None and len(copy.message_ids) == 1 and len(text) <= EDIT_LIMIT:
+            try:
+                await self.api.messages.edit(
+                    peer_id=peer_id,
+                    message_id=int(copy.message_ids[0]),
+                    message=text,
+                    keep_forward_messages=True,
+                    keep_snippets=True,
+                )
+                return
+            except VKAPIError as exc:
+                code = error_code(exc)
+                outcome = errors.classify(code)
+                if isinstance(outcome, RetryLater) or errors.is_permanent_for_peer(code):
+                    raise (outcome or exc) from exc  # a rate limit, or the customer left
+                log.info("VK copy not edited (%s): sending a correction", exc)
+        correction = Reply.from_dict(item.payload.get("reply") or {"text": text})
+        sent = await self.deliver(
+            peer_id, correction, lambda part: outbox_random_id(item.id, part), degrade_files=True
+        )
+        if storage is not None and source and sent:  # the next edit follows the correction
+            await storage.reply_copies.remember(
+                source, item.ticket_id, VK, item.recipient, [str(i) for i in sent], now
+            )
 
     async def deliver(
         self, peer_id: int, reply: Reply, random_id: RandomIds, *, degrade_files: bool = True

@@ -40,10 +40,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from core.orders.service import Order
+from core.orders.model import Order
 
 CANCEL = "cancel"
 CANCEL_ITEM = "cancel_item"
@@ -76,8 +75,6 @@ class ActionResult:
 
     @classmethod
     def from_json(cls, status: int, body: Any) -> ActionResult:
-        from core.orders.service import Order
-
         data = body if isinstance(body, dict) else {}
         if status in (200, 201):
             order = None
