@@ -20,7 +20,7 @@ from bots.startup import (
 )
 from config.settings import Settings
 from core import housekeeping
-from core.app import Core, build_core
+from core.app import Core, DatabaseRefused, build_core
 from core.knowledge import KnowledgeError
 
 log = logging.getLogger("bots")
@@ -47,7 +47,15 @@ def make_channels(core: Core, settings: Any, health: Health | None = None) -> li
 
 async def serve(settings: Any, stop: asyncio.Event, core: Core | None = None) -> None:
     """Run until `stop` is set. Tests call this with settings pointed at fake APIs."""
-    core = core or await build_core(settings)
+    if core is None:
+        built: list[Core] = []
+
+        async def build() -> None:
+            built.append(await build_core(settings))
+
+        if not await until_stopped(build(), stop):
+            return  # SIGTERM while the database was still unreachable
+        core = built[0]
     if settings.telegram_webhook_url or settings.vk_callback_enabled:
         # Replicas behind a load balancer: hold each update back briefly so that one sent
         # earlier but stored by another replica a moment later is applied first.
@@ -125,7 +133,7 @@ def run_bots(settings: Settings) -> int:
 
     try:
         asyncio.run(main())
-    except (StartupRefused, KnowledgeError) as exc:
+    except (StartupRefused, KnowledgeError, DatabaseRefused) as exc:
         report_problems([str(exc)])
         return CONFIG_EXIT
     log.info("stopped")

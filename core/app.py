@@ -29,6 +29,7 @@ from core.manners import Manners
 from core.nlu import IntentClassifier, load_classifier, model_key, publish
 from core.operators import OperatorDesk
 from core.orders import OrderService, make_order_service
+from core.retry import is_network_error, retry
 from core.storage import Storage
 from core.subcases import SubCases
 from core.types import TELEGRAM, VK
@@ -108,6 +109,39 @@ async def bot_classifier(settings: Any, storage: Storage, kb: KnowledgeBase) -> 
     return await asyncio.to_thread(classifier_for, settings, kb, labelled)
 
 
+class DatabaseRefused(Exception):
+    """The database answered but refused us (a wrong password, no such database): a
+    configuration problem, not an outage; the message names DATABASE_URL."""
+
+
+async def open_storage(url: str) -> Storage:
+    """Open (and migrate) the database, waiting out an outage with one line per attempt;
+    a refusal becomes `DatabaseRefused`."""
+    try:
+        return await retry(lambda: Storage.open(url), "The database", transient=_outage)
+    except Exception as exc:
+        refused = type(exc).__name__
+        if refused in _REFUSALS:
+            raise DatabaseRefused(f"DATABASE_URL: {_REFUSALS[refused]} ({exc})") from None
+        raise
+
+
+_REFUSALS = {  # asyncpg's errors for a server that answered "no"
+    "InvalidPasswordError": "the PostgreSQL server refused the user name or password",
+    "InvalidAuthorizationSpecificationError": "the PostgreSQL server refused the user",
+    "InvalidCatalogNameError": "no such database on the PostgreSQL server",
+}
+
+
+def _outage(exc: BaseException) -> bool:
+    """The database cannot be reached now (refused connection, a server starting up)."""
+    return is_network_error(exc) or type(exc).__name__ in (
+        "CannotConnectNowError",
+        "ConnectionDoesNotExistError",
+        "TooManyConnectionsError",
+    )
+
+
 async def build_core(
     settings: Any,
     *,
@@ -118,7 +152,7 @@ async def build_core(
     clock = clock or SystemClock()
     started = time.perf_counter()
     kb = KnowledgeBase.load(Path(settings.knowledge_dir))
-    storage = await Storage.open(settings.database_url)
+    storage = await open_storage(settings.database_url)
     liveness = Liveness(storage, new_worker_id())
     await liveness.register()
     if classifier is None:

@@ -18,6 +18,7 @@ import pytest
 from conftest import REPO
 
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.vk_api import FakeVKAPI
 
 TOKEN = "123456789:AAHk-fake_token_for_outage_tests_0001"
 STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ")
@@ -98,7 +99,7 @@ async def test_telegram_unreachable_at_start(tmp_path):
     assert code == 0
 
 
-async def test_vk_long_poll_unreachable(tmp_path):
+async def test_vk_unreachable_at_start(tmp_path):
     port = closed_port()
     process = await start_bot(
         tmp_path,
@@ -107,12 +108,12 @@ async def test_vk_long_poll_unreachable(tmp_path):
         VK_API_URL=f"http://127.0.0.1:{port}/method/",
     )
     try:
-        lines = await lines_until(process, 3, "VK long poll unreachable")
+        lines = await lines_until(process, 3, "VK unreachable")
     finally:
         code, rest = await terminate(process)
     retries = [line for line in lines if " unreachable (" in line]
     assert retries == [
-        f"WARNING bots.vk.channel: VK long poll unreachable (cannot connect to "
+        f"WARNING supportbot.retry: VK unreachable (cannot connect to "
         f"127.0.0.1:{port}), retrying in {delay} s"
         for delay in (1, 2, 4)
     ]
@@ -151,4 +152,43 @@ async def test_telegram_server_errors_at_start_are_waited_out(tmp_path, answer):
         line.startswith("WARNING supportbot.retry: Telegram unreachable (") for line in retries
     ), rest
     assert "Traceback" not in "\n".join(rest)
+    assert code == 0
+
+
+async def test_refused_vk_token_is_a_configuration_error(tmp_path):
+    async with FakeVKAPI(group_id=5, token="vk1.a.the-token-the-fake-knows") as fake:
+        process = await start_bot(
+            tmp_path,
+            VK_GROUP_TOKEN="vk1.a.another-token-for-outage-tests",
+            VK_GROUP_ID="5",
+            VK_API_URL=fake.api_url,
+            LOG_LEVEL="ERROR",
+        )
+        _, stderr = await asyncio.wait_for(process.communicate(), 90)
+    assert stderr.decode().splitlines() == [
+        "Configuration error: VK_GROUP_TOKEN: VK refused the token (error 5); "
+        "expected a community token with the messages right"
+    ]
+    assert process.returncode == 2
+
+
+async def test_database_unreachable_at_start(tmp_path):
+    port = closed_port()
+    process = await start_bot(
+        tmp_path,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=f"http://127.0.0.1:{closed_port()}",
+        DATABASE_URL=f"postgresql://postgres@127.0.0.1:{port}/supportbot",
+    )
+    try:
+        lines = await lines_until(process, 3, "The database unreachable")
+    finally:
+        code, rest = await terminate(process)
+    retries = [line for line in lines if " unreachable (" in line]
+    assert [line.split(" (")[0] for line in retries] == [
+        "WARNING supportbot.retry: The database unreachable"
+    ] * 3
+    assert [line.rsplit("retrying in ", 1)[1] for line in retries] == ["1 s", "2 s", "4 s"]
+    everything = "\n".join(lines + rest)
+    assert "Traceback" not in everything
     assert code == 0

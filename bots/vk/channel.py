@@ -22,7 +22,8 @@ from vkbottle import VKAPIError
 from vkbottle.bot import Bot
 from vkbottle.http import ABCHTTPClient
 
-from bots.vk.api import LimitedAPI, VKBadResponse, make_http_client
+from bots.startup import StartupRefused
+from bots.vk.api import LimitedAPI, VKBadResponse, error_code, make_http_client
 from bots.vk.callback import CallbackServer
 from bots.vk.customer import CustomerHandlers, NameCache
 from bots.vk.files import VKFiles
@@ -33,7 +34,7 @@ from bots.vk.render import ClientCapsCache
 from bots.vk.sender import VKSender
 from config.settings import Settings
 from core.app import Core
-from core.retry import describe, is_network_error, seconds
+from core.retry import describe, is_network_error, retry, seconds
 from core.types import VK
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class VKChannel:
         if self._started:
             return
         settings = self.settings
+        await self._check_token()
         callback = self._make_callback() if settings.vk_callback_enabled else None
         self.sender.closed = False
         self.core.intake.register(VK, self.customers.apply)
@@ -97,6 +99,23 @@ class VKChannel:
             )
         self._started = True
         self.core.delivery.wake()  # VK items waiting in the outbox can go now
+
+    async def _check_token(self) -> None:
+        """Ask VK which community the token belongs to: an outage is waited out (one line
+        per try), a refused token stops the start with one clear line."""
+
+        async def whose() -> Any:
+            return await self.api.request("groups.getById", {})
+
+        try:
+            await retry(whose, "VK", transient=_outage_at_start)
+        except VKAPIError as exc:
+            if error_code(exc) in REFUSED_TOKEN:
+                raise StartupRefused(
+                    f"VK_GROUP_TOKEN: VK refused the token (error {error_code(exc)}); "
+                    "expected a community token with the messages right"
+                ) from None
+            raise
 
     def _make_callback(self) -> CallbackServer:
         settings = self.settings
@@ -193,3 +212,13 @@ def polling_state_dir(settings: Any) -> Path | None:
 def _outage(exc: BaseException) -> bool:
     """Network trouble or an error answer from VK: ridden out quietly."""
     return is_network_error(exc) or isinstance(exc, VKAPIError | VKBadResponse)
+
+
+REFUSED_TOKEN = (5, 15, 27, 28)  # authorization failed, access denied, wrong kind of token
+
+
+def _outage_at_start(exc: BaseException) -> bool:
+    """At start an error answer about the token is a refusal, not an outage."""
+    if isinstance(exc, VKAPIError) and error_code(exc) in REFUSED_TOKEN:
+        return False
+    return _outage(exc)
