@@ -28,6 +28,7 @@ from core.nlu import IntentClassifier, load_classifier, publish
 from core.operators import OperatorDesk
 from core.orders import OrderService, make_order_service
 from core.storage import Storage
+from core.team import Team, build_team
 from core.types import TELEGRAM, VK
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class Core:
     model_watcher: ModelWatcher
     intake: Intake
     liveness: Liveness
+    team: Team | None = None  # departments, shifts and SLA of the operators' desk
 
     @property
     def worker_id(self) -> str:
@@ -159,6 +161,9 @@ async def build_core(
     manners = Manners.from_file(Path(settings.nlu_dir) / "rude.yaml")
     engine = Engine(storage, dialog, escalation, clock, manners, delivery=delivery)
     desk = OperatorDesk(storage, kb.texts, clock, delivery=delivery)
+    team = build_team(settings, storage, clock, hours, delivery)
+    escalation.on_open.append(team.on_ticket_open)
+    desk.team = team
     canned = load_canned(Path(settings.knowledge_dir) / "canned.yaml")
     compensation = Compensation(storage, desk, kb.texts, settings.compensation_low_threshold)
     await compensation.load_pool(Path(settings.compensation_codes_file))
@@ -179,4 +184,5 @@ async def build_core(
         model_watcher=watcher,
         intake=Intake(storage, liveness.worker_id),
         liveness=liveness,
+        team=team,
     )

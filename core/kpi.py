@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from core.sla import SlaCompliance
 from core.storage import Storage, Ticket
 
 WEEK = 7 * 24 * 3600.0
@@ -52,6 +53,7 @@ class KpiReport:
     containment_share: float | None
     waiting_now: int
     oldest_wait: float | None  # seconds
+    sla: SlaCompliance | None = None  # set by callers that know the targets (`core.sla`)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -198,6 +200,8 @@ def summary_text(report: KpiReport, title: str) -> str:
         f"({report.contained} из {report.conversations} диалогов)",
         f"В очереди сейчас: {report.waiting_now}, дольше всех ждёт {minutes(report.oldest_wait)}",
     ]
+    if report.sla is not None:
+        lines.append(report.sla.summary_line())
     if report.vip.tickets:
         lines.append(
             f"VIP: {report.vip.tickets} обращ., ожидание (медиана) "

@@ -15,7 +15,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, Message
 
-from bots.telegram.operator import attachments_of
+from bots.telegram.attachments import attachments_of
 from core.app import Core
 from core.types import TELEGRAM, Inbound
 

@@ -15,6 +15,7 @@ from core.storage.budget import BudgetRepo
 from core.storage.claims import ClaimRepo
 from core.storage.conversations import Conversation, ConversationRepo, TurnState
 from core.storage.database import Database, Executor, open_database
+from core.storage.desk import DeskRepo
 from core.storage.errors import Conflict, DuplicateUpdate
 from core.storage.inbox import InboxRepo
 from core.storage.learning import LabelRepo
@@ -57,6 +58,7 @@ class Storage:
         self.workers = WorkerRepo(self._ex)
         self.budget = BudgetRepo(self._ex)
         self.models = ModelRepo(self._ex)
+        self.desk = DeskRepo(self._ex)
 
     @classmethod
     async def open(cls, url: str) -> Storage:
