@@ -157,7 +157,9 @@ async def test_seniors_commands_and_roles_from_telegram(tmp_path, classifier):
         await operator_says(fake, thread, "/help")
         assert len([p for p in fake.calls("getChatMember") if p["user_id"] == OPERATOR]) == asked
 
-        # The operator leaves the group: the chat_member update refreshes the cache at once.
+        # The operator leaves the group: the chat_member update (asked for: Telegram sends it
+        # only on request) refreshes the cache at once.
+        assert "chat_member" in fake.calls("getUpdates")[-1]["allowed_updates"]
         fake.chat_member_update(OPS, OPERATOR, "left")
         await settle(fake, core)
         sent = count(fake, "sendMessage", to_chat(CUSTOMER))

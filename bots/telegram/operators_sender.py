@@ -365,7 +365,10 @@ class OperatorsSender:
             f"🚨 Нарушен срок {what}: обращение {case} ({tier}), срок был до {when}. "
             f"{mentions}, посмотрите, пожалуйста."
         )
-        await self._post(text, chat, None, item=item, ticket_id=ticket.id)
+        # In a forum, General is no case's place: a reply to the alert there must not
+        # reach the customer (in a plain group, replying to posts is how operators answer).
+        plain = not await self.is_forum(chat)
+        await self._post(text, chat, None, item=item, ticket_id=ticket.id if plain else None)
 
     async def _ticket_closed(self, ticket: Ticket, item: OutboxItem, chat: int) -> None:
         by = str(item.payload.get("by", ""))

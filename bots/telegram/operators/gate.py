@@ -68,7 +68,7 @@ class Gate(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         if isinstance(event, Message):
             operator = await self._message_operator(event)
-        elif isinstance(event, CallbackQuery) and isinstance(event.message, Message):
+        elif isinstance(event, CallbackQuery) and event.message is not None:
             operator = await self.roles.operator(event.message.chat.id, event.from_user)
             if operator.role == roles.OUTSIDER:
                 await _answer_quietly(event, OUTSIDER_BUTTON)
