@@ -151,6 +151,10 @@ async def test_seniors_commands_and_roles_from_telegram(tmp_path, classifier):
         answer = await operator_says(fake, thread, "/vip", operator=ADMIN)
         assert "VIP" in answer["text"] and (await core.storage.tickets.get(ticket_id)).vip
 
+        # The group's command menu lists the operators' commands.
+        menu = [v for k, v in fake.commands.items() if f'"chat_id": {OPS}' in k]
+        assert menu and {"assign", "transfer", "shift"} <= {c["command"] for c in menu[0]}
+
         # Roles are cached: no getChatMember for every message.
         asked = len([p for p in fake.calls("getChatMember") if p["user_id"] == OPERATOR])
         await operator_says(fake, thread, "/queue")

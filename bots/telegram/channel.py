@@ -162,6 +162,8 @@ class TelegramChannel:
         ]
         try:
             await self.bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
+            if self.desk is not None:
+                await operators.set_menu(self.bot, self.desk)
         except Exception as exc:  # cosmetic: never stop the bot for it
             log.info("bot commands not set: %s", exc)
 

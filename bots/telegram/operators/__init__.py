@@ -13,14 +13,21 @@ anywhere, a command may name the case by number.
 
 from __future__ import annotations
 
-from aiogram import F, Router
-from aiogram.types import ChatMemberUpdated
+from aiogram import Bot, F, Router
+from aiogram.types import BotCommand, BotCommandScopeChat, ChatMemberUpdated
 
 from bots.telegram.operators import buttons, commands, errors, replies
 from bots.telegram.operators.desk import TelegramDesk
 from bots.telegram.operators.gate import Gate
 
-__all__ = ["TelegramDesk", "build_router"]
+__all__ = ["TelegramDesk", "build_router", "set_menu"]
+
+
+async def set_menu(bot: Bot, desk: TelegramDesk) -> None:
+    """The operators' commands in each group's command menu."""
+    menu = [BotCommand(command=name, description=text) for name, text in commands.MENU.items()]
+    for chat in sorted(desk.groups.chats):
+        await bot.set_my_commands(menu, scope=BotCommandScopeChat(chat_id=chat))
 
 
 def build_router(desk: TelegramDesk) -> Router:

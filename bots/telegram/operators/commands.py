@@ -37,6 +37,20 @@ HELP = (
     "/reopen и /assign чужих обращений.\n"
     "Вне темы команды принимают номер: /take 12, /close 12, /assign 12 @имя."
 )
+# The commands operators see in the group's menu (setMyCommands for each operators' group).
+MENU = {
+    "help": "Как работать с обращениями",
+    "take": "Взять обращение",
+    "close": "Закрыть обращение",
+    "reopen": "Открыть снова",
+    "note": "Заметка для коллег",
+    "t": "Шаблон ответа",
+    "assign": "Передать коллеге: /assign @имя",
+    "transfer": "Перевести в другую группу",
+    "shift": "Смена: /shift on или off",
+    "queue": "Очередь группы",
+    "stats": "Показатели (старшим)",
+}
 WHICH_CASE = (
     "Не понял, о каком обращении речь: напишите в его теме или укажите номер, например /take 12."
 )
