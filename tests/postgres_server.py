@@ -59,7 +59,17 @@ def postgres_server() -> Iterator[str]:
         shutil.chown(folder, "postgres")
     port = _free_port()
     subprocess.run(
-        [*as_user, str(_tool("initdb")), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+        [
+            *as_user,
+            str(_tool("initdb")),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+        ],
         check=True,
         capture_output=True,
     )

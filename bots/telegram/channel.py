@@ -70,7 +70,7 @@ class TelegramChannel:
         via, update = helpers.received_by(update)
         bot = self.pool.by_id(via) if via is not None else self.bot
         try:
-            parsed = Update.model_validate(update, context={"bot": self.bot})
+            parsed = Update.model_validate(update, context={"bot": bot})
         except ValidationError as exc:
             raise BadUpdate(
                 f"update {update.get('update_id')}: {exc.error_count()} errors"
@@ -83,9 +83,7 @@ class TelegramChannel:
         self.core.delivery.register(TELEGRAM, CustomerSender(self.bot, self.core))
         self.core.files.register(TELEGRAM, self._download)
         if self.desk is not None:
-            self.pool.helpers = BotPool(
-                self.bot, await helpers.usable(self.helpers), self.core
-            ).helpers
+            self.pool.use_helpers(await helpers.usable(self.helpers))
             self.core.delivery.register(
                 OPERATORS, OperatorsSender(self.pool, self.core, self.desk.groups, self.desk.roles)
             )

@@ -45,6 +45,9 @@ class BotPool:
         self.core = core
         self.per_minute = per_minute
 
+    def use_helpers(self, helpers: list[Bot]) -> None:
+        self.helpers = [Poster(bot, helper=True) for bot in helpers]
+
     @property
     def bots(self) -> list[Poster]:
         return [self.main, *self.helpers]
