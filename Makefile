@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine_bench.py
 	$(BIN)/python bench/telegram_bench.py
 	$(BIN)/python bench/startup_bench.py --runs 5
+	$(BIN)/python bench/operators_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -127,6 +127,93 @@ class Settings(BaseSettings):
     compensation_low_threshold: int = Field(3, ge=0)
     kpi_repeat_days: int = Field(7, ge=1)  # a new case within N days is a repeat contact
 
+    # --- the operators' desk: roles, groups, assignment, SLA, helper bots ---------------------
+    # Operators are the members of each operators' group (asked from Telegram, cached for
+    # OPERATOR_ROLES_CACHE_SECONDS and refreshed on membership changes), or only these ids.
+    operator_ids: CommaList = Field(default_factory=list)
+    # Senior operators (/vip, /manager, /compensate, /stats, others' cases): these ids, or
+    # the group's admins when empty.
+    senior_operator_ids: CommaList = Field(default_factory=list)
+    operator_roles_cache_seconds: float = Field(600.0, ge=0)
+    # Departments' own groups: "complaints:-1001111111111,vip:-1002222222222"; the names
+    # are groups of ROUTING_FILE, "main" is OPERATORS_CHAT_ID.
+    operator_groups: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
+    routing_file: Path = CONFIG_DIR / "routing.yaml"
+    auto_assign: bool = False
+    sla_first_response_minutes_vip: float = Field(10.0, ge=0)
+    sla_first_response_minutes_complaint: float = Field(15.0, ge=0)
+    sla_first_response_minutes_ordinary: float = Field(30.0, ge=0)
+    sla_resolution_hours_vip: float = Field(4.0, ge=0)
+    sla_resolution_hours_complaint: float = Field(8.0, ge=0)
+    sla_resolution_hours_ordinary: float = Field(24.0, ge=0)
+    sla_warn_share: float = Field(0.8, gt=0, lt=1)
+    # Extra bots (members and admins of every operators' group) that post cards and customer
+    # messages when the main bot's share of Telegram's per-group limit is spent.
+    telegram_helper_bot_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+
+    @field_validator("operator_ids", "senior_operator_ids", mode="before")
+    @classmethod
+    def _desk_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list) and not all(str(v).lstrip("-").isdigit() for v in value):
+            raise ValueError("expected numeric Telegram ids separated by commas")
+        return [str(v) for v in value] if isinstance(value, list) else value
+
+    @field_validator("operator_groups", mode="before")
+    @classmethod
+    def _desk_groups(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        groups: dict[str, int] = {}
+        for pair in filter(None, (part.strip() for part in value.split(","))):
+            name, _, chat = pair.partition(":")
+            if not name.strip() or not chat.strip().startswith("-") or not chat[1:].isdigit():
+                raise ValueError(f"'{pair}': expected NAME:CHAT_ID, e.g. vip:-1001234567890")
+            groups[name.strip()] = int(chat)
+        return groups
+
+    @field_validator("telegram_helper_bot_tokens", mode="before")
+    @classmethod
+    def _desk_tokens(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for token in value:
+                raw = token.get_secret_value() if isinstance(token, SecretStr) else str(token)
+                if ":" not in raw or not raw.split(":", 1)[0].isdigit():
+                    raise ValueError("expected bot tokens from @BotFather separated by commas")
+        return value
+
+    @field_validator("routing_file")
+    @classmethod
+    def _desk_routing(cls, value: Path) -> Path:
+        from core.routing import load_routing
+
+        load_routing(value)  # RoutingError (a ValueError) names the file and the rule
+        return value
+
+    @model_validator(mode="after")
+    def _desk_groups_known(self) -> Settings:
+        if not self.operator_groups:
+            return self
+        from core.routing import MAIN, load_routing
+
+        known = load_routing(self.routing_file).titles
+        for name, chat in self.operator_groups.items():
+            if name == MAIN or name not in known:
+                raise ValueError(
+                    f"OPERATOR_GROUPS: '{name}' is not a department of {self.routing_file}"
+                    f" (known: {', '.join(sorted(set(known) - {MAIN}))}; main is OPERATORS_CHAT_ID)"
+                )
+            if chat == self.operators_chat_id:
+                raise ValueError(f"OPERATOR_GROUPS: '{name}' uses OPERATORS_CHAT_ID's group")
+        if len(set(self.operator_groups.values())) < len(self.operator_groups):
+            raise ValueError("OPERATOR_GROUPS: two departments share one group")
+        if self.operators_chat_id is None:
+            raise ValueError("OPERATOR_GROUPS needs OPERATORS_CHAT_ID (the main group)")
+        return self
+
     # ------------------------------------------------------------------ one value each
     @field_validator("vip_telegram_ids", "vip_vk_ids", mode="before")
     @classmethod

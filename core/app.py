@@ -32,6 +32,7 @@ from core.orders import OrderService, make_order_service
 from core.retry import is_network_error, retry
 from core.storage import Storage
 from core.subcases import SubCases
+from core.team import Team, build_team
 from core.types import TELEGRAM, VK
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class Core:
     model_watcher: ModelWatcher
     intake: Intake
     liveness: Liveness
+    team: Team | None = None  # departments, shifts and SLA of the operators' desk
 
     @property
     def worker_id(self) -> str:
@@ -207,6 +209,9 @@ async def build_core(
     manners = Manners.from_file(Path(settings.nlu_dir) / "rude.yaml")
     engine = Engine(storage, dialog, escalation, clock, manners, delivery=delivery)
     desk = OperatorDesk(storage, kb.texts, clock, delivery=delivery)
+    team = build_team(settings, storage, clock, hours, delivery)
+    escalation.on_open.append(team.on_ticket_open)
+    desk.team = team
     canned = load_canned(Path(settings.knowledge_dir) / "canned.yaml")
     compensation = Compensation(storage, desk, kb.texts, settings.compensation_low_threshold)
     await compensation.load_pool(Path(settings.compensation_codes_file))
@@ -227,4 +232,5 @@ async def build_core(
         model_watcher=watcher,
         intake=Intake(storage, liveness.worker_id),
         liveness=liveness,
+        team=team,
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from core import roles
 from core.knowledge import Texts
 from core.operators import Operator, OperatorDesk, OperatorError
 from core.storage import Storage
@@ -48,6 +49,7 @@ class Compensation:
     ) -> Compensated:
         """Send the customer a free code from the pool, as an operator's reply — the code
         is taken and the reply queued in one transaction."""
+        self.desk.require(operator, roles.COMPENSATE)
         now = self.desk.clock.now()
         async with self.desk.action(ticket_id, external_id) as action:
             ticket = action.ticket

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from core.hours import WorkingHours
@@ -19,6 +20,12 @@ PRIORITY_VIP = 100
 PRIORITY_COMPLAINT = 10
 TRANSCRIPT_WINDOW = 3600.0  # seconds of dialog before a ticket that join its transcript
 
+# Called inside the transaction that opens a ticket (routing, assignment: `core.team`);
+# returns fields to add to the operators' announcement.
+OpenHook = Callable[
+    [Storage, Conversation, Ticket, EscalationRequest, float], Awaitable[dict[str, object]]
+]
+
 
 @dataclass(frozen=True)
 class EscalationPolicy:
@@ -31,6 +38,7 @@ class Escalation:
     def __init__(self, texts: Texts, policy: EscalationPolicy) -> None:
         self.texts = texts
         self.policy = policy
+        self.on_open: list[OpenHook] = []
 
     def is_vip(self, conv: Conversation) -> bool:
         return conv.vip or conv.customer.key in self.policy.vip_ids
@@ -61,11 +69,14 @@ class Escalation:
             vip=vip,
         )
         await tx.messages.attach_recent_to_ticket(conv.id, ticket.id, since)
+        announcement: dict[str, object] = {}
+        for hook in self.on_open:
+            announcement.update(await hook(tx, conv, ticket, request, now))
         announced = await tx.outbox.add(
             OPERATORS,
             conv.customer.key,
             "ticket_opened",
-            {"ticket_id": ticket.id},
+            {**announcement, "ticket_id": ticket.id},
             now,
             ticket_id=ticket.id,
         )

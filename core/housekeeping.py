@@ -1,4 +1,5 @@
-"""Periodic work of a running bot: closing tickets that wait on a silent customer."""
+"""Periodic work of a running bot: closing tickets that wait on a silent customer, and
+raising SLA alerts (`core.sla`) for cases close to or past their targets."""
 
 from __future__ import annotations
 
@@ -49,5 +50,10 @@ async def run_forever(
                 forgotten_at = time.time()
         except Exception:
             log.exception("housekeeping round failed")
+        if desk.team is not None:
+            try:
+                await desk.team.sla.check()
+            except Exception:
+                log.exception("SLA check failed")
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), every)

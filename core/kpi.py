@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from core.sla import SlaCompliance
 from core.storage import Storage, Ticket
 from core.storage.outcomes import ANSWERED, HELPED, SELF_SERVICE
 from core.storage.ticket_events import REOPENED
@@ -85,6 +86,7 @@ class KpiReport:
     oldest_wait: float | None  # seconds
     bot: BotBlock = field(default_factory=BotBlock)
     repeat_days: int = REPEAT_DAYS
+    sla: SlaCompliance | None = None  # set by callers that know the targets (`core.sla`)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -282,6 +284,8 @@ def summary_text(report: KpiReport, title: str) -> str:
     lines.append(
         f"В очереди сейчас: {report.waiting_now}, дольше всех ждёт {minutes(report.oldest_wait)}"
     )
+    if report.sla is not None:
+        lines.append(report.sla.summary_line())
     if report.vip.tickets:
         lines.append(
             f"VIP: {report.vip.tickets} обращ., ожидание (медиана) "

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from core import buttons
+from core import buttons, roles
 from core.clock import Clock
 from core.escalation import OPERATORS
 from core.intake import consume_applied
@@ -30,6 +30,7 @@ from core.types import Attachment, Button, Reply
 
 if TYPE_CHECKING:
     from core.delivery import Delivery
+    from core.team import Team
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 class Operator:
     id: str
     name: str
+    # What they may do (`core.roles`). Adapters that tell roles apart (the Telegram group)
+    # always pass it; the console's single local user is a senior operator.
+    role: str = roles.SENIOR
 
 
 class OperatorError(Exception):
@@ -75,6 +79,15 @@ class OperatorDesk:
         self.texts = texts
         self.clock = clock
         self.delivery = delivery
+        self.team: Team | None = None  # departments, shifts, SLA (`core.app` sets it)
+
+    @staticmethod
+    def require(operator: Operator, action: str, ticket: Ticket | None = None) -> None:
+        """Refuse (`OperatorError`) what the operator's role does not allow."""
+        try:
+            roles.require(operator, action, ticket)
+        except roles.NotAllowed as exc:
+            raise OperatorError(str(exc)) from None
 
     @asynccontextmanager
     async def action(
@@ -140,6 +153,7 @@ class OperatorDesk:
         The first reply records the first-response time and assigns the ticket.
         `ack` names the operator's own message, to be marked when delivery succeeds.
         """
+        self.require(operator, roles.REPLY)
         if not text.strip() and not attachments:
             raise OperatorError("Пустое сообщение не отправлено клиенту.")
         async with self.action(ticket_id, external_id, must_be_open=True) as action:
@@ -185,6 +199,7 @@ class OperatorDesk:
         self, ticket_id: int, operator: Operator, text: str, external_id: str | None = None
     ) -> None:
         """An internal note: stored in the transcript, never delivered."""
+        self.require(operator, roles.NOTE)
         async with self.action(ticket_id, external_id) as action:
             await action.tx.messages.add(
                 action.ticket.conversation_id,
@@ -198,6 +213,7 @@ class OperatorDesk:
     async def take(
         self, ticket_id: int, operator: Operator, external_id: str | None = None
     ) -> Ticket:
+        self.require(operator, roles.TAKE)
         async with self.action(ticket_id, external_id, must_be_open=True) as action:
             tx, ticket = action.tx, action.ticket
             if ticket.operator_id not in (None, operator.id):
@@ -216,6 +232,7 @@ class OperatorDesk:
         self, ticket_id: int, operator: Operator, external_id: str | None = None
     ) -> Ticket:
         """Close the case and ask the customer to rate the help from 1 to 5."""
+        self.require(operator, roles.CLOSE)
         now = self.clock.now()
         async with self.action(ticket_id, external_id, must_be_open=True) as action:
             tx, ticket = action.tx, action.ticket
@@ -245,8 +262,10 @@ class OperatorDesk:
     async def reopen(
         self, ticket_id: int, operator: Operator, external_id: str | None = None
     ) -> Ticket:
+        self.require(operator, roles.REOPEN)
         async with self.action(ticket_id, external_id) as action:
             tx, ticket = action.tx, action.ticket
+            self.require(operator, roles.REOPEN, ticket)
             if ticket.is_open:
                 raise OperatorError(f"Обращение №{ticket.id} и так открыто.")
             other = await tx.tickets.open_for(ticket.conversation_id)
@@ -281,6 +300,7 @@ class OperatorDesk:
         """`/vip`: the customer is VIP from now on; their open ticket jumps the queue."""
         from core.escalation import PRIORITY_VIP
 
+        self.require(operator, roles.VIP)
         async with self.action(ticket_id, external_id) as action:
             tx, ticket = action.tx, action.ticket
             conv = await tx.conversations.get(ticket.conversation_id)
@@ -305,6 +325,7 @@ class OperatorDesk:
         self, ticket_id: int, operator: Operator, external_id: str | None = None
     ) -> None:
         """`/manager`: this operator is the customer's personal manager from now on."""
+        self.require(operator, roles.MANAGER)
         async with self.action(ticket_id, external_id) as action:
             conv = await action.tx.conversations.get(action.ticket.conversation_id)
             assert conv is not None
@@ -319,6 +340,7 @@ class OperatorDesk:
         as a training example. Returns the labelled text."""
         from core.intents import INTENTS
 
+        self.require(operator, roles.INTENT)
         if intent not in INTENTS:
             raise OperatorError("Нет такой темы. Темы: " + ", ".join(INTENTS))
         async with self.action(ticket_id, external_id) as action:
@@ -335,8 +357,38 @@ class OperatorDesk:
             await action.tx.labels.label(first.id, intent, operator.name, self.clock.now())
         return first.text
 
-    async def queue(self) -> list[Ticket]:
-        return await self.storage.tickets.queue()
+    async def queue(self, department: str | None = None) -> list[Ticket]:
+        """Waiting cases, first to be answered first; only one department's when named."""
+        waiting = await self.storage.tickets.queue()
+        if department is None:
+            return waiting
+        return [ticket for ticket in waiting if ticket.department == department]
+
+    async def assign(
+        self,
+        ticket_id: int,
+        operator: Operator,
+        assignee: Operator,
+        external_id: str | None = None,
+    ) -> Ticket:
+        """`/assign @name`: the case is `assignee`'s from now on (they must be an operator).
+        A case somebody else has can be handed on by a senior operator only."""
+        from core.desk_actions import assign
+
+        return await assign(self, ticket_id, operator, assignee, external_id)
+
+    async def transfer(
+        self,
+        ticket_id: int,
+        operator: Operator,
+        department: str,
+        external_id: str | None = None,
+    ) -> Ticket:
+        """`/transfer GROUP`: the case moves to another department's group with its
+        history; the old topic gets a note."""
+        from core.desk_actions import transfer
+
+        return await transfer(self, ticket_id, operator, department, external_id)
 
     async def view(self, ticket_id: int, transcript_limit: int = 15) -> TicketView:
         ticket = await self._get(self.storage, ticket_id)

@@ -39,6 +39,7 @@ async def test_compensation_codes_each_once_and_a_low_pool_warning(tmp_path, cla
         clock=ManualClock(WORK_TIME),
         compensation_codes_file=pool,
         compensation_low_threshold=2,
+        senior_operator_ids=["777"],  # /compensate, /vip, /stats: senior operators only
     ) as bot:
         fake, core = bot.fake, bot.core
         texts = core.kb.texts
@@ -104,7 +105,11 @@ async def test_compensation_codes_each_once_and_a_low_pool_warning(tmp_path, cla
 async def test_compensate_on_a_closed_ticket_keeps_the_code(tmp_path, classifier):
     pool = write_pool(tmp_path, ["SORRY-1", "SORRY-2"])
     async with telegram_bot(
-        tmp_path, classifier, clock=ManualClock(WORK_TIME), compensation_codes_file=pool
+        tmp_path,
+        classifier,
+        clock=ManualClock(WORK_TIME),
+        compensation_codes_file=pool,
+        senior_operator_ids=["777"],  # /compensate, /vip, /stats: senior operators only
     ) as bot:
         fake, core = bot.fake, bot.core
         ticket_id, thread, _ = await escalate(fake, CUSTOMER)
@@ -128,6 +133,7 @@ async def test_an_empty_pool_file(tmp_path, classifier):
         classifier,
         clock=ManualClock(WORK_TIME),
         compensation_codes_file=tmp_path / "missing.yaml",
+        senior_operator_ids=["777"],  # /compensate, /vip, /stats: senior operators only
     ) as bot:
         fake, core = bot.fake, bot.core
         _, thread, _ = await escalate(fake, CUSTOMER)

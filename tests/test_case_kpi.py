@@ -404,7 +404,7 @@ async def test_report_table_and_bad_dates(core, clock, settings, tmp_path):
 # ---------------------------------------------------------------------------- /stats
 async def test_stats_in_the_operators_group(tmp_path, classifier):
     clock = ManualClock(T0)
-    async with telegram_bot(tmp_path, classifier, clock=clock) as bot:
+    async with telegram_bot(tmp_path, classifier, clock=clock, senior_operator_ids=["777"]) as bot:
         fake = bot.fake
         ticket_id, thread, _ = await escalate(fake, CUSTOMER)
         clock.advance(5 * MIN)

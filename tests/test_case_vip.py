@@ -31,7 +31,11 @@ MANAGER = 778
 async def test_vip_from_settings_jumps_the_queue_and_gets_a_manager(tmp_path, classifier):
     clock = ManualClock(WORK_TIME)
     async with telegram_bot(
-        tmp_path, classifier, clock=clock, vip_telegram_ids=f"{VIP},123"
+        tmp_path,
+        classifier,
+        clock=clock,
+        vip_telegram_ids=f"{VIP},123",
+        senior_operator_ids=["777", str(MANAGER)],  # /vip, /manager: senior operators only
     ) as bot:
         fake, core = bot.fake, bot.core
         texts = core.kb.texts

@@ -49,6 +49,7 @@ async def test_a_vip_vk_customer_case_from_start_to_rating(tmp_path, classifier)
             vk_requests_per_second=20,
             vip_vk_ids=str(VK_USER),
             compensation_codes_file=pool,
+            senior_operator_ids=["777"],  # /compensate: senior operators only
         ) as bot:
             fake, core = bot.fake, bot.core
             await vk.wait_for("groups.getLongPollServer", timeout=60)

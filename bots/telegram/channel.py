@@ -27,9 +27,12 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bots.startup import StartupRefused
-from bots.telegram import customer, intake, operator
+from bots.telegram import customer, helpers, intake, operators
 from bots.telegram.customer_sender import CustomerSender
+from bots.telegram.groups import Groups
+from bots.telegram.operators.roles import TelegramRoles
 from bots.telegram.operators_sender import OperatorsSender
+from bots.telegram.posting import BotPool
 from core.app import Core
 from core.escalation import OPERATORS
 from core.intake import BadUpdate
@@ -44,26 +47,44 @@ class TelegramChannel:
         self.core = core
         self.settings = settings
         self.health = health  # bots.health.Health: its routes join the webhook server
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-        self.bot = Bot(settings.telegram_bot_token.get_secret_value(), session=session)
+        api = TelegramAPIServer.from_base(settings.telegram_api_url)
+        self.bot = Bot(
+            settings.telegram_bot_token.get_secret_value(), session=AiohttpSession(api=api)
+        )
+        self.helpers = [
+            Bot(token.get_secret_value(), session=AiohttpSession(api=api))
+            for token in getattr(settings, "telegram_helper_bot_tokens", None) or ()
+        ]
+        self.pool = BotPool(self.bot, [], core, settings.operators_group_messages_per_minute)
         self.dispatcher = Dispatcher(disable_fsm=True)  # no dialog state kept by aiogram
         self.operators_chat_id: int | None = settings.operators_chat_id
+        self.desk: operators.TelegramDesk | None = None
         if self.operators_chat_id is not None:
-            self.dispatcher.include_router(operator.build_router(core, self.operators_chat_id))
+            self.desk = operators.TelegramDesk(
+                core,
+                Groups.from_settings(settings, core.team.routing if core.team else None),
+                TelegramRoles(core, self.bot, settings),
+                self.pool,
+            )
+            self.dispatcher.include_router(operators.build_router(self.desk))
         self.dispatcher.include_router(customer.build_router(core))
+        self._helper_polling: list[asyncio.Task[None]] = []
         self._polling: asyncio.Task[None] | None = None
         self._stop_polling = asyncio.Event()
         self._web: web.AppRunner | None = None
 
     async def apply(self, update: dict[str, Any], attempt: int) -> None:
-        """Apply one stored update (called by `core.intake`, in order per chat)."""
+        """Apply one stored update (called by `core.intake`, in order per chat); a helper
+        bot's update is answered through that helper."""
+        via, update = helpers.received_by(update)
+        bot = self.pool.by_id(via) if via is not None else self.bot
         try:
-            parsed = Update.model_validate(update, context={"bot": self.bot})
+            parsed = Update.model_validate(update, context={"bot": bot})
         except ValidationError as exc:
             raise BadUpdate(
                 f"update {update.get('update_id')}: {exc.error_count()} errors"
             ) from exc
-        await self.dispatcher.feed_update(self.bot, parsed, attempt=attempt)
+        await self.dispatcher.feed_update(bot, parsed, attempt=attempt)
 
     async def start(self) -> None:
         try:  # an outage at start is waited out, one line per attempt
@@ -76,15 +97,10 @@ class TelegramChannel:
         self.core.intake.register(TELEGRAM, self.apply)
         self.core.delivery.register(TELEGRAM, CustomerSender(self.bot, self.core))
         self.core.files.register(TELEGRAM, self._download)
-        if self.operators_chat_id is not None:
+        if self.desk is not None:
+            self.pool.use_helpers(await helpers.usable(self.helpers))
             self.core.delivery.register(
-                OPERATORS,
-                OperatorsSender(
-                    self.bot,
-                    self.core,
-                    self.operators_chat_id,
-                    self.settings.operators_group_messages_per_minute,
-                ),
+                OPERATORS, OperatorsSender(self.pool, self.core, self.desk.groups, self.desk.roles)
             )
         else:
             log.warning("OPERATORS_CHAT_ID is not set: escalated cases wait in the queue")
@@ -106,6 +122,19 @@ class TelegramChannel:
                 ),
                 name="telegram-polling",
             )
+            for helper in self.pool.helpers:
+                self._helper_polling.append(
+                    asyncio.create_task(
+                        intake.poll(
+                            helper.bot,
+                            self.core.intake,
+                            helpers.HELPER_UPDATES,
+                            self._stop_polling,
+                            record=helpers.helper_record(helper.id),
+                        ),
+                        name="telegram-helper-polling",
+                    )
+                )
             mode = "long polling"
         log.info(
             "Telegram bot @%s started (%s), operators' group %s",
@@ -115,12 +144,15 @@ class TelegramChannel:
         )
 
     async def stop_receiving(self) -> None:
-        if self._polling is not None:
-            self._stop_polling.set()
-            self._polling.cancel()  # a long poll in flight: its batch is not confirmed
+        self._stop_polling.set()
+        for task in [self._polling, *self._helper_polling]:
+            if task is None:
+                continue
+            task.cancel()  # a long poll in flight: its batch is not confirmed
             with contextlib.suppress(asyncio.CancelledError):
-                await self._polling
-            self._polling = None
+                await task
+        self._polling = None
+        self._helper_polling = []
         if self._web is not None:
             await self._web.cleanup()
             self._web = None
@@ -128,6 +160,8 @@ class TelegramChannel:
     async def stop(self) -> None:
         await self.stop_receiving()
         await self.bot.session.close()
+        for helper in self.helpers:
+            await helper.session.close()
 
     async def _download(self, attachment: Attachment) -> bytes:
         buffer = io.BytesIO()
@@ -141,6 +175,8 @@ class TelegramChannel:
         ]
         try:
             await self.bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
+            if self.desk is not None:
+                await operators.set_menu(self.bot, self.desk)
         except Exception as exc:  # cosmetic: never stop the bot for it
             log.info("bot commands not set: %s", exc)
 
@@ -156,17 +192,31 @@ class TelegramChannel:
         app.router.add_post(settings.telegram_webhook_path, endpoint.handle)
         if self.health is not None:
             self.health.add_routes(app)
+        for helper in self.pool.helpers:  # each helper's button presses at a path of its own
+            helper_endpoint = intake.WebhookEndpoint(
+                self.core.intake, secret, helpers.helper_record(helper.id)
+            )
+            app.router.add_post(self._helper_path(helper.id), helper_endpoint.handle)
         self._web = web.AppRunner(app, access_log=None)
         await self._web.setup()
         await web.TCPSite(
             self._web, settings.telegram_webhook_host, settings.telegram_webhook_port
         ).start()
-        url = settings.telegram_webhook_url.rstrip("/") + settings.telegram_webhook_path
+        base = settings.telegram_webhook_url.rstrip("/")
         await self.bot.set_webhook(
-            url,
+            base + settings.telegram_webhook_path,
             secret_token=secret,
             allowed_updates=self.dispatcher.resolve_used_update_types(),
         )
+        for helper in self.pool.helpers:
+            await helper.bot.set_webhook(
+                base + self._helper_path(helper.id),
+                secret_token=secret,
+                allowed_updates=helpers.HELPER_UPDATES,
+            )
+
+    def _helper_path(self, bot_id: int) -> str:
+        return f"{self.settings.telegram_webhook_path.rstrip('/')}/helper{bot_id}"
 
 
 def _outage(exc: BaseException) -> bool:

@@ -15,9 +15,9 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, Message
 
+from bots.telegram.attachments import attachments_of
 from bots.telegram.edits import relay_customer_edit
 from bots.telegram.filters import on_loop
-from bots.telegram.operator import attachments_of
 from core.app import Core
 from core.types import TELEGRAM, Inbound
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiogram import Bot
@@ -79,8 +80,15 @@ def record_of(update: dict[str, Any]) -> InboundRecord:
     return InboundRecord(f"tgu:{update_id}", partition_of(update), update_id, update)
 
 
-async def poll(bot: Bot, intake: Intake, allowed_updates: list[str], stop: asyncio.Event) -> None:
-    """Long polling until `stop`: store each batch, then confirm it."""
+async def poll(
+    bot: Bot,
+    intake: Intake,
+    allowed_updates: list[str],
+    stop: asyncio.Event,
+    record: Callable[[dict[str, Any]], InboundRecord] = record_of,
+) -> None:
+    """Long polling until `stop`: store each batch, then confirm it (`record` turns an
+    update into what is stored; helper bots mark theirs)."""
     offset: int | None = None
     delay = 1.0
     while not stop.is_set():
@@ -89,7 +97,7 @@ async def poll(bot: Bot, intake: Intake, allowed_updates: list[str], stop: async
                 RawUpdates(offset=offset, timeout=POLL_TIMEOUT, allowed_updates=allowed_updates),
                 request_timeout=POLL_TIMEOUT + 15,
             )
-            records = [record_of(update) for update in batch if isinstance(update, dict)]
+            records = [record(update) for update in batch if isinstance(update, dict)]
             await intake.accept(TELEGRAM, records)
         except asyncio.CancelledError:
             raise
@@ -134,9 +142,15 @@ def _short(exc: BaseException) -> str:
 class WebhookEndpoint:
     """`POST <path>`: check the secret header, store the update, then answer 200."""
 
-    def __init__(self, intake: Intake, secret: str | None) -> None:
+    def __init__(
+        self,
+        intake: Intake,
+        secret: str | None,
+        record: Callable[[dict[str, Any]], InboundRecord] = record_of,
+    ) -> None:
         self.intake = intake
         self.secret = secret
+        self.record = record
 
     async def handle(self, request: web.Request) -> web.Response:
         if self.secret is not None:
@@ -150,7 +164,7 @@ class WebhookEndpoint:
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
             return web.Response(status=400, text="bad request")
         try:
-            await self.intake.accept(TELEGRAM, [record_of(update)])
+            await self.intake.accept(TELEGRAM, [self.record(update)])
         except Exception as exc:  # not stored: Telegram must send it again
             log.warning("webhook update %s not stored: %r", update.get("update_id"), exc)
             return web.Response(status=503, text="try again")

@@ -1,12 +1,21 @@
-"""The outbox sender for the operators' group: cards, customer messages, notices.
+"""The outbox sender for the operators' groups: cards, customer messages, notices.
 
-In a forum group each customer has one topic (reopened for their next ticket); in a plain
-group the card and every post are remembered, so operators answer by replying to them.
-Posts stay under the group's limit of about 20 a minute for all replicas together: each
-post is reserved in the database's shared budget before it is sent; when the budget is
-spent the worker comes back later, and the waiting customer messages are merged into
-fewer posts. Every finished step of an item (topic, card, each file, each part) is
-checkpointed, so a retry never posts anything twice.
+Each case is handled in the group of its department (`core.routing`); in a forum group
+the customer has a topic there (reopened for their next case), in a plain group the card
+and every post are remembered so that operators answer by replying to them.
+
+Keeping up with a busy shop within Telegram's limit of about 20 posts a minute per bot
+and group:
+
+- one post per new case where possible: the card carries the dialog that led to the case
+  and every customer message that came before the card could be posted; those are marked
+  shown (`desk_shown`) and never posted again;
+- later customer messages are posted from the message log, all that are not shown yet in
+  one post — so while the budget is short they wait and are merged;
+- every post is reserved before it is sent (`BotPool`), by the main bot or, when its
+  share is spent, by a helper bot;
+- every finished step (topic, card, each part, each file, each batch) is checkpointed,
+  so a retry never posts anything twice.
 """
 
 from __future__ import annotations
@@ -14,49 +23,61 @@ from __future__ import annotations
 import logging
 import time
 
-from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNotFound
-from aiogram.types import ReactionTypeEmoji
+from aiogram.types import InlineKeyboardMarkup, ReactionTypeEmoji
 
 from bots.telegram import cards
 from bots.telegram.errors import for_delivery, is_not_modified, is_thread_missing
-from bots.telegram.render import split_text
+from bots.telegram.groups import Groups
+from bots.telegram.operators.buttons import card_keyboard
+from bots.telegram.operators.roles import TelegramRoles
+from bots.telegram.posting import BotPool, Poster
+from bots.telegram.render import escape, fit_caption, split_text
 from bots.telegram.sending import send_file
+from core import sla
 from core.app import Core
 from core.delivery import RetryLater
-from core.storage import OutboxItem
+from core.operators import TicketView
+from core.storage import LoggedMessage, OutboxItem, Ticket
+from core.storage.messages import IN
 from core.types import Attachment
 
 log = logging.getLogger(__name__)
 FORUM_CHECK_EVERY = 300.0  # seconds between getChat calls
 MAX_FILES_WITH_CARD = 5
-BUDGET_WINDOW = 60.0
+HISTORY_LIMIT = 200  # messages of a case a card (or a transferred case's history) reads
 
 
 class OperatorsSender:
-    def __init__(self, bot: Bot, core: Core, chat_id: int, per_minute: int = 18) -> None:
-        self.bot = bot
+    def __init__(
+        self, pool: BotPool, core: Core, groups: Groups, roles: TelegramRoles | None = None
+    ) -> None:
+        self.pool = pool
+        self.bot = pool.main.bot  # files, topics and reactions go through the main bot
         self.core = core
-        self.chat_id = chat_id
-        self.per_minute = per_minute
-        self.budget_key = f"telegram-group:{chat_id}"
-        self._forum: bool | None = None
-        self._forum_checked = 0.0
+        self.groups = groups
+        self.roles = roles
+        self._forum: dict[int, tuple[bool, float]] = {}
 
     async def send(self, item: OutboxItem) -> None:
         ticket_id = item.payload.get("ticket_id")
-        if not isinstance(ticket_id, int):
-            log.warning("operators item #%s has no ticket", item.id)
+        ticket = (
+            await self.core.storage.tickets.get(ticket_id) if isinstance(ticket_id, int) else None
+        )
+        if ticket is None:
+            log.warning("operators item #%s has no case", item.id)
             return
+        department = item.payload.get("department")
+        chat = self.groups.chat_for(str(department) if department else ticket.department)
         try:
             if item.kind == "ticket_opened":
-                await self._ticket_opened(ticket_id, item)
+                await self._ticket_opened(ticket, item, chat)
             elif item.kind == "customer_message":
-                await self._customer_message(ticket_id, item)
+                await self._customer_messages(ticket, item, chat)
             elif item.kind == "notice":
-                await self._notice(ticket_id, item)
+                await self._notice(ticket, item, chat)
             elif item.kind == "ticket_closed":
-                await self._ticket_closed(ticket_id, item)
+                await self._ticket_closed(ticket, item, chat)
             else:
                 log.warning("unknown operators item kind %s", item.kind)
         except TelegramAPIError as exc:
@@ -67,168 +88,362 @@ class OperatorsSender:
         """Whether step `name` of the item is still to do."""
         return name not in item.progress
 
-    async def _done(self, item: OutboxItem, name: str, value: object = True) -> None:
-        await self.core.delivery.checkpoint(item, **{name: value})
+    async def _done(self, item: OutboxItem, **progress: object) -> None:
+        await self.core.delivery.checkpoint(item, **progress)
 
-    # ------------------------------------------------------------------ kinds
-    async def _ticket_opened(self, ticket_id: int, item: OutboxItem) -> None:
-        view = await self.core.desk.view(ticket_id)
+    # ------------------------------------------------------------------ a new case
+    async def _ticket_opened(self, ticket: Ticket, item: OutboxItem, chat: int) -> None:
+        view = await self.core.desk.view(ticket.id, transcript_limit=HISTORY_LIMIT)
         if self._to_do(item, "thread"):
-            thread = await self._thread_for(view.conversation.id, ticket_id, fresh_card=False)
-            await self._done(item, "thread", thread)
+            await self._done(item, thread=await self._thread_for(view, chat, fresh_card=False))
         thread_id = item.progress["thread"]
         if self._to_do(item, "card"):
-            text = cards.card_text(self.core.kb, view, self.core.clock.now())
+            if self._to_do(item, "card_text"):
+                text, shown = await self._card_content(view, item)
+                await self._done(item, card_text=text, shown=shown)
             card_id = await self._post(
-                text, thread_id, item=item, markup=cards.card_keyboard(view.ticket)
+                str(item.progress["card_text"]),
+                chat,
+                thread_id,
+                item=item,
+                markup=card_keyboard(view.ticket),
+                ticket_id=ticket.id,
             )
-            await self.core.storage.threads.remember_post(
-                str(self.chat_id), str(card_id), ticket_id
-            )
-            await self._done(item, "card", card_id)
+            shown_ids = item.progress.get("shown")
+            async with self.core.storage.transaction() as tx:
+                if isinstance(shown_ids, list):
+                    await tx.desk.remember_card(ticket.id, str(chat), str(card_id), self._now())
+                    await tx.desk.mark_shown(ticket.id, shown_ids, self._now())
+            await self._done(item, card=card_id)
         # Files the customer sent before the case was opened follow the card.
-        files = [a for m in view.transcript if m.direction == "in" for a in m.attachments]
-        for index in range(int(item.progress.get("files", 0)), len(files[:MAX_FILES_WITH_CARD])):
-            await self._reserve(1)
+        upto = item.payload.get("context_upto")
+        files = [
+            attachment
+            for message in view.transcript
+            if message.direction == IN and (not isinstance(upto, int) or message.id <= upto)
+            for attachment in message.attachments
+        ][:MAX_FILES_WITH_CARD]
+        for index in range(int(item.progress.get("files", 0)), len(files)):
+            await self.pool.reserve(chat, main_only=True)
             await send_file(
                 self.bot,
-                self.chat_id,
+                chat,
                 files[index],
                 self.core.files,
                 caption="📎 из переписки до обращения",
                 thread_id=thread_id,
             )
-            await self._done(item, "files", index + 1)
+            await self._done(item, files=index + 1)
 
-    async def _customer_message(self, ticket_id: int, item: OutboxItem) -> None:
-        attachments = [Attachment.from_dict(a) for a in item.payload.get("attachments", [])]
-        view = await self.core.desk.view(ticket_id, transcript_limit=0)
-        thread_id = await self._thread_for(view.conversation.id, ticket_id)
-        name = view.conversation.name
-        text = str(item.payload.get("text", ""))
-        merged = int(item.payload.get("merged", 1))
-        prefix = "" if thread_id is not None else f"№{ticket_id} · "
-        post = prefix + cards.customer_post(name, text, merged)
-        if not attachments:
-            await self._post(post, thread_id, item=item, ticket_id=ticket_id)
+    async def _card_content(
+        self, view: TicketView, item: OutboxItem
+    ) -> tuple[str, list[int] | None]:
+        """The card's text and the customer messages it shows (None: an announcement from
+        before cards tracked that, shown the old way)."""
+        kb, now, payload = self.core.kb, self._now(), item.payload
+        upto = payload.get("context_upto")
+        if not isinstance(upto, int):
+            return cards.card_text(kb, view, now), None
+        transcript = view.transcript
+        context = [m for m in transcript if m.id <= upto]
+        already = await self.core.storage.desk.shown_ids(view.ticket.id)
+        burst: list[LoggedMessage] = []
+        for message in transcript:  # customer messages since, up to the first with files
+            if message.id <= upto or message.direction != IN or message.id in already:
+                continue
+            if message.attachments:
+                break
+            burst.append(message)
+        due = self._due(view.ticket)
+        transferred = payload.get("transferred_from")
+        if transferred:
+            text = cards.card_text(
+                kb,
+                view,
+                now,
+                context=[],
+                burst=burst,
+                transferred_from=str(transferred),
+                by=str(payload.get("by") or ""),
+                due=due,
+            )
+            text += "\n\n" + cards.history_text(context)
+        else:
+            text = cards.card_text(kb, view, now, context=context, burst=burst, due=due)
+        shown = [m.id for m in context if m.direction == IN] + [m.id for m in burst]
+        return text, shown
+
+    def _due(self, ticket: Ticket) -> str | None:
+        team = self.core.team
+        if team is None or ticket.first_response_at is not None:
+            return None
+        due = team.sla.policy.due(ticket, sla.FIRST_RESPONSE)
+        return cards.clock_time(due, self.core.settings.timezone) if due else None
+
+    # ------------------------------------------------------------------ customer messages
+    async def _customer_messages(self, ticket: Ticket, item: OutboxItem, chat: int) -> None:
+        """Every customer message of the case not shown yet: text runs merged into one post,
+        a message with files posted with them."""
+        if not await self.core.storage.desk.has_card(ticket.id):
+            await self._customer_message_as_queued(ticket, item, chat)
             return
+        view = await self.core.desk.view(ticket.id, transcript_limit=0)
+        thread_id = await self._thread_for(view, chat)
+        name = view.conversation.name
+        while True:
+            reserved: Poster | None = None
+            if self._to_do(item, "batch"):
+                pending = await self.core.storage.desk.unshown(ticket.id)
+                if not pending:
+                    return
+                batch = _next_batch(pending)
+                # Reserved before the batch is fixed: while the group's budget is short,
+                # the messages keep waiting and the next try merges more of them.
+                reserved = await self.pool.reserve(chat, main_only=bool(batch[0].attachments))
+                await self._done(item, batch=[m.id for m in batch])
+            ids = [int(i) for i in item.progress["batch"]]
+            messages = await self._messages(ticket.id, ids)
+            await self._post_batch(messages, name, chat, thread_id, item, ticket.id, reserved)
+            async with self.core.storage.transaction() as tx:
+                await tx.desk.mark_shown(ticket.id, ids, self._now())
+            item.progress.clear()
+            await self._done(item)
+
+    async def _post_batch(
+        self,
+        messages: list[LoggedMessage],
+        name: str,
+        chat: int,
+        thread_id: int | None,
+        item: OutboxItem,
+        ticket_id: int,
+        reserved: Poster | None,
+    ) -> None:
+        prefix = "" if thread_id is not None else f"№{ticket_id} · "
+        text = "\n\n".join(m.text for m in messages if m.text)
+        post = prefix + cards.customer_post(name, text, len(messages))
+        attachments = [a for m in messages for a in m.attachments]
+        if not attachments:
+            await self._post(
+                post, chat, thread_id, item=item, ticket_id=ticket_id, reserved=reserved
+            )
+            return
+        caption, cut = fit_caption(post, markup=True)
         for index in range(int(item.progress.get("files", 0)), len(attachments)):
-            await self._reserve(1)
+            if reserved is None:
+                await self.pool.reserve(chat, main_only=True)
+            reserved = None
             await send_file(
                 self.bot,
-                self.chat_id,
+                chat,
                 attachments[index],
                 self.core.files,
-                caption=post if index == 0 else None,
+                caption=caption if index == 0 else None,
                 thread_id=thread_id,
                 parse_mode="HTML",
             )
-            await self._done(item, "files", index + 1)
-        if len(post) > 1000:  # the caption was cut: the whole text follows
-            await self._post(post, thread_id, item=item, ticket_id=ticket_id)
+            await self._done(item, files=index + 1)
+        if cut:  # the caption was cut: the whole text follows
+            await self._post(post, chat, thread_id, item=item, ticket_id=ticket_id)
 
-    async def _notice(self, ticket_id: int, item: OutboxItem) -> None:
+    async def _customer_message_as_queued(
+        self, ticket: Ticket, item: OutboxItem, chat: int
+    ) -> None:
+        """A case announced before cards tracked what they show: post the queued text."""
+        attachments = [Attachment.from_dict(a) for a in item.payload.get("attachments", [])]
+        view = await self.core.desk.view(ticket.id, transcript_limit=0)
+        thread_id = await self._thread_for(view, chat)
+        text = str(item.payload.get("text", ""))
+        merged = int(item.payload.get("merged", 1))
+        prefix = "" if thread_id is not None else f"№{ticket.id} · "
+        post = prefix + cards.customer_post(view.conversation.name, text, merged)
+        if not attachments:
+            await self._post(post, chat, thread_id, item=item, ticket_id=ticket.id)
+            return
+        caption, cut = fit_caption(post, markup=True)
+        for index in range(int(item.progress.get("files", 0)), len(attachments)):
+            await self.pool.reserve(chat, main_only=True)
+            await send_file(
+                self.bot,
+                chat,
+                attachments[index],
+                self.core.files,
+                caption=caption if index == 0 else None,
+                thread_id=thread_id,
+                parse_mode="HTML",
+            )
+            await self._done(item, files=index + 1)
+        if cut:
+            await self._post(post, chat, thread_id, item=item, ticket_id=ticket.id)
+
+    async def _messages(self, ticket_id: int, ids: list[int]) -> list[LoggedMessage]:
+        wanted = set(ids)
+        found = await self.core.storage.messages.for_ticket(ticket_id, HISTORY_LIMIT)
+        return [m for m in found if m.id in wanted]
+
+    # ------------------------------------------------------------------ notices
+    async def _notice(self, ticket: Ticket, item: OutboxItem, chat: int) -> None:
         payload = item.payload
         event = payload.get("event")
         ack = payload.get("ack") if isinstance(payload.get("ack"), dict) else None
         if event == "delivered" and isinstance(ack, dict):
             await self._react(ack, "👍")
             return
-        view = await self.core.desk.view(ticket_id, transcript_limit=0)
-        thread_id = await self._thread_for(view.conversation.id, ticket_id)
+        view = await self.core.desk.view(ticket.id, transcript_limit=0)
+        thread_id = await self._thread_for(view, chat)
+        reply_to = int(ack["message_id"]) if isinstance(ack, dict) and "message_id" in ack else None
+        if event == "sla":
+            await self._sla_notice(ticket, item, chat, thread_id)
+            return
+        text = self._notice_text(ticket, payload)
+        await self._post(text, chat, thread_id, item=item, ticket_id=ticket.id, reply_to=reply_to)
+        if event == "transferred" and thread_id is not None:
+            await self._close_topic(chat, thread_id)
+
+    def _notice_text(self, ticket: Ticket, payload: dict[str, object]) -> str:
+        event = payload.get("event")
         if event == "undelivered":
-            text = f"⚠️ Не доставлено клиенту: {cards.escape(str(payload.get('reason', '')))}"
-        elif event == "low_rating":
-            text = (
-                f"⭐ Клиент оценил помощь по обращению №{ticket_id} на {payload.get('rating')}"
+            return f"⚠️ Не доставлено клиенту: {escape(str(payload.get('reason', '')))}"
+        if event == "low_rating":
+            return (
+                f"⭐ Клиент оценил помощь по обращению №{ticket.id} на {payload.get('rating')}"
                 " из 5. Старшему оператору стоит связаться с ним."
             )
-        elif event == "conflict":
-            text = (
+        if event == "conflict":
+            return (
                 "⚠️ Клиент перешёл на грубость: обращение отмечено как конфликтное. "
                 "Бот ответил спокойно и обозначил границы."
             )
-        elif event == "not_shown":
+        if event == "not_shown":
             shown = str(payload.get("text", ""))
-            text = (
+            return (
                 "⚠️ Сообщение по обращению не удалось показать здесь "
-                f"({cards.escape(str(payload.get('reason', '')))})."
-                + (f" Его текст: {cards.escape(shown)}" if shown else "")
+                f"({escape(str(payload.get('reason', '')))})."
+                + (f" Его текст: {escape(shown)}" if shown else "")
             )
-        elif event == "rating_comment":
-            text = f"💬 Комментарий к оценке: {cards.escape(str(payload.get('text', '')))}"
-        else:
-            text = cards.escape(str(payload.get("text", event)))
-        reply_to = int(ack["message_id"]) if isinstance(ack, dict) and "message_id" in ack else None
-        await self._post(text, thread_id, item=item, ticket_id=ticket_id, reply_to=reply_to)
+        if event == "rating_comment":
+            return f"💬 Комментарий к оценке: {escape(str(payload.get('text', '')))}"
+        if event == "transferred":
+            return (
+                f"➡️ Обращение №{ticket.id} передано в группу «{escape(str(payload.get('to')))}»"
+                f" ({escape(str(payload.get('by', '')))}). Дальше его ведут там."
+            )
+        if event == "assigned":
+            who = cards.mention(str(payload.get("to_id", "")), str(payload.get("to_name", "")))
+            return (
+                f"👤 Обращение №{ticket.id} ведёт {who}"
+                f" (назначил(а) {escape(str(payload.get('by', '')))})."
+            )
+        return escape(str(payload.get("text", event)))
 
-    async def _ticket_closed(self, ticket_id: int, item: OutboxItem) -> None:
+    async def _sla_notice(
+        self, ticket: Ticket, item: OutboxItem, chat: int, thread_id: int | None
+    ) -> None:
+        """A warning in the case's topic; a breach in the group's General topic, with a
+        mention of the case's operator or, when nobody has it, of the senior operators."""
+        payload = item.payload
+        target = str(payload.get("target"))
+        what = sla.TARGET_NAMES.get(target, target)
+        tier = sla.TIER_NAMES.get(str(payload.get("tier")), "")
+        due = payload.get("due")
+        when = (
+            cards.clock_time(float(due), self.core.settings.timezone)
+            if isinstance(due, int | float)
+            else "—"
+        )
+        if ticket.operator_id:
+            mentions = cards.operator_mention(ticket)
+        else:
+            if self._to_do(item, "seniors"):
+                seniors = await self.roles.seniors(chat) if self.roles is not None else []
+                await self._done(item, seniors=seniors)
+            people = [(str(p[0]), str(p[1])) for p in item.progress.get("seniors", [])]
+            mentions = ", ".join(cards.mention(i, n) for i, n in people) or "старшие операторы"
+        if payload.get("level") == sla.WARNING:
+            text = (
+                f"⏰ Обращение №{ticket.id} ({tier}): срок {what} — до {when}, осталось мало "
+                f"времени. {mentions}"
+            )
+            await self._post(text, chat, thread_id, item=item, ticket_id=ticket.id)
+            return
+        link = _topic_link(chat, thread_id)
+        case = f'<a href="{link}">№{ticket.id}</a>' if link else f"№{ticket.id}"
+        text = (
+            f"🚨 Нарушен срок {what}: обращение {case} ({tier}), срок был до {when}. "
+            f"{mentions}, посмотрите, пожалуйста."
+        )
+        # In a forum, General is no case's place: a reply to the alert there must not
+        # reach the customer (in a plain group, replying to posts is how operators answer).
+        plain = not await self.is_forum(chat)
+        await self._post(text, chat, None, item=item, ticket_id=ticket.id if plain else None)
+
+    async def _ticket_closed(self, ticket: Ticket, item: OutboxItem, chat: int) -> None:
         by = str(item.payload.get("by", ""))
-        view = await self.core.desk.view(ticket_id, transcript_limit=0)
-        thread = await self.core.storage.threads.for_conversation(view.conversation.id)
-        thread_id = int(thread.thread_id) if thread and await self.is_forum() else None
+        thread = await self.core.storage.threads.for_conversation(ticket.conversation_id, str(chat))
+        thread_id = int(thread.thread_id) if thread and await self.is_forum(chat) else None
         await self._post(
-            f"✅ Обращение №{ticket_id} закрыто ({cards.escape(by)})."
-            " Клиента попросили оценить помощь.",
+            f"✅ Обращение №{ticket.id} закрыто ({escape(by)}). Клиента попросили оценить помощь.",
+            chat,
             thread_id,
             item=item,
-            ticket_id=ticket_id,
+            ticket_id=ticket.id,
         )
         if thread_id is not None:
-            try:
-                await self.bot.close_forum_topic(self.chat_id, thread_id)
-            except TelegramBadRequest as exc:
-                log.info("topic %s not closed: %s", thread_id, exc.message)
+            await self._close_topic(chat, thread_id)
 
-    # ------------------------------------------------------------------ helpers
-    async def is_forum(self) -> bool:
-        now = time.monotonic()
-        if self._forum is None or now - self._forum_checked > FORUM_CHECK_EVERY:
-            try:
-                chat = await self.bot.get_chat(self.chat_id)
-                self._forum = bool(chat.is_forum)
-            except (TelegramBadRequest, TelegramNotFound) as exc:
-                # Cannot tell: try topics; createForumTopic says so if they are off.
-                log.warning("getChat for the operators' group failed: %s", exc)
-                self._forum = True
-            self._forum_checked = now
-        return self._forum
-
-    async def _thread_for(
-        self, conversation_id: int, ticket_id: int, fresh_card: bool = True
-    ) -> int | None:
-        """The customer's topic: reused (reopened and renamed for a new ticket), created
-        when missing. None in a plain group."""
-        if not await self.is_forum():
-            return None
-        threads = self.core.storage.threads
-        thread = await threads.for_conversation(conversation_id)
-        view = await self.core.desk.view(ticket_id, transcript_limit=0)
-        name = cards.topic_name(self.core.kb, view)
-        if thread is not None and thread.chat_id == str(self.chat_id):
-            thread_id = int(thread.thread_id)
-            if fresh_card:
-                return thread_id
-            try:
-                await self.bot.reopen_forum_topic(self.chat_id, thread_id)
-            except TelegramBadRequest as exc:
-                if is_thread_missing(exc):
-                    return await self._new_topic(conversation_id, name)
-                log.debug("reopen topic %s: %s", thread_id, exc.message)
-            try:
-                await self.bot.edit_forum_topic(self.chat_id, thread_id, name=name)
-            except TelegramBadRequest as exc:
-                if is_thread_missing(exc):
-                    return await self._new_topic(conversation_id, name)
-                if not is_not_modified(exc):
-                    log.debug("rename topic %s: %s", thread_id, exc.message)
-            return thread_id
-        return await self._new_topic(conversation_id, name)
-
-    async def _new_topic(self, conversation_id: int, name: str) -> int:
-        await self._reserve(1)  # the topic's first service message is a post too
+    async def _close_topic(self, chat: int, thread_id: int) -> None:
         try:
-            topic = await self.bot.create_forum_topic(self.chat_id, name)
+            await self.bot.close_forum_topic(chat, thread_id)
+        except TelegramBadRequest as exc:
+            log.info("topic %s not closed: %s", thread_id, exc.message)
+
+    # ------------------------------------------------------------------ topics
+    async def is_forum(self, chat: int) -> bool:
+        now = time.monotonic()
+        known = self._forum.get(chat)
+        if known is not None and now - known[1] <= FORUM_CHECK_EVERY:
+            return known[0]
+        try:
+            forum = bool((await self.bot.get_chat(chat)).is_forum)
+        except (TelegramBadRequest, TelegramNotFound) as exc:
+            # Cannot tell: try topics; createForumTopic says so if they are off.
+            log.warning("getChat for operators' group %s failed: %s", chat, exc)
+            forum = True
+        self._forum[chat] = (forum, now)
+        return forum
+
+    async def _thread_for(self, view: TicketView, chat: int, fresh_card: bool = True) -> int | None:
+        """The customer's topic in the group: reused (reopened and renamed for a new case),
+        created when missing. None in a plain group."""
+        if not await self.is_forum(chat):
+            return None
+        conversation_id = view.conversation.id
+        thread = await self.core.storage.threads.for_conversation(conversation_id, str(chat))
+        name = cards.topic_name(self.core.kb, view)
+        if thread is None:
+            return await self._new_topic(conversation_id, chat, name)
+        thread_id = int(thread.thread_id)
+        if fresh_card:
+            return thread_id
+        try:
+            await self.bot.reopen_forum_topic(chat, thread_id)
+        except TelegramBadRequest as exc:
+            if is_thread_missing(exc):
+                return await self._new_topic(conversation_id, chat, name)
+            log.debug("reopen topic %s: %s", thread_id, exc.message)
+        try:
+            await self.bot.edit_forum_topic(chat, thread_id, name=name)
+        except TelegramBadRequest as exc:
+            if is_thread_missing(exc):
+                return await self._new_topic(conversation_id, chat, name)
+            if not is_not_modified(exc):
+                log.debug("rename topic %s: %s", thread_id, exc.message)
+        return thread_id
+
+    async def _new_topic(self, conversation_id: int, chat: int, name: str) -> int:
+        poster = await self.pool.reserve(chat)  # the topic's first service message is a post
+        try:
+            topic = await poster.bot.create_forum_topic(chat, name)
         except TelegramBadRequest as exc:
             text = str(exc).lower()
             if "forum" not in text and "rights" not in text:
@@ -236,46 +451,48 @@ class OperatorsSender:
             # Topics are off, or the bot may not manage them: post cards in the group
             # itself for now (checked again every few minutes).
             log.warning(
-                "no topic for a case in the operators' group (%s): posting in the group; "
+                "no topic for a case in operators' group %s (%s): posting in the group; "
                 "enable topics and give the bot the right to manage them",
+                chat,
                 exc.message,
             )
-            self._forum, self._forum_checked = False, time.monotonic()
+            self._forum[chat] = (False, time.monotonic())
             raise RetryLater(
                 0.0, "the operators' group has no topics", count_attempt=False
             ) from exc
         # Recorded at once: a crash from here on cannot make a second topic.
         await self.core.storage.threads.save(
-            conversation_id,
-            str(self.chat_id),
-            str(topic.message_thread_id),
-            self.core.clock.now(),
+            conversation_id, str(chat), str(topic.message_thread_id), self._now()
         )
         return topic.message_thread_id
 
+    # ------------------------------------------------------------------ posting
     async def _post(
         self,
         text: str,
+        chat: int,
         thread_id: int | None,
         *,
         item: OutboxItem,
-        markup: object = None,
+        markup: InlineKeyboardMarkup | None = None,
         ticket_id: int | None = None,
         reply_to: int | None = None,
+        reserved: Poster | None = None,
     ) -> int:
-        """Post `text` in parts, each reserved, sent and checkpointed (a retry skips the
-        parts already posted); returns the last part's message id."""
-        parts = split_text(text) or ["…"]
+        """Post `text` (HTML) in parts, each reserved, sent and checkpointed (a retry skips
+        the parts already posted); returns the last part's message id."""
+        parts = split_text(text, markup=True) or ["…"]
         for index in range(int(item.progress.get("parts", 0)), len(parts)):
             last = index == len(parts) - 1
-            await self._reserve(1)
+            poster = reserved or await self.pool.reserve(chat)
+            reserved = None
             try:
-                message = await self.bot.send_message(
-                    self.chat_id,
+                message = await poster.bot.send_message(
+                    chat,
                     parts[index],
                     message_thread_id=thread_id,
                     parse_mode="HTML",
-                    reply_markup=markup if last else None,  # type: ignore[arg-type]
+                    reply_markup=markup if last else None,
                     reply_to_message_id=reply_to if index == 0 else None,
                     allow_sending_without_reply=True,
                 )
@@ -284,12 +501,15 @@ class OperatorsSender:
                     raise
                 # The topic was deleted: forget it, so the next try makes a new one.
                 view = await self.core.desk.view(ticket_id, transcript_limit=0)
-                await self._new_topic(view.conversation.id, cards.topic_name(self.core.kb, view))
+                name = cards.topic_name(self.core.kb, view)
+                await self._new_topic(view.conversation.id, chat, name)
+                if item.progress.pop("thread", None) is not None:
+                    await self._done(item)  # the retry looks the new topic up
                 raise RetryLater(0.0, "topic was deleted", count_attempt=False) from exc
-            await self.core.delivery.checkpoint(item, parts=index + 1, posted=message.message_id)
+            await self._done(item, parts=index + 1, posted=message.message_id)
             if ticket_id is not None:
                 await self.core.storage.threads.remember_post(
-                    str(self.chat_id), str(message.message_id), ticket_id
+                    str(chat), str(message.message_id), ticket_id
                 )
         return int(item.progress.get("posted", 0))
 
@@ -303,11 +523,25 @@ class OperatorsSender:
         except (TelegramAPIError, KeyError, ValueError) as exc:
             log.info("delivery mark not set: %s", exc)
 
-    async def _reserve(self, posts: int) -> None:
-        """Reserve posts in the group's budget, shared by every replica, before sending."""
-        async with self.core.storage.transaction() as tx:
-            wait = await tx.budget.reserve(
-                self.budget_key, posts, self.per_minute, BUDGET_WINDOW, self.core.clock.now()
-            )
-        if wait > 0:
-            raise RetryLater(wait, "operators' group limit", count_attempt=False)
+    def _now(self) -> float:
+        return self.core.clock.now()
+
+
+def _next_batch(pending: list[LoggedMessage]) -> list[LoggedMessage]:
+    """A run of text-only messages (one post), or one message with files."""
+    if pending[0].attachments:
+        return pending[:1]
+    batch = []
+    for message in pending:
+        if message.attachments:
+            break
+        batch.append(message)
+    return batch
+
+
+def _topic_link(chat: int, thread_id: int | None) -> str | None:
+    """A link to a topic of a supergroup (operators tap it from General)."""
+    text = str(chat)
+    if thread_id is None or not text.startswith("-100"):
+        return None
+    return f"https://t.me/c/{text[4:]}/{thread_id}"

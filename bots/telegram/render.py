@@ -1,9 +1,18 @@
-"""Core replies as Telegram messages: text parts within the limit and inline keyboards."""
+"""Core replies as Telegram messages: text parts within the limit and inline keyboards.
+
+One splitter (`split_text`) cuts every long text the bot sends, plain or HTML. Telegram
+counts a message's length after parsing (UTF-16 code units of the visible text), so in
+HTML an entity such as `&amp;` counts as one character and a tag as none. The splitter
+never cuts inside a tag or an entity: a part that ends inside `<b>…</b>` is closed there
+and the tag is opened again at the start of the next part.
+"""
 
 from __future__ import annotations
 
 import functools
 import html
+import re
+from dataclasses import dataclass
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -13,40 +22,126 @@ TEXT_LIMIT = 4096  # characters (UTF-16 code units) of one message
 CAPTION_LIMIT = 1024
 SAFE_PART = 4000
 
+_HTML_TOKEN = re.compile(r"<[^<>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
+_TAG_NAME = re.compile(r"</?\s*([a-zA-Z0-9-]+)")
+_SEPARATORS = ("\n\n", "\n", " ")
+
 
 def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def split_text(text: str, limit: int = SAFE_PART) -> list[str]:
-    """Cut a long text into parts of at most `limit` UTF-16 units, preferring paragraph,
-    line and word boundaries. An empty text gives no parts."""
+@dataclass(frozen=True)
+class _Token:
+    raw: str
+    visible: str  # what Telegram shows for it ("" for a tag)
+    opens: str | None = None  # a start tag's name
+    closes: str | None = None  # an end tag's name
+
+    @property
+    def units(self) -> int:
+        return utf16_len(self.visible)
+
+
+def _tokens(text: str, markup: bool) -> list[_Token]:
+    """Characters, and in HTML whole tags and entities, each as one token."""
+    if not markup:
+        return [_Token(char, char) for char in text]
+    tokens: list[_Token] = []
+    at = 0
+    for match in _HTML_TOKEN.finditer(text):
+        tokens += [_Token(char, char) for char in text[at : match.start()]]
+        raw = match.group()
+        if raw.startswith("<"):
+            name = _TAG_NAME.match(raw)
+            tag = name.group(1).lower() if name else ""
+            closing = raw.startswith("</")
+            tokens.append(_Token(raw, "", None if closing else tag, tag if closing else None))
+        else:
+            tokens.append(_Token(raw, html.unescape(raw)))
+        at = match.end()
+    tokens += [_Token(char, char) for char in text[at:]]
+    return tokens
+
+
+def split_text(text: str, limit: int = SAFE_PART, *, markup: bool = False) -> list[str]:
+    """Cut a long text into parts of at most `limit` visible UTF-16 units, preferring
+    paragraph, line and word boundaries. With `markup` (Telegram HTML) tags and entities
+    are never cut and tags open at a cut are closed and reopened. An empty text gives no
+    parts."""
+    tokens = _tokens(text.strip(), markup)
     parts: list[str] = []
-    rest = text.strip()
-    while rest:
-        if utf16_len(rest) <= limit:
-            parts.append(rest)
-            break
-        cut = _fit(rest, limit)
-        window = rest[:cut]
-        for separator in ("\n\n", "\n", " "):
-            at = window.rfind(separator)
-            if at > cut // 2:
-                cut = at
-                break
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
+    start = 0
+    while start < len(tokens):
+        end, opened = _part_end(tokens, start, limit)
+        prefix = "".join(raw for raw, _ in _open_tags(tokens[:start]))
+        body = "".join(token.raw for token in tokens[start:end])
+        closers = "".join(f"</{name}>" for _, name in reversed(opened))
+        part = (prefix + body).strip() + closers if end < len(tokens) else prefix + body
+        if _visible(tokens[start:end]).strip():
+            parts.append(part.strip())
+        start = end
+        while start < len(tokens) and tokens[start].visible.isspace():
+            start += 1
     return parts
 
 
-def _fit(text: str, limit: int) -> int:
-    """How many characters of `text` fit into `limit` UTF-16 units."""
+def _part_end(tokens: list[_Token], start: int, limit: int) -> tuple[int, list[tuple[str, str]]]:
+    """Where the part beginning at `start` ends, and the tags still open there."""
     units = 0
-    for index, char in enumerate(text):
-        units += 2 if ord(char) > 0xFFFF else 1
-        if units > limit:
+    end = start
+    while end < len(tokens) and units + tokens[end].units <= limit:
+        units += tokens[end].units
+        end += 1
+    if end == start:  # one character wider than the limit: it goes alone
+        end = start + 1
+    elif end < len(tokens):
+        end = _best_cut(tokens, start, end)
+    return end, _open_tags(tokens[:end])
+
+
+def _best_cut(tokens: list[_Token], start: int, end: int) -> int:
+    """The last paragraph, line or word break in the second half of the part, else `end`."""
+    visible = _visible(tokens[start:end])
+    half = len(visible) // 2
+    for separator in _SEPARATORS:
+        at = visible.rfind(separator)
+        if at > half:
+            # Back to a token index; end tags just before the break stay in this part.
+            seen, index = 0, start
+            while index < end and seen < at:
+                seen += len(tokens[index].visible)
+                index += 1
+            while index < end and tokens[index].closes is not None:
+                index += 1
             return index
-    return len(text)
+    return end
+
+
+def _visible(tokens: list[_Token]) -> str:
+    return "".join(token.visible for token in tokens)
+
+
+def _open_tags(tokens: list[_Token]) -> list[tuple[str, str]]:
+    """(raw start tag, name) of the tags opened and not closed in `tokens`."""
+    stack: list[tuple[str, str]] = []
+    for token in tokens:
+        if token.opens is not None:
+            stack.append((token.raw, token.opens))
+        elif token.closes is not None:
+            for index in range(len(stack) - 1, -1, -1):
+                if stack[index][1] == token.closes:
+                    del stack[index:]
+                    break
+    return stack
+
+
+def fit_caption(caption: str, *, markup: bool = False) -> tuple[str, bool]:
+    """The caption cut to Telegram's limit at a safe place; True when something was cut."""
+    parts = split_text(caption, CAPTION_LIMIT, markup=markup)
+    if not parts:
+        return "", False
+    return parts[0], len(parts) > 1
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:

@@ -17,6 +17,7 @@ from core.storage.claims import ClaimRepo
 from core.storage.conversations import Conversation, ConversationRepo, TurnState
 from core.storage.copies import ReplyCopyRepo
 from core.storage.database import Database, Executor, open_database
+from core.storage.desk import DeskRepo
 from core.storage.errors import Conflict, DuplicateUpdate
 from core.storage.inbox import InboxRepo
 from core.storage.learning import LabelRepo
@@ -115,6 +116,11 @@ class Storage:
     def ticket_events(self) -> TicketEventRepo:
         """Reopenings."""
         return TicketEventRepo(self._ex)
+
+    @cached_property
+    def desk(self) -> DeskRepo:
+        """Operators' roles, shifts, SLA alerts and what was shown to them."""
+        return DeskRepo(self._ex)
 
     @classmethod
     async def open(cls, url: str) -> Storage:

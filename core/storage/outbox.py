@@ -121,17 +121,23 @@ class OutboxRepo:
     async def recipients_due(
         self, now: float, wall: float, worker: str, limit: int, channels: tuple[str, ...]
     ) -> list[tuple[str, str]]:
-        """Recipients with an item `worker` could claim now, oldest first."""
+        """Recipients with an item `worker` could claim now, oldest first. A recipient
+        whose earlier item waits for a retry has nothing claimable: it is left out, so that
+        many such recipients cannot crowd out the ones that can go."""
         if not channels:
             return []
         marks = ", ".join("?" for _ in channels)
+        live = wall - LIVE_FOR
         rows = await self._ex.fetchall(
             "SELECT o.channel, o.recipient FROM outbox o "
             f"WHERE o.{IS_PENDING} AND o.channel IN ({marks}) AND o.next_attempt_at <= ? "
             "AND (o.claimed_by IS NULL OR "
             f"(o.claimed_by <> ? AND o.claimed_by NOT IN {LIVE_WORKERS})) "
+            "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.channel = o.channel "
+            f"AND e.recipient = o.recipient AND e.{IS_PENDING} AND e.id < o.id "
+            f"AND (e.next_attempt_at > ? OR e.claimed_by IN {LIVE_WORKERS})) "
             "GROUP BY o.channel, o.recipient ORDER BY MIN(o.id) LIMIT ?",
-            (*channels, now, worker, wall - LIVE_FOR, limit),
+            (*channels, now, worker, live, now, live, limit),
         )
         return [(str(row["channel"]), str(row["recipient"])) for row in rows]
 

@@ -1,5 +1,6 @@
-"""Where each customer's cases live on the operators' side: a forum topic per customer,
-and which operators' message belongs to which ticket (for replies in a plain group)."""
+"""Where each customer's cases live on the operators' side: a forum topic per customer in
+each operators' group, and which operators' message belongs to which ticket (for replies
+in a plain group)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,21 @@ class ThreadRepo:
     def __init__(self, ex: Executor) -> None:
         self._ex = ex
 
-    async def for_conversation(self, conversation_id: int) -> ThreadRef | None:
-        row = await self._ex.fetchone(
-            "SELECT * FROM operator_threads WHERE conversation_id = ?", (conversation_id,)
-        )
+    async def for_conversation(
+        self, conversation_id: int, chat_id: str | None = None
+    ) -> ThreadRef | None:
+        """The customer's topic in group `chat_id` (any group's newest when None)."""
+        if chat_id is None:
+            row = await self._ex.fetchone(
+                "SELECT * FROM operator_threads WHERE conversation_id = ? "
+                "ORDER BY created_at DESC LIMIT 1",
+                (conversation_id,),
+            )
+        else:
+            row = await self._ex.fetchone(
+                "SELECT * FROM operator_threads WHERE conversation_id = ? AND chat_id = ?",
+                (conversation_id, chat_id),
+            )
         if row is None:
             return None
         return ThreadRef(int(row["conversation_id"]), row["chat_id"], row["thread_id"])
@@ -39,8 +51,8 @@ class ThreadRepo:
     async def save(self, conversation_id: int, chat_id: str, thread_id: str, now: float) -> None:
         await self._ex.execute(
             "INSERT INTO operator_threads (conversation_id, chat_id, thread_id, created_at) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (conversation_id) DO UPDATE SET "
-            "chat_id = excluded.chat_id, thread_id = excluded.thread_id",
+            "VALUES (?, ?, ?, ?) ON CONFLICT (conversation_id, chat_id) DO UPDATE SET "
+            "thread_id = excluded.thread_id",
             (conversation_id, chat_id, thread_id, now),
         )
 

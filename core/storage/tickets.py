@@ -38,6 +38,7 @@ class Ticket:
     closed_by: str | None
     rating: int | None
     rating_comment: str | None
+    department: str = "main"  # the operators' group (department) handling the case
 
     @property
     def customer(self) -> CustomerRef:

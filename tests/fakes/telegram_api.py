@@ -24,16 +24,31 @@ Point an aiogram 3 bot at it::
   caption is too long" (Telegram's wording).
 * Builders (``private_message``/``group_message``/``callback_query``) return the Update and also
   queue it unless ``push=False``; ``push_update`` ignores an update that is already queued.
+* Several bots: ``add_bot(token)`` registers another bot (a helper); its requests act as that
+  bot (its own ``from``, updates queue and post limit). A button press on a message goes to
+  the bot that sent the message. ``request_bots`` gives the bot id of each entry of
+  ``requests``.
+* Group post limit (off by default): with ``group_post_limit = N`` a bot may post at most N
+  messages (sendMessage, media, copies, forwards, and createForumTopic, whose service
+  message is a post) into one group per ``group_post_window`` seconds of ``clock()``; more
+  get 429 with ``retry_after``, like Telegram. ``posts`` logs ``(at, bot_id, chat_id,
+  method, result)`` of every accepted group post.
+* Members: ``set_member`` sets what getChatMember answers (default "member");
+  ``chat_member_update`` also queues the chat_member update Telegram sends to admins;
+  getChatAdministrators lists creators and administrators. ``group_message(anonymous=True)``
+  is an anonymous admin's message (``sender_chat`` is the group itself).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import copy
 import functools
 import html
 import itertools
 import json
+import math
 import re
 import secrets
 import socket
@@ -68,6 +83,16 @@ MEDIA = {  # kind -> (directory, extension, mime type)
     "sticker": ("stickers", "webp", "image/webp"),
 }
 SEND_MEDIA = {f"send{kind}": kind for kind in MEDIA}
+POSTING = frozenset(
+    "sendmessage sendphoto senddocument sendvoice sendaudio sendvideo sendsticker "
+    "copymessage forwardmessage createforumtopic".split()
+)
+ANONYMOUS_ADMIN: Params = {
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
+}
 ADMIN_RIGHTS = (
     "can_manage_chat can_delete_messages can_manage_video_chats can_restrict_members "
     "can_promote_members can_change_info can_invite_users can_post_stories can_edit_stories "
@@ -148,6 +173,8 @@ class FakeTelegramAPI:
 
     long_poll_cap: float = 1.0  # getUpdates holds the request at most this long
     enforce_closed_topics: bool = False  # True -> sending into a closed topic gives TOPIC_CLOSED
+    group_post_limit: int | None = None  # posts per bot per group per window (None: no limit)
+    group_post_window: float = 60.0
 
     def __init__(self, token: str = "42:TEST", bot_username: str = "support_test_bot") -> None:
         self.token = token
@@ -185,6 +212,15 @@ class FakeTelegramAPI:
         self._request_event = asyncio.Event()
         self._update_event = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self.clock: Callable[[], float] = time.monotonic  # for the group post limit
+        # (at, bot_id, chat_id, method, result) of every accepted post into a group
+        self.posts: list[tuple[float, int, int, str, Any]] = []
+        self.request_bots: list[int] = []  # the bot id of each entry of `requests`
+        self.bots: dict[str, Params] = {token: self.bot_user}  # token -> bot user
+        self._helper_updates: dict[int, list[Params]] = {}  # bot id -> its queued updates
+        self._current: contextvars.ContextVar[Params] = contextvars.ContextVar(
+            "fake_bot", default=self.bot_user
+        )
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> str:
@@ -279,6 +315,44 @@ class FakeTelegramAPI:
         assert status in MEMBER_STATUSES, status
         self.members[(chat_id, user_id)] = status
 
+    def add_bot(self, token: str, username: str | None = None) -> Params:
+        """Another bot on this server (a helper bot); returns its user."""
+        bot_id = int(token.split(":", 1)[0])
+        user: Params = {
+            "id": bot_id,
+            "is_bot": True,
+            "first_name": f"Helper {bot_id}",
+            "username": username or f"helper_{bot_id}_bot",
+        }
+        self.bots[token] = user
+        self._helper_updates.setdefault(bot_id, [])
+        return user
+
+    def chat_member_update(
+        self,
+        chat_id: int,
+        user_id: int,
+        status: str,
+        *,
+        old_status: str | None = None,
+        first_name: str = "Оператор",
+        username: str | None = None,
+        push: bool = True,
+    ) -> Params:
+        """A member's status changes (set_member) and Telegram tells the bot (chat_member)."""
+        old = old_status or self.members.get((chat_id, user_id), "member")
+        self.set_member(chat_id, user_id, status)
+        user = self._register_user(user_id, first_name, username=username)
+        chat = self.chats.get(chat_id) or self.add_chat(chat_id)
+        body = {
+            "chat": dict(chat),
+            "from": user,
+            "date": int(time.time()),
+            "old_chat_member": self._member_of(chat_id, user, old),
+            "new_chat_member": self._member_of(chat_id, user, status),
+        }
+        return self._update({"chat_member": body}, push)
+
     def set_blocked(self, chat_id: int, blocked: bool = True) -> None:
         (self.blocked.add if blocked else self.blocked.discard)(chat_id)
 
@@ -326,8 +400,9 @@ class FakeTelegramAPI:
         return file_id
 
     # ------------------------------------------------------------------ updates
-    def push_update(self, update: Params) -> int:
-        """Queue an update for getUpdates; assigns update_id if missing and returns it."""
+    def push_update(self, update: Params, bot_id: int | None = None) -> int:
+        """Queue an update for getUpdates (of helper bot `bot_id`, else of the main bot);
+        assigns update_id if missing and returns it."""
         if update.get("update_id") in self._pushed:
             return int(update["update_id"])
         update.setdefault("update_id", next(self._update_ids))
@@ -337,7 +412,8 @@ class FakeTelegramAPI:
                 self._store(update[key])
         if "callback_query" in update:
             self._callback_ids.add(update["callback_query"]["id"])
-        self._updates.append(update)
+        queue = self._updates if bot_id is None else self._helper_updates[bot_id]
+        queue.append(update)
         self._wake_updates()
         return int(update["update_id"])
 
@@ -384,10 +460,16 @@ class FakeTelegramAPI:
         caption: str | None = None,
         chat_type: str = "supergroup",
         is_forum: bool = True,
+        username: str | None = None,
+        anonymous: bool = False,
+        author_signature: str | None = None,
         push: bool = True,
     ) -> Params:
         chat = self.chats.get(chat_id) or self.add_chat(chat_id, type=chat_type, is_forum=is_forum)
-        user = self._register_user(user_id, first_name, is_bot=is_bot)
+        if anonymous:  # an anonymous admin: "from" is @GroupAnonymousBot, the chat signs
+            user = dict(ANONYMOUS_ADMIN)
+        else:
+            user = self._register_user(user_id, first_name, username=username, is_bot=is_bot)
         if thread_id is not None and chat.get("is_forum") and thread_id not in self.topics[chat_id]:
             self._create_topic(chat_id, f"Topic {thread_id}", ICON_COLORS[0], thread_id)
         msg = self._incoming(
@@ -400,6 +482,10 @@ class FakeTelegramAPI:
             thread_id=thread_id,
             reply_to=reply_to_message_id,
         )
+        if anonymous:
+            msg["sender_chat"] = dict(chat)
+            if author_signature:
+                msg["author_signature"] = author_signature
         return self._update({"message": msg}, push)
 
     def callback_query(
@@ -431,7 +517,11 @@ class FakeTelegramAPI:
             "from": self.users.get(user_id) or self._register_user(user_id),
             "chat_instance": str(abs(hash((chat_id, self.bot_id)))),
         }
-        return self._update({"callback_query": query}, push)
+        sender = int(msg.get("from", {}).get("id", self.bot_id))
+        update = {"update_id": next(self._update_ids), "callback_query": query}
+        if push:  # the press goes to the bot whose message has the button
+            self.push_update(update, bot_id=sender if sender in self._helper_updates else None)
+        return update
 
     def _update(self, body: Params, push: bool) -> Params:
         update = {"update_id": next(self._update_ids), **body}
@@ -453,6 +543,8 @@ class FakeTelegramAPI:
         is_bot: bool = False,
     ) -> Params:
         user: Params = {"id": user_id, "is_bot": is_bot, "first_name": first_name}
+        known = self.users.get(user_id) or {}
+        username = username or known.get("username")
         user.update({k: v for k, v in (("last_name", last_name), ("username", username)) if v})
         if not is_bot:
             user["language_code"] = "ru"
@@ -639,21 +731,27 @@ class FakeTelegramAPI:
     async def _handle_method(self, request: web.Request) -> web.Response:
         method, name = request.match_info["method"], request.match_info["method"].lower()
         params = await self._parse(request)
+        bot = self.bots.get(request.match_info["token"])
         self.requests.append((method, params))
+        self.request_bots.append(bot["id"] if bot else 0)
         self._request_event.set()
         self._request_event = asyncio.Event()
         try:
-            if request.match_info["token"] != self.token:
+            if bot is None:
                 raise ApiError(401, "Unauthorized")
+            self._current.set(bot)
             self._maybe_fail(name)
             handler = getattr(self, f"_api_{name}", None)
             if name in SEND_MEDIA:
                 handler = functools.partial(self._send_media, kind=SEND_MEDIA[name])
             if handler is None:
                 raise ApiError(404, "Not Found")
+            group = self._limited_group(name, params)
             result = handler(params)
             if asyncio.iscoroutine(result):
                 result = await result
+            if group is not None:
+                self.posts.append((self.clock(), bot["id"], group, method, result))
         except ApiError as e:
             self.errors.append((method, e.code, e.description))
             body: Params = {"ok": False, "error_code": e.code, "description": e.description}
@@ -670,6 +768,29 @@ class FakeTelegramAPI:
         content = self.files[file_id]["content"]
         return web.Response(body=content, content_type="application/octet-stream")
 
+    def _limited_group(self, name: str, params: Params) -> int | None:
+        """The group a post goes to, after checking this bot's post limit there (429)."""
+        if name not in POSTING:
+            return None
+        chat_id = params.get("chat_id")
+        if isinstance(chat_id, str) and chat_id.lstrip("-").isdigit():
+            chat_id = int(chat_id)
+        if not isinstance(chat_id, int) or chat_id > 0:
+            return None
+        if self.group_post_limit is not None:
+            bot_id, now = self._current.get()["id"], self.clock()
+            recent = [
+                at
+                for at, who, chat, *_ in self.posts
+                if who == bot_id and chat == chat_id and at > now - self.group_post_window
+            ]
+            if len(recent) >= self.group_post_limit:
+                wait = max(
+                    1, math.ceil(recent[-self.group_post_limit] + self.group_post_window - now)
+                )
+                raise ApiError(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
+        return chat_id
+
     def _maybe_fail(self, name: str) -> None:
         for rule in self._fails:
             if rule["method"] == name or (rule["method"] == "*" and name != "getupdates"):
@@ -684,7 +805,7 @@ class FakeTelegramAPI:
     # Looked up as `_api_<lowercased method name>`; send<Media> go to `_send_media`.
     def _api_getme(self, p: Params) -> Params:
         return {
-            **self.bot_user,
+            **self._current.get(),
             "can_join_groups": True,
             "can_read_all_group_messages": False,
             "supports_inline_queries": False,
@@ -699,6 +820,9 @@ class FakeTelegramAPI:
                 "Conflict: can't use getUpdates method while webhook is active; "
                 "use deleteWebhook to delete the webhook first",
             )
+        bot_id = self._current.get()["id"]
+        if bot_id in self._helper_updates:
+            return await self._helper_getupdates(bot_id, p)
         offset = int(p.get("offset") or 0)
         if offset > 0:  # everything below offset is confirmed and forgotten
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
@@ -711,6 +835,22 @@ class FakeTelegramAPI:
             except TimeoutError:
                 pass
         return self._updates[: int(p.get("limit") or 100)]
+
+    async def _helper_getupdates(self, bot_id: int, p: Params) -> list[Params]:
+        allowed = p.get("allowed_updates")
+        offset = int(p.get("offset") or 0)
+        queue = [u for u in self._helper_updates[bot_id] if u["update_id"] >= offset]
+        self._helper_updates[bot_id] = queue
+        timeout = min(float(p.get("timeout") or 0), self.long_poll_cap)
+        if not queue and timeout > 0:
+            try:
+                await asyncio.wait_for(self._update_event.wait(), timeout)
+            except TimeoutError:
+                pass
+        found = self._helper_updates[bot_id]
+        if allowed:
+            found = [u for u in found if any(kind in u for kind in allowed)]
+        return found[: int(p.get("limit") or 100)]
 
     def _api_setwebhook(self, p: Params) -> bool:
         if not p.get("url"):
@@ -772,7 +912,7 @@ class FakeTelegramAPI:
             thread = None
         msg: Params = {
             "message_id": 0,
-            "from": self.bot_user,
+            "from": self._current.get(),
             "chat": dict(chat),
             "date": int(time.time()),
         }
@@ -845,7 +985,7 @@ class FakeTelegramAPI:
         if p.get("inline_message_id"):
             return True
         msg = self._find(p.get("chat_id"), p.get("message_id"), "edit")
-        if msg.get("from", {}).get("id") != self.bot_id:
+        if msg.get("from", {}).get("id") != self._current.get()["id"]:
             raise _bad("message can't be edited")
         new_text = msg.get("text")
         if text:
@@ -898,9 +1038,22 @@ class FakeTelegramAPI:
 
     def _api_getchatmember(self, p: Params) -> Params:
         chat_id, user_id = self._chat(p.get("chat_id"))["id"], p.get("user_id")
-        user = self.bot_user if user_id == self.bot_id else self.users.get(user_id)  # type: ignore[arg-type]
+        bots = {b["id"]: b for b in self.bots.values()}
+        user = bots.get(user_id) or self.users.get(user_id)  # type: ignore[arg-type]
         user = user or {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
         status = self.members.get((chat_id, user_id), "member")  # type: ignore[arg-type]
+        return self._member_of(chat_id, user, status)
+
+    def _api_getchatadministrators(self, p: Params) -> list[Params]:
+        chat_id = self._chat(p.get("chat_id"))["id"]
+        return [
+            self._member_of(chat_id, self.users.get(user_id) or {"id": user_id}, status)
+            for (chat, user_id), status in self.members.items()
+            if chat == chat_id and status in ("creator", "administrator")
+        ]
+
+    def _member_of(self, chat_id: int, user: Params, status: str) -> Params:
+        user = {"is_bot": False, "first_name": f"User{user.get('id')}", **user}
         member: Params = {"status": status, "user": user}
         if status == "administrator":
             member.update(dict.fromkeys(ADMIN_RIGHTS, True), can_be_edited=False)
