@@ -331,6 +331,10 @@ async def chat_console(settings: Settings, user_id: str) -> int:
     from bots.console import ConsoleChat
     from core.app import build_core
 
+    # The chat is the screen: only warnings and errors interleave with it (DEBUG if asked).
+    root = logging.getLogger()
+    if root.level < logging.WARNING and settings.log_level.upper() != "DEBUG":
+        root.setLevel(logging.WARNING)
     core = await build_core(settings)
     try:
         await ConsoleChat(core, user_id=user_id).run()
