@@ -223,6 +223,21 @@ class OperatorsSender:
         text = "\n\n".join(m.text for m in messages if m.text)
         post = prefix + cards.customer_post(name, text, len(messages))
         attachments = [a for m in messages for a in m.attachments]
+        await self._post_with_files(post, attachments, chat, thread_id, item, ticket_id, reserved)
+
+    async def _post_with_files(
+        self,
+        post: str,
+        attachments: list[Attachment],
+        chat: int,
+        thread_id: int | None,
+        item: OutboxItem,
+        ticket_id: int,
+        reserved: Poster | None = None,
+    ) -> None:
+        """A customer's post: the text alone, or the files with the text as the first
+        one's caption (and the whole text after them when the caption had to be cut).
+        `reserved` is a post already taken from the budget for the first send."""
         if not attachments:
             await self._post(
                 post, chat, thread_id, item=item, ticket_id=ticket_id, reserved=reserved
@@ -257,24 +272,7 @@ class OperatorsSender:
         merged = int(item.payload.get("merged", 1))
         prefix = "" if thread_id is not None else f"№{ticket.id} · "
         post = prefix + cards.customer_post(view.conversation.name, text, merged)
-        if not attachments:
-            await self._post(post, chat, thread_id, item=item, ticket_id=ticket.id)
-            return
-        caption, cut = fit_caption(post, markup=True)
-        for index in range(int(item.progress.get("files", 0)), len(attachments)):
-            await self.pool.reserve(chat, main_only=True)
-            await send_file(
-                self.bot,
-                chat,
-                attachments[index],
-                self.core.files,
-                caption=caption if index == 0 else None,
-                thread_id=thread_id,
-                parse_mode="HTML",
-            )
-            await self._done(item, files=index + 1)
-        if cut:
-            await self._post(post, chat, thread_id, item=item, ticket_id=ticket.id)
+        await self._post_with_files(post, attachments, chat, thread_id, item, ticket.id)
 
     async def _messages(self, ticket_id: int, ids: list[int]) -> list[LoggedMessage]:
         wanted = set(ids)
