@@ -47,10 +47,3 @@ class BudgetRepo:
         # The oldest reservations leave the window first.
         needed = posts - free
         return max(0.01, used[needed - 1] + window - now)
-
-    async def used(self, key: str, window: float, now: float) -> int:
-        row = await self._ex.fetchone(
-            "SELECT COUNT(*) AS n FROM post_budget WHERE budget_key = ? AND reserved_at > ?",
-            (key, now - window),
-        )
-        return int(row["n"]) if row else 0

@@ -22,12 +22,6 @@ class ClaimRepo:
         )
         return taken == 1
 
-    async def seen(self, external_id: str) -> bool:
-        row = await self._ex.fetchone(
-            "SELECT 1 AS x FROM claims WHERE external_id = ?", (external_id,)
-        )
-        return row is not None
-
     async def forget_before(self, when: float) -> int:
         """Drop claims older than `when` (a housekeeping job; messengers stop repeating an
         update long before `KEEP_DAYS`)."""
