@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from config.settings import load_settings  # noqa: E402
 from core.app import build_core  # noqa: E402
-from core.knowledge import KnowledgeBase  # noqa: E402
+from core.knowledge.base import KnowledgeBase  # noqa: E402
 from core.nlu import IntentClassifier, load_classifier  # noqa: E402
 from core.types import TELEGRAM, VK, Inbound  # noqa: E402
 

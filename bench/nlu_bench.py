@@ -38,7 +38,7 @@ from pathlib import Path  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core.knowledge import KnowledgeBase  # noqa: E402
+from core.knowledge.base import KnowledgeBase  # noqa: E402
 from core.nlu import IntentClassifier, load_classifier  # noqa: E402
 from core.nlu.dataset import load_tsv  # noqa: E402
 from core.nlu.evaluate import evaluate  # noqa: E402
@@ -85,7 +85,7 @@ import sys, time
 started = time.perf_counter()
 from pathlib import Path
 sys.path.insert(0, {repo!r})
-from core.knowledge import KnowledgeBase
+from core.knowledge.base import KnowledgeBase
 from core.nlu import load_classifier
 vocabulary = KnowledgeBase.load(Path({knowledge!r})).all_texts()
 model = load_classifier(Path({nlu!r}), cache_dir=Path({cache!r}), vocabulary_texts=vocabulary)

@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core.knowledge import KnowledgeBase  # noqa: E402
+from core.knowledge.base import KnowledgeBase  # noqa: E402
 from core.nlu import ModelSpec, training_examples  # noqa: E402
 from core.nlu.classifier import IntentClassifier  # noqa: E402
 from core.nlu.dataset import load_tsv  # noqa: E402

@@ -21,7 +21,7 @@ from bots.startup import settings_and_logging
 from config.settings import Settings
 
 if TYPE_CHECKING:  # imported lazily at run time: `supportbot --help` stays quick
-    from core.knowledge import KnowledgeBase
+    from core.knowledge.base import KnowledgeBase
     from core.nlu import IntentClassifier
 
 DEFAULT_EVAL = Path(__file__).resolve().parent.parent / "tests" / "data" / "nlu_eval.tsv"
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 def _bot_model(settings: Settings) -> IntentClassifier:
     """The same model the bots run (shipped phrases + knowledge base + operators' labels)."""
     from core.app import bot_classifier, classifier_for
-    from core.knowledge import KnowledgeBase
+    from core.knowledge.base import KnowledgeBase
     from core.storage import Storage
 
     kb = KnowledgeBase.load(Path(settings.knowledge_dir))
@@ -193,7 +193,7 @@ async def report(
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from core import kpi, kpi_export
+    from core.reports import export, kpi
     from core.storage import Storage
 
     zone = settings.timezone
@@ -220,11 +220,11 @@ async def report(
     finally:
         await storage.close()
     if fmt == "csv":
-        text = kpi_export.as_csv(result, all_days=all_days)
+        text = export.as_csv(result, all_days=all_days)
     elif fmt == "json":
-        text = kpi_export.as_json(result, zone, all_days=all_days)
+        text = export.as_json(result, zone, all_days=all_days)
     else:
-        text = kpi_export.as_table(result, zone, all_days=all_days)
+        text = export.as_table(result, zone, all_days=all_days)
     print(text.rstrip("\n"))
     return 0
 
@@ -241,8 +241,8 @@ def _is_day(value: str) -> bool:
 
 async def list_unrecognized(settings: Settings, limit: int) -> int:
     from core.app import bot_classifier
-    from core.knowledge import KnowledgeBase
-    from core.learning import unrecognized
+    from core.knowledge.base import KnowledgeBase
+    from core.runtime.learning import unrecognized
     from core.storage import Storage
 
     storage = await Storage.open(settings.database_url)
@@ -282,9 +282,9 @@ async def train(
 ) -> int:
     """Retrain; progress goes to stderr (none with --quiet), results to stdout."""
     from bots.progress import Progress
-    from core.knowledge import KnowledgeBase
-    from core.learning import retrain
+    from core.knowledge.base import KnowledgeBase
     from core.nlu.evaluate import evaluate
+    from core.runtime.learning import retrain
     from core.storage import Storage
 
     progress = Progress(quiet=quiet)

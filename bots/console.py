@@ -16,10 +16,10 @@ from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from typing import TextIO
 
 from core.app import Core
-from core.escalation import OPERATORS
-from core.operators import Operator, OperatorError
+from core.desk.operators import OperatorError
+from core.desk.roles import Operator
 from core.storage import OutboxItem
-from core.types import CONSOLE, Inbound, Reply
+from core.types import CONSOLE, OPERATORS, Inbound, Reply
 
 HELP = """\
 Вы пишете боту как клиент. Команды оператора:
@@ -186,7 +186,7 @@ class ConsoleChat:
         return answer.title if answer is not None else intent
 
     async def _stats(self, args: list[str]) -> None:
-        from core import kpi
+        from core.reports import kpi
 
         name = (args[0] if args else "today").lower()
         if name not in PERIODS:

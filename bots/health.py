@@ -78,7 +78,7 @@ class Health:
         return web.Response(text="ready\n")
 
     async def metrics(self, request: web.Request) -> web.Response:
-        from core.metrics import CONTENT_TYPE, Snapshot, exposition
+        from core.runtime.metrics import CONTENT_TYPE, Snapshot, exposition
 
         try:
             snapshot = await asyncio.wait_for(

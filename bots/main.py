@@ -19,9 +19,9 @@ from bots.startup import (
     until_stopped,
 )
 from config.settings import Settings
-from core import housekeeping
 from core.app import Core, DatabaseRefused, build_core
-from core.knowledge import KnowledgeError
+from core.desk import housekeeping
+from core.knowledge.base import KnowledgeError
 
 log = logging.getLogger("bots")
 

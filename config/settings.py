@@ -188,7 +188,7 @@ class Settings(BaseSettings):
     @field_validator("routing_file")
     @classmethod
     def _desk_routing(cls, value: Path) -> Path:
-        from core.routing import load_routing
+        from core.desk.routing import load_routing
 
         load_routing(value)  # RoutingError (a ValueError) names the file and the rule
         return value
@@ -197,7 +197,7 @@ class Settings(BaseSettings):
     def _desk_groups_known(self) -> Settings:
         if not self.operator_groups:
             return self
-        from core.routing import MAIN, load_routing
+        from core.desk.routing import MAIN, load_routing
 
         known = load_routing(self.routing_file).titles
         for name, chat in self.operator_groups.items():

@@ -12,27 +12,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.clarify import Feedback
 from core.clock import Clock, SystemClock
-from core.compensation import Compensation
-from core.delivery import Delivery
-from core.dialog import Dialog, DialogPolicy
-from core.engine import Engine
-from core.escalation import Escalation, EscalationPolicy
-from core.files import FileFetchers
-from core.hours import WorkingHours
-from core.intake import Intake
-from core.knowledge import KnowledgeBase, load_canned
-from core.learning import ModelWatcher, fetch_model, publish_model
-from core.liveness import Liveness, new_worker_id
-from core.manners import Manners
+from core.conversation.clarify import Feedback
+from core.conversation.dialog import Dialog, DialogPolicy
+from core.conversation.engine import Engine
+from core.conversation.manners import Manners
+from core.desk.compensation import Compensation
+from core.desk.escalation import Escalation, EscalationPolicy
+from core.desk.hours import WorkingHours
+from core.desk.operators import OperatorDesk
+from core.desk.team import Team, build_team
+from core.knowledge.base import KnowledgeBase, load_canned
+from core.knowledge.subcases import SubCases
 from core.nlu import IntentClassifier, load_classifier, model_key, publish
-from core.operators import OperatorDesk
 from core.orders import OrderService, make_order_service
-from core.retry import is_network_error, retry
+from core.runtime.delivery import Delivery
+from core.runtime.files import FileFetchers
+from core.runtime.intake import Intake
+from core.runtime.learning import ModelWatcher, fetch_model, publish_model
+from core.runtime.liveness import Liveness, new_worker_id
+from core.runtime.retry import is_network_error, retry
 from core.storage import Storage
-from core.subcases import SubCases
-from core.team import Team, build_team
 from core.types import TELEGRAM, VK
 
 log = logging.getLogger(__name__)

@@ -9,6 +9,7 @@ TELEGRAM = "telegram"
 VK = "vk"
 CONSOLE = "console"
 CHANNELS = (TELEGRAM, VK, CONSOLE)
+OPERATORS = "operators"  # the outbox channel of the operators' desk
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import pytest
 from config.settings import Settings, load_settings
 from core.app import Core, build_core, classifier_for
 from core.clock import ManualClock
-from core.knowledge import KnowledgeBase
+from core.knowledge.base import KnowledgeBase
 from core.nlu import IntentClassifier
 from core.storage import OutboxItem, Storage
 from core.storage.database import to_numbered_placeholders

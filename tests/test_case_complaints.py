@@ -4,7 +4,7 @@ damaged item, then a ticket ahead of ordinary questions. Through the real Telegr
 from __future__ import annotations
 
 from core.clock import ManualClock
-from core.escalation import PRIORITY_COMPLAINT
+from core.desk.escalation import PRIORITY_COMPLAINT
 from tests.case_helpers import (
     buttons,
     card_of,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import yaml
 
 from core.clock import ManualClock
-from core.manners import Manners
+from core.conversation.manners import Manners
 from core.types import TELEGRAM, CustomerRef
 from tests.case_helpers import REPO, card_of, drain, escalate, in_topic, msk, say, to_chat
 from tests.conftest import WORK_TIME

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from core import kpi
 from core.app import Core
 from core.clock import ManualClock
-from core.operators import Operator
+from core.desk.roles import Operator
+from core.reports import kpi
 from core.types import TELEGRAM, VK
 from tests.case_helpers import (
     escalate,

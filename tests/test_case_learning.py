@@ -10,9 +10,10 @@ import re
 import pytest
 
 from core.app import classifier_for
-from core.intents import INTENTS
+from core.desk.operators import OperatorError
+from core.desk.roles import Operator
+from core.knowledge.intents import INTENTS
 from core.nlu import published
-from core.operators import Operator, OperatorError
 from core.types import TELEGRAM
 from tests.case_helpers import (
     escalate,

@@ -4,9 +4,9 @@ Bot API, real SQLite, a hand-moved clock."""
 
 from __future__ import annotations
 
-from core import housekeeping
 from core.clock import ManualClock
-from core.housekeeping import AUTO_CLOSER
+from core.desk import housekeeping
+from core.desk.housekeeping import AUTO_CLOSER
 from tests.case_helpers import (
     buttons,
     count,

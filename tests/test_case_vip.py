@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from core import kpi
 from core.clock import ManualClock
-from core.escalation import PRIORITY_VIP
-from core.operators import Operator
+from core.desk.escalation import PRIORITY_VIP
+from core.desk.roles import Operator
+from core.reports import kpi
 from core.types import TELEGRAM, VK
 from tests.case_helpers import (
     card_of,

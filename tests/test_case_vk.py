@@ -8,9 +8,9 @@ import asyncio
 
 import yaml
 
-from core import kpi
 from core.clock import ManualClock
-from core.escalation import PRIORITY_VIP
+from core.desk.escalation import PRIORITY_VIP
+from core.reports import kpi
 from tests.case_helpers import card_of, drain, in_topic, msk, operator_says, to_chat
 from tests.conftest import WORK_TIME
 from tests.fakes.vk_api import FakeVKAPI

@@ -9,8 +9,8 @@ import pytest
 from conftest import Customer, db_rows, flat_ids, outbox_items
 
 from core import buttons
-from core.clarify import NOT_OFFERED, PICK_SOURCE
-from core.intents import COMPLAINTS, NEEDS_ORDER
+from core.conversation.clarify import NOT_OFFERED, PICK_SOURCE
+from core.knowledge.intents import COMPLAINTS, NEEDS_ORDER
 
 # Preconditions on the shipped model are asserted where a test depends on them, so a
 # retrained model that reads these messages differently fails here with a clear cause.
@@ -187,6 +187,7 @@ async def test_where_is_the_operator_during_an_open_case_tells_the_status(core, 
     customer = Customer(core)
     await customer.say("позовите оператора")
     ticket = await customer.open_ticket()
+
     def to_operators(items):
         return [o for o in items if o["channel"] == "operators"]
 

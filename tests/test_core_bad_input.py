@@ -6,8 +6,8 @@ import pytest
 from conftest import Customer, db_rows, flat_ids
 
 from core import buttons
-from core.engine import MAX_STORED_TEXT
-from core.operators import Operator
+from core.conversation.engine import MAX_STORED_TEXT
+from core.desk.roles import Operator
 from core.types import TELEGRAM, Inbound
 
 LONG = "почему так долго " * 600  # over 10,000 characters

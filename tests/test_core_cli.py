@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from core.intents import INTENTS
+from core.knowledge.intents import INTENTS
 
 SUPPORTBOT = REPO / ".venv" / "bin" / "supportbot"
 EVAL = REPO / "tests" / "data" / "nlu_eval.tsv"

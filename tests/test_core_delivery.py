@@ -10,12 +10,11 @@ import time
 import pytest
 from conftest import Collector, Customer, bot_answers_delivered, outbox_items
 
-from core.delivery import PermanentFailure, RetryLater, merge_customer_messages
-from core.escalation import OPERATORS
-from core.operators import Operator
+from core.desk.roles import Operator
+from core.runtime.delivery import PermanentFailure, RetryLater, merge_customer_messages
 from core.storage import OutboxItem
 from core.storage.workers import LIVE_FOR
-from core.types import TELEGRAM, VK, Attachment
+from core.types import OPERATORS, TELEGRAM, VK, Attachment
 
 OLGA = Operator("op-olga", "Ольга")
 

@@ -11,8 +11,8 @@ from conftest import Customer, all_text, flat_ids, make_settings, outbox_items
 
 from core import buttons
 from core.clock import ManualClock
-from core.escalation import PRIORITY_COMPLAINT, PRIORITY_VIP
-from core.operators import Operator
+from core.desk.escalation import PRIORITY_COMPLAINT, PRIORITY_VIP
+from core.desk.roles import Operator
 from core.storage.database import is_unique_violation
 from core.types import VK, Attachment
 

@@ -7,7 +7,7 @@ import pytest
 from conftest import REPO, Customer, all_text, flat_ids, titles
 
 from core import buttons
-from core.intents import COMPLAINTS, INTENTS, NEEDS_ORDER
+from core.knowledge.intents import COMPLAINTS, INTENTS, NEEDS_ORDER
 from core.nlu.dataset import load_training
 
 TRAINING = REPO / "config" / "nlu" / "training.yaml"

@@ -8,7 +8,7 @@ import pytest
 from conftest import REPO, Customer, make_settings
 
 from core.app import classifier_for
-from core.intents import INTENTS
+from core.knowledge.intents import INTENTS
 from core.nlu import IntentClassifier, load_classifier
 from core.nlu.classifier import fingerprint
 from core.nlu.dataset import load_training, load_tsv

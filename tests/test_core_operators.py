@@ -8,9 +8,9 @@ import pytest
 from conftest import Collector, Customer, bot_answers_delivered, flat_ids, outbox_items
 
 from core import buttons
-from core.escalation import OPERATORS
-from core.operators import Operator, OperatorError
-from core.types import TELEGRAM, VK, Attachment
+from core.desk.operators import OperatorError
+from core.desk.roles import Operator
+from core.types import OPERATORS, TELEGRAM, VK, Attachment
 
 OLGA = Operator("op-olga", "Ольга")
 IVAN = Operator("op-ivan", "Иван")

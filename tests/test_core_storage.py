@@ -9,7 +9,7 @@ import time
 import pytest
 from conftest import Customer, db_rows, outbox_items
 
-from core.operators import Operator
+from core.desk.roles import Operator
 from core.storage import Storage
 from core.storage.database import is_unique_violation, open_database, to_numbered_placeholders
 from core.storage.migrations import migrate, migration_files

@@ -10,7 +10,7 @@ from typing import Any
 
 from conftest import Customer, db_rows
 
-from core.operators import Operator
+from core.desk.roles import Operator
 from core.orders import OrderService
 from core.storage import Storage
 from core.types import TELEGRAM, Inbound

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from core import desk_actions, roles, sla
-from core.operators import Operator, OperatorError
+from core.desk import roles, sla, team_actions
+from core.desk.operators import OperatorError
+from core.desk.roles import Operator
 from core.types import TELEGRAM, VK
 from tests.conftest import Customer, bot_answers_delivered, outbox_items
 
@@ -62,8 +63,8 @@ async def test_the_desk_itself_refuses_what_a_role_does_not_allow(core):
 
 
 async def test_routing_round_robin_transfer_and_sla(core, clock):
-    await desk_actions.set_shift(core.desk, ANNA, "main", True)
-    await desk_actions.set_shift(core.desk, PETR, "main", True)
+    await team_actions.set_shift(core.desk, ANNA, "main", True)
+    await team_actions.set_shift(core.desk, PETR, "main", True)
     first = await escalate(core, "1")
     second = await escalate(core, "2")
     clock.advance(1)
@@ -75,15 +76,15 @@ async def test_routing_round_robin_transfer_and_sla(core, clock):
 
     # Pётр may not hand on Анна's case; he may move his own to the VK group.
     with pytest.raises(OperatorError, match="Только старший"):
-        await core.desk.transfer(first.id, PETR, "vk")
-    moved = await core.desk.transfer(second.id, PETR, "vk")
+        await team_actions.transfer(core.desk, first.id, PETR, "vk")
+    moved = await team_actions.transfer(core.desk, second.id, PETR, "vk")
     assert moved.department == "vk" and moved.operator_id is None and moved.status == "waiting"
     items = [i for i in await outbox_items(core) if i["ticket_id"] == second.id]
     kinds = [(i["kind"], i["payload"]) for i in items if i["kind"] in ("notice", "ticket_opened")]
     assert any('"transferred"' in p and '"department": "main"' in p for _, p in kinds)
     assert any(k == "ticket_opened" and "Поддержка" in p for k, p in kinds)
     with pytest.raises(OperatorError, match="Группы «kitchen» нет"):
-        await core.desk.transfer(third.id, ANNA, "kitchen")
+        await team_actions.transfer(core.desk, third.id, ANNA, "kitchen")
 
     # SLA: warnings at 80 % of 30 minutes, breaches at 30, each once.
     monitor = core.team.sla

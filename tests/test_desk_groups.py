@@ -12,7 +12,7 @@ import pytest
 
 from config.settings import SettingsError, load_settings
 from core.clock import ManualClock
-from core.routing import MAIN, RoutingError, load_routing, parse_routing
+from core.desk.routing import MAIN, RoutingError, load_routing, parse_routing
 from tests.case_helpers import REPO, count, raw_text, say, to_chat
 from tests.conftest import WORK_TIME, db_rows
 from tests.desk_helpers import settle

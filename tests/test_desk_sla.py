@@ -5,8 +5,8 @@ compliance."""
 
 from __future__ import annotations
 
-from core import sla
 from core.clock import ManualClock
+from core.desk import sla
 from core.storage import Ticket
 from tests.case_helpers import count, escalate, in_topic, operator_says, operator_writes, raw_text
 from tests.conftest import WORK_TIME
@@ -157,7 +157,7 @@ def ticket(**values: object) -> Ticket:
 
 
 def test_sla_tiers_targets_and_compliance():
-    from core.hours import WorkingHours
+    from core.desk.hours import WorkingHours
 
     policy = sla.SlaPolicy(
         first_response={sla.VIP: 600, sla.COMPLAINT: 900, sla.ORDINARY: 1800},

@@ -7,8 +7,8 @@ import asyncio
 import threading
 import time
 
-from core import kpi
 from core.clock import ManualClock
+from core.reports import kpi
 from tests.case_helpers import escalate, to_chat
 from tests.conftest import WORK_TIME
 from tests.telegram_harness import CUSTOMER, OPS, telegram_bot

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from core.clock import ManualClock
-from core.edits import EditRelay
+from core.desk.edits import EditRelay
 from tests.case_helpers import count, escalate, in_topic, to_chat
 from tests.conftest import WORK_TIME
 from tests.telegram_harness import CUSTOMER, OPS, telegram_bot

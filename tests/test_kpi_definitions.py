@@ -11,8 +11,9 @@ import sys
 
 import pytest
 
-from core import buttons, kpi
-from core.operators import Operator
+from core import buttons
+from core.desk.roles import Operator
+from core.reports import kpi
 from core.types import TELEGRAM
 from tests.case_helpers import msk, run_cli, small_nlu_dir
 from tests.conftest import REPO, WORK_TIME, Customer, make_settings

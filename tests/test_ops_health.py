@@ -125,7 +125,7 @@ async def test_polling_mode_health_port(tmp_path, make_core):
 
 async def test_outbox_figures_come_from_the_database(core, clock):
     """Pending count and age of the oldest pending item, dead items (no server needed)."""
-    from core.metrics import Snapshot
+    from core.runtime.metrics import Snapshot
 
     async with core.storage.transaction() as tx:
         await tx.outbox.add("telegram", "1", "reply", {"reply": {"text": "a"}}, clock.now() - 90)

@@ -113,7 +113,7 @@ def test_warnings_go_through_the_filter(captured):
 
 def test_json_lines_carry_the_ids(captured):
     out = captured("json")
-    from core import metrics
+    from core.runtime import metrics
 
     metrics.handled("telegram", 0.0, "tg:555:12", ticket=7)
     record = json.loads(out.getvalue().splitlines()[-1])

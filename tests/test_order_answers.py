@@ -11,7 +11,7 @@ from conftest import Customer, all_text, flat_ids, titles
 
 from core import buttons
 from core.app import Core
-from core.operators import Operator
+from core.desk.roles import Operator
 from core.orders import DemoOrderService
 
 IN_TRANSIT = "20000001-0001"

@@ -102,6 +102,7 @@ async def test_sigkill_mid_dialog_and_mid_delivery(tmp_path):
             assert "Ответ, переживший выключение" not in texts_to_customer(fake)
 
             process = await start_process(tmp_path, fake)
+
             def settled() -> bool:  # sent and recorded: no try of it is left to come
                 return [
                     r["status"]

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from conftest import Customer, flat_ids, make_settings
 
-from core import buttons, kpi
+from core import buttons
 from core.app import Core
+from core.conversation.turn import Turn
 from core.orders import actions as act
-from core.turn import Turn
+from core.reports import kpi
 from tests.fakes.orders_api import FakeOrderAPI
 
 PLACED = "10000001-0001"  # placed, paid by card, two items, dates and points to choose

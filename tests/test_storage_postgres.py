@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from core.app import build_core
-from core.delivery import Delivery
-from core.operators import Operator
+from core.desk.roles import Operator
+from core.runtime.delivery import Delivery
 from core.storage import Storage
 from core.storage.migrations import migration_files
 from core.types import TELEGRAM, Inbound

@@ -372,7 +372,6 @@ async def test_fast_customer_is_merged_under_the_group_limit(tmp_path, classifie
         assert not [e for e in fake.errors if e[1] == 429]  # the budget held: no 429
 
 
-
 async def test_group_without_topics_found_out_when_getchat_fails(tmp_path, classifier):
     async with telegram_bot(tmp_path, classifier, forum=False) as bot:
         fake = bot.fake

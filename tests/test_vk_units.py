@@ -31,7 +31,7 @@ from bots.vk.render import (
 )
 from bots.vk.sender import answer_random_id, file_note, outbox_random_id
 from core import buttons
-from core.delivery import PermanentFailure, RetryLater
+from core.runtime.delivery import PermanentFailure, RetryLater
 from core.types import Attachment, Button, Reply
 
 CALLBACK = ClientCaps(inline=True, callback=True)

@@ -22,9 +22,9 @@ import pytest_asyncio
 from bots.vk import VKChannel
 from config.settings import Settings, load_settings
 from core.app import Core, build_core, classifier_for
-from core.knowledge import KnowledgeBase
+from core.desk.roles import Operator
+from core.knowledge.base import KnowledgeBase
 from core.nlu import IntentClassifier
-from core.operators import Operator
 
 try:
     from tests.fakes.vk_api import CHAT_PEER_OFFSET, FakeVKAPI

@@ -12,8 +12,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bots.telegram.render import escape
-from core.knowledge import KnowledgeBase
-from core.operators import TicketView
+from core.desk.operators import TicketView
+from core.knowledge.base import KnowledgeBase
 from core.storage import LoggedMessage, Ticket
 from core.types import TELEGRAM, VK
 

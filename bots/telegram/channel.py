@@ -34,10 +34,9 @@ from bots.telegram.operators.roles import TelegramRoles
 from bots.telegram.operators_sender import OperatorsSender
 from bots.telegram.posting import BotPool
 from core.app import Core
-from core.escalation import OPERATORS
-from core.intake import BadUpdate
-from core.retry import retry
-from core.types import TELEGRAM, Attachment
+from core.runtime.intake import BadUpdate
+from core.runtime.retry import retry
+from core.types import OPERATORS, TELEGRAM, Attachment
 
 log = logging.getLogger(__name__)
 

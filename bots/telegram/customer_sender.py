@@ -13,7 +13,7 @@ from bots.telegram.edits import apply_edit
 from bots.telegram.errors import for_delivery
 from bots.telegram.sending import reply_steps
 from core.app import Core
-from core.edits import EDIT, remember_copy
+from core.desk.edits import EDIT, remember_copy
 from core.storage import OutboxItem
 from core.types import Reply
 

@@ -19,8 +19,8 @@ from aiogram.types import Message
 from bots.telegram.errors import is_not_modified
 from bots.telegram.render import SAFE_PART, utf16_len
 from bots.telegram.sending import send_reply
-from core.edits import EditRelay, edit_id
-from core.files import FileFetchers
+from core.desk.edits import EditRelay, edit_id
+from core.runtime.files import FileFetchers
 from core.storage import OutboxItem, Storage
 from core.types import TELEGRAM, Inbound, Reply
 

@@ -9,8 +9,8 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
 )
 
-from core import metrics
-from core.delivery import PermanentFailure, RetryLater
+from core.runtime import metrics
+from core.runtime.delivery import PermanentFailure, RetryLater
 from core.types import TELEGRAM
 
 

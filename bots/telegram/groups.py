@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.routing import MAIN, Routing
+from core.desk.routing import MAIN, Routing
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
 from bots.telegram.intake import record_of
-from core.intake import InboundRecord
+from core.runtime.intake import InboundRecord
 
 log = logging.getLogger(__name__)
 

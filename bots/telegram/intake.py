@@ -25,7 +25,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter, TelegramUna
 from aiogram.methods import GetUpdates
 from aiohttp import web
 
-from core.intake import InboundRecord, Intake
+from core.runtime.intake import InboundRecord, Intake
 from core.types import TELEGRAM
 
 log = logging.getLogger(__name__)

@@ -34,10 +34,10 @@ from bots.telegram.operators.roles import TelegramRoles
 from bots.telegram.posting import BotPool, Poster
 from bots.telegram.render import escape, fit_caption, split_text
 from bots.telegram.sending import send_file
-from core import sla
 from core.app import Core
-from core.delivery import RetryLater
-from core.operators import TicketView
+from core.desk import sla
+from core.desk.operators import TicketView
+from core.runtime.delivery import RetryLater
 from core.storage import LoggedMessage, OutboxItem, Ticket
 from core.storage.messages import IN
 from core.types import Attachment

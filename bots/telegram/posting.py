@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from aiogram import Bot
 
 from core.app import Core
-from core.delivery import RetryLater
+from core.runtime.delivery import RetryLater
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from aiogram import Bot
 from aiogram.types import BufferedInputFile, Message
 
 from bots.telegram.render import CAPTION_LIMIT, keyboard, split_text
-from core.files import FileFetchers, FileUnavailable
+from core.runtime.files import FileFetchers, FileUnavailable
 from core.types import TELEGRAM, Attachment, Reply
 
 log = logging.getLogger(__name__)

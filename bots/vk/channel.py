@@ -34,7 +34,7 @@ from bots.vk.render import ClientCapsCache
 from bots.vk.sender import VKSender
 from config.settings import Settings
 from core.app import Core
-from core.retry import describe, is_network_error, retry, seconds
+from core.runtime.retry import describe, is_network_error, retry, seconds
 from core.types import VK
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from bots.vk.inbound import parse_message_new
-from core.edits import EditRelay, edit_id
+from core.desk.edits import EditRelay, edit_id
 from core.types import VK, Inbound
 
 if TYPE_CHECKING:

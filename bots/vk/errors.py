@@ -9,8 +9,8 @@
 
 from __future__ import annotations
 
-from core import metrics
-from core.delivery import PermanentFailure, RetryLater
+from core.runtime import metrics
+from core.runtime.delivery import PermanentFailure, RetryLater
 from core.types import VK
 
 TOO_MANY_REQUESTS = 6

@@ -16,7 +16,7 @@ import re
 
 from vkbottle import API, DocMessagesUploader, PhotoMessageUploader
 
-from core.files import FileFetchers, FileUnavailable, fetch_url
+from core.runtime.files import FileFetchers, FileUnavailable, fetch_url
 from core.types import Attachment
 
 PHOTO_KINDS = ("photo",)

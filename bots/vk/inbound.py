@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bots.vk.render import ClientCaps
-from core.intake import InboundRecord
+from core.runtime.intake import InboundRecord
 from core.types import VK, Attachment
 
 CHAT_PEER_OFFSET = 2_000_000_000

@@ -27,9 +27,9 @@ from bots.vk import errors
 from bots.vk.api import VKBadResponse, error_code
 from bots.vk.files import VKFiles, shareable_link
 from bots.vk.render import ClientCapsCache, Part, keyboard_json, render
-from core.delivery import PermanentFailure, RetryLater
-from core.edits import EDIT, remember_copy
-from core.files import FileUnavailable
+from core.desk.edits import EDIT, remember_copy
+from core.runtime.delivery import PermanentFailure, RetryLater
+from core.runtime.files import FileUnavailable
 from core.storage import OutboxItem, Storage
 from core.types import VK, Attachment, Reply
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from core.knowledge import Texts
+from core.knowledge.base import Texts
 from core.orders import actions as act
 from core.orders import dates
 from core.orders import states as st

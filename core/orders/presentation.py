@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.knowledge import Texts
+from core.knowledge.base import Texts
 from core.orders.service import Order
 from core.orders.states import AT_PICKUP_POINT, DELIVERED, RETURN_REQUESTED, RETURNED
 

@@ -12,7 +12,8 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bots.telegram.operators.desk import TelegramDesk, press_id
-from core.operators import Operator, OperatorError
+from core.desk.operators import OperatorError
+from core.desk.roles import Operator
 from core.storage import Ticket
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,10 @@ from aiogram.types import BufferedInputFile, Message, User
 from bots.telegram import cards
 from bots.telegram.operators.desk import TelegramDesk, update_id
 from bots.telegram.render import escape
-from core import desk_actions, kpi, kpi_export, reports, roles
-from core.operators import Operator, OperatorError
+from core.desk import roles, team_actions
+from core.desk.operators import OperatorError
+from core.desk.roles import Operator
+from core.reports import export, kpi, off_loop
 from core.storage import Ticket
 
 HELP = (
@@ -133,7 +135,9 @@ def build_router(desk: TelegramDesk) -> Router:
             return
         ticket = await case_of(message, command.args if explicit else None)
         assignee = await desk.roles.operator(message.chat.id, user)
-        await core.desk.assign(ticket.id, operator, assignee, external_id=update_id(message))
+        await team_actions.assign(
+            core.desk, ticket.id, operator, assignee, external_id=update_id(message)
+        )
         if explicit:  # typed elsewhere: the case's topic gets the notice, here a short note
             await desk.say(message, f"Обращение №{ticket.id} ведёт {escape(assignee.name)}.")
 
@@ -148,7 +152,9 @@ def build_router(desk: TelegramDesk) -> Router:
             await desk.say(message, _groups_help(desk, name))
             return
         ticket = await case_of(message, command.args if explicit else None)
-        await core.desk.transfer(ticket.id, operator, department, external_id=update_id(message))
+        await team_actions.transfer(
+            core.desk, ticket.id, operator, department, external_id=update_id(message)
+        )
         if explicit:
             title = escape(routing.title(department))
             await desk.say(message, f"Обращение №{ticket.id} передано в группу «{title}».")
@@ -159,7 +165,7 @@ def build_router(desk: TelegramDesk) -> Router:
         word = (command.args or "").strip().lower()
         if word in ("on", "off", "вкл", "выкл"):
             on = word in ("on", "вкл")
-            on_shift = await desk_actions.set_shift(core.desk, operator, department, on)
+            on_shift = await team_actions.set_shift(core.desk, operator, department, on)
             head = "Вы на смене." if on else "Смена закончена: новые обращения вам не придут."
         else:
             on_shift = await core.storage.desk.on_shift(department)
@@ -182,7 +188,7 @@ def build_router(desk: TelegramDesk) -> Router:
         timezone = core.settings.timezone
         since, until = kpi.period(name, now, timezone)
         policy = core.team.sla.policy if core.team is not None else None
-        report = await reports.kpi_report(
+        report = await off_loop.kpi_report(
             core.storage,
             since,
             until,
@@ -192,7 +198,7 @@ def build_router(desk: TelegramDesk) -> Router:
             repeat_days=core.settings.kpi_repeat_days,
         )
         title = PERIODS[name]
-        picture = await asyncio.to_thread(kpi_export.chart_png, report, title)
+        picture = await asyncio.to_thread(export.chart_png, report, title)
         poster = await desk.pool.reserve_interactive(message.chat.id)
         await poster.bot.send_photo(
             message.chat.id,

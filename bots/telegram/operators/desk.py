@@ -14,7 +14,7 @@ from bots.telegram.operators.roles import TelegramRoles
 from bots.telegram.posting import BotPool
 from bots.telegram.render import split_text
 from core.app import Core
-from core.operators import OperatorError
+from core.desk.operators import OperatorError
 from core.storage import Ticket
 
 log = logging.getLogger(__name__)

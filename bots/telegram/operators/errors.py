@@ -13,7 +13,7 @@ from aiogram.types import ErrorEvent
 
 from bots.telegram.operators.desk import TelegramDesk
 from bots.telegram.render import escape
-from core.operators import OperatorError
+from core.desk.operators import OperatorError
 from core.storage import DuplicateUpdate
 
 log = logging.getLogger(__name__)

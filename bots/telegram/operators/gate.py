@@ -19,8 +19,8 @@ from aiogram.enums import ContentType
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
-from core import roles
-from core.operators import Operator
+from core.desk import roles
+from core.desk.roles import Operator
 
 if TYPE_CHECKING:
     from bots.telegram.operators.desk import TelegramDesk

@@ -17,7 +17,7 @@ from bots.telegram.edits import relay_operator_edit
 from bots.telegram.filters import on_loop
 from bots.telegram.operators.desk import TelegramDesk, update_id
 from bots.telegram.render import escape
-from core.operators import Operator
+from core.desk.roles import Operator
 from core.types import Attachment
 
 log = logging.getLogger(__name__)

@@ -17,9 +17,9 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ChatMemberUpdated, User
 
-from core import roles
 from core.app import Core
-from core.operators import Operator
+from core.desk import roles
+from core.desk.roles import Operator
 
 log = logging.getLogger(__name__)
 

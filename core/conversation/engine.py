@@ -23,19 +23,20 @@ import logging
 import time
 import weakref
 
-from core import buttons, metrics
+from core import buttons
 from core.clock import Clock, SystemClock
-from core.delivery import Delivery
-from core.dialog import Dialog
-from core.escalation import OPERATORS, Escalation
-from core.intake import consume_applied
-from core.manners import Manners
-from core.outcomes import record_turn
+from core.conversation.dialog import Dialog
+from core.conversation.manners import Manners
+from core.conversation.outcomes import record_turn
+from core.conversation.turn import Turn
+from core.desk.escalation import Escalation
+from core.runtime import metrics
+from core.runtime.delivery import Delivery
+from core.runtime.intake import consume_applied
 from core.storage import Conflict, DuplicateUpdate, OutboxItem, Storage
 from core.storage import messages as log_kind
 from core.storage.database import is_unique_violation
-from core.turn import Turn
-from core.types import Inbound, Reply
+from core.types import OPERATORS, Inbound, Reply
 
 log = logging.getLogger(__name__)
 

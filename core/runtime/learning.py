@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from core.dialog import Dialog
 from core.nlu import IntentClassifier, load_classifier
 from core.nlu.normalize import Normalizer
 from core.storage import Storage
@@ -48,11 +49,17 @@ async def unrecognized(
     return [Unrecognized(key, count, *examples[key]) for key, count in counts.most_common(limit)]
 
 
+class ModelUser(Protocol):
+    """What runs the intent model (the dialog): its `classifier` is swapped in place."""
+
+    classifier: IntentClassifier
+
+
 class ModelWatcher:
     """Swaps the dialog's classifier when `supportbot train` publishes a new model (in the
     database, so every replica on every machine follows)."""
 
-    def __init__(self, dialog: Dialog, cache_dir: Path, storage: Storage) -> None:
+    def __init__(self, dialog: ModelUser, cache_dir: Path, storage: Storage) -> None:
         self.dialog = dialog
         self.cache_dir = cache_dir
         self.storage = storage
@@ -120,8 +127,6 @@ async def retrain(
     storage: Storage, nlu_dir: Path, cache_dir: Path, vocabulary_texts: list[str]
 ) -> IntentClassifier:
     """Train on the shipped phrases plus every operator label, and publish the model."""
-    import time
-
     labelled = await storage.labels.examples()
     model = await asyncio.to_thread(
         load_classifier, nlu_dir, cache_dir, labelled, vocabulary_texts, True

@@ -9,16 +9,27 @@ let an outsider act.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.operators import Operator
     from core.storage import Ticket
 
 OUTSIDER = "outsider"
 OPERATOR = "operator"
 SENIOR = "senior"
 ROLES = (OUTSIDER, OPERATOR, SENIOR)
+
+
+@dataclass(frozen=True)
+class Operator:
+    """Someone acting on the desk. Adapters that tell roles apart (the Telegram group) always
+    pass `role`; the console's single local user is a senior operator."""
+
+    id: str
+    name: str
+    role: str = SENIOR
+
 
 # Actions (the desk's method names, mostly).
 REPLY = "reply"

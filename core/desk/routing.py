@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from core.intents import INTENTS
+from core.knowledge.intents import INTENTS
 
 MAIN = "main"
 CHANNELS = ("telegram", "vk", "console")

@@ -9,16 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.desk.escalation import EscalationRequest
 from core.storage import Conversation, Ticket
 from core.types import Inbound, Reply
-
-
-@dataclass
-class EscalationRequest:
-    intent: str
-    reason: str  # asked | misunderstood | not_helped | complaint | order_lookup
-    summary: str = ""
-    complaint: bool = False
 
 
 @dataclass

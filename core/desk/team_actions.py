@@ -5,13 +5,14 @@ operators' notices are written to the outbox in the same transaction."""
 
 from __future__ import annotations
 
-from core import roles
-from core.escalation import OPERATORS
-from core.operators import Action, Operator, OperatorDesk, OperatorError
+from core.desk import roles
+from core.desk.operators import Action, OperatorDesk, OperatorError
+from core.desk.roles import Operator
 from core.storage import Ticket
 from core.storage import messages as log_kind
 from core.storage.desk import OnShift
 from core.storage.tickets import WAITING
+from core.types import OPERATORS
 
 
 async def assign(

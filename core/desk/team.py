@@ -11,20 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from core.assignment import Assignment
 from core.clock import Clock
-from core.hours import WorkingHours
-from core.routing import MAIN, Routing, load_routing
-from core.sla import COMPLAINT, ORDINARY, VIP, SlaMonitor, SlaPolicy
+from core.desk.assignment import Assignment
+from core.desk.escalation import EscalationRequest
+from core.desk.hours import WorkingHours
+from core.desk.routing import MAIN, Routing, load_routing
+from core.desk.sla import COMPLAINT, ORDINARY, VIP, SlaMonitor, SlaPolicy
+from core.runtime.delivery import Delivery
 from core.storage import Conversation, Storage, Ticket
-from core.turn import EscalationRequest
 
-if TYPE_CHECKING:
-    from core.delivery import Delivery
-
-DEFAULT_ROUTING = Path(__file__).resolve().parent.parent / "config" / "routing.yaml"
+DEFAULT_ROUTING = Path(__file__).resolve().parents[2] / "config" / "routing.yaml"
 
 
 @dataclass

@@ -33,9 +33,9 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from core.clock import Clock
-from core.escalation import OPERATORS
 from core.storage import OutboxItem, Storage
 from core.storage import messages as log_kind
+from core.types import OPERATORS
 
 log = logging.getLogger(__name__)
 

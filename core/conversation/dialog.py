@@ -16,12 +16,18 @@ import re
 from dataclasses import dataclass
 
 from core import buttons
-from core.clarify import Clarifier, ClarifyPolicy, Feedback
-from core.intents import COMPLAINTS, NEEDS_ORDER, NEEDS_PHOTO
-from core.knowledge import KnowledgeBase
+from core.conversation.clarify import Clarifier, ClarifyPolicy, Feedback
+from core.conversation.order_replies import OrderReplies
+from core.conversation.replies import ReplyBuilder
+from core.conversation.selfservice import PREFIX as ACTION_PREFIX
+from core.conversation.selfservice import SelfService
+from core.conversation.turn import Turn
+from core.desk.escalation import EscalationRequest
+from core.knowledge.base import KnowledgeBase
+from core.knowledge.intents import COMPLAINTS, NEEDS_ORDER, NEEDS_PHOTO
+from core.knowledge.subcases import SubCases
 from core.nlu import IntentClassifier
 from core.nlu.normalize import ORDER_TOKEN
-from core.order_replies import OrderReplies
 from core.orders import (
     Order,
     OrderNotFound,
@@ -31,12 +37,7 @@ from core.orders import (
     looks_like_order_attempt,
 )
 from core.orders.advice import OrderAdvice
-from core.replies import ReplyBuilder
-from core.selfservice import PREFIX as ACTION_PREFIX
-from core.selfservice import SelfService
 from core.storage import Conversation
-from core.subcases import SubCases
-from core.turn import EscalationRequest, Turn
 from core.types import Button, Reply
 
 IDLE = "idle"

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import yaml
 
-from core import roles
-from core.knowledge import Texts
-from core.operators import Operator, OperatorDesk, OperatorError
+from core.desk import roles
+from core.desk.operators import OperatorDesk, OperatorError
+from core.desk.roles import Operator
+from core.knowledge.base import Texts
 from core.storage import Storage
 
 

@@ -9,7 +9,8 @@ import logging
 import time
 
 from core.clock import Clock
-from core.operators import Operator, OperatorDesk, OperatorError
+from core.desk.operators import OperatorDesk, OperatorError
+from core.desk.roles import Operator
 from core.storage import Storage
 from core.storage.claims import KEEP_DAYS
 

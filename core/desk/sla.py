@@ -15,15 +15,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from core.clock import Clock
-from core.escalation import OPERATORS, PRIORITY_COMPLAINT, PRIORITY_VIP
-from core.hours import WorkingHours
+from core.desk.escalation import PRIORITY_COMPLAINT, PRIORITY_VIP
+from core.desk.hours import WorkingHours
+from core.runtime.delivery import Delivery
 from core.storage import Storage, Ticket
-
-if TYPE_CHECKING:
-    from core.delivery import Delivery
+from core.types import OPERATORS
 
 log = logging.getLogger(__name__)
 

@@ -7,14 +7,20 @@ import statistics
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from core.hours import WorkingHours
-from core.knowledge import Texts
+from core.desk.hours import WorkingHours
+from core.knowledge.base import Texts
 from core.storage import Conversation, OutboxItem, Storage, Ticket
 from core.storage.tickets import WAITING
-from core.turn import EscalationRequest
-from core.types import Reply
+from core.types import OPERATORS, Reply
 
-OPERATORS = "operators"  # the outbox channel of the operators' desk
+
+@dataclass
+class EscalationRequest:
+    intent: str
+    reason: str  # asked | misunderstood | not_helped | complaint | order_lookup
+    summary: str = ""
+    complaint: bool = False
+
 
 PRIORITY_VIP = 100
 PRIORITY_COMPLAINT = 10

@@ -26,11 +26,12 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from core import buttons
-from core.intents import COMPLAINTS
-from core.knowledge import KnowledgeBase
+from core.conversation.replies import ReplyBuilder
+from core.conversation.turn import Turn
+from core.desk.escalation import EscalationRequest
+from core.knowledge.base import KnowledgeBase
+from core.knowledge.intents import COMPLAINTS
 from core.nlu import IntentClassifier, Prediction
-from core.replies import ReplyBuilder
-from core.turn import EscalationRequest, Turn
 from core.types import Button, Reply
 
 if TYPE_CHECKING:

@@ -7,8 +7,8 @@ conflict is stored once, with everything else the turn wrote.
 
 from __future__ import annotations
 
+from core.conversation.turn import Turn
 from core.storage import Storage
-from core.turn import Turn
 
 
 async def record_turn(tx: Storage, turn: Turn, now: float) -> None:

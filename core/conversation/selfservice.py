@@ -20,15 +20,15 @@ import logging
 from typing import Any
 
 from core import buttons
-from core.knowledge import Texts
+from core.conversation.replies import ReplyBuilder
+from core.conversation.turn import Turn
+from core.knowledge.base import Texts
 from core.orders import OrderNotFound, OrderService, OrderServiceUnavailable
 from core.orders import actions as act
 from core.orders.advice import OrderAdvice
 from core.orders.dates import today
 from core.orders.presentation import russian_date
 from core.orders.service import Order
-from core.replies import ReplyBuilder
-from core.turn import Turn
 from core.types import Button, Reply
 
 log = logging.getLogger(__name__)

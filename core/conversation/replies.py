@@ -8,7 +8,7 @@ Every reply's buttons are distinct: a related topic that repeats a button alread
 from __future__ import annotations
 
 from core import buttons
-from core.knowledge import KnowledgeBase
+from core.knowledge.base import KnowledgeBase
 from core.types import Button, Reply
 
 _BUTTON_TEXTS = {

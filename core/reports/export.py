@@ -13,7 +13,7 @@ import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from core.kpi import KpiBlock, KpiReport
+from core.reports.kpi import KpiBlock, KpiReport
 
 # column → unit, in the order of the CSV and the JSON rows.
 COLUMNS: dict[str, str] = {

@@ -19,12 +19,11 @@ import hashlib
 import logging
 from typing import Any
 
-from core.escalation import OPERATORS
-from core.knowledge import Texts
-from core.operators import OperatorDesk, OperatorError
+from core.desk.operators import OperatorDesk, OperatorError
+from core.knowledge.base import Texts
 from core.storage import DuplicateUpdate, OutboxItem, Storage
 from core.storage import messages as log_kind
-from core.types import Inbound, Reply
+from core.types import OPERATORS, Inbound, Reply
 
 log = logging.getLogger(__name__)
 

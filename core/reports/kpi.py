@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from core.sla import SlaCompliance
+from core.desk.sla import SlaCompliance
 from core.storage import Storage, Ticket
 from core.storage.outcomes import ANSWERED, HELPED, SELF_SERVICE
 from core.storage.ticket_events import REOPENED

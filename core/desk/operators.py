@@ -15,33 +15,24 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from core import buttons, roles
+from core import buttons
 from core.clock import Clock
-from core.escalation import OPERATORS
-from core.intake import consume_applied
-from core.knowledge import Texts
+from core.desk import roles
+from core.desk.escalation import PRIORITY_VIP
+from core.desk.roles import Operator
+from core.desk.team import Team
+from core.knowledge.base import Texts
+from core.knowledge.intents import INTENTS
+from core.runtime.delivery import Delivery
+from core.runtime.intake import consume_applied
 from core.storage import Conversation, DuplicateUpdate, LoggedMessage, OutboxItem, Storage, Ticket
 from core.storage import messages as log_kind
 from core.storage.ticket_events import REOPENED
 from core.storage.tickets import CLOSED, IN_PROGRESS, WAITING
-from core.types import Attachment, Button, Reply
-
-if TYPE_CHECKING:
-    from core.delivery import Delivery
-    from core.team import Team
+from core.types import OPERATORS, Attachment, Button, Reply
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Operator:
-    id: str
-    name: str
-    # What they may do (`core.roles`). Adapters that tell roles apart (the Telegram group)
-    # always pass it; the console's single local user is a senior operator.
-    role: str = roles.SENIOR
 
 
 class OperatorError(Exception):
@@ -298,8 +289,6 @@ class OperatorDesk:
         self, ticket_id: int, operator: Operator, external_id: str | None = None
     ) -> Ticket:
         """`/vip`: the customer is VIP from now on; their open ticket jumps the queue."""
-        from core.escalation import PRIORITY_VIP
-
         self.require(operator, roles.VIP)
         async with self.action(ticket_id, external_id) as action:
             tx, ticket = action.tx, action.ticket
@@ -338,8 +327,6 @@ class OperatorDesk:
     ) -> str:
         """`/intent NAME`: the right intent of the ticket's first customer message, kept
         as a training example. Returns the labelled text."""
-        from core.intents import INTENTS
-
         self.require(operator, roles.INTENT)
         if intent not in INTENTS:
             raise OperatorError("Нет такой темы. Темы: " + ", ".join(INTENTS))
@@ -363,32 +350,6 @@ class OperatorDesk:
         if department is None:
             return waiting
         return [ticket for ticket in waiting if ticket.department == department]
-
-    async def assign(
-        self,
-        ticket_id: int,
-        operator: Operator,
-        assignee: Operator,
-        external_id: str | None = None,
-    ) -> Ticket:
-        """`/assign @name`: the case is `assignee`'s from now on (they must be an operator).
-        A case somebody else has can be handed on by a senior operator only."""
-        from core.desk_actions import assign
-
-        return await assign(self, ticket_id, operator, assignee, external_id)
-
-    async def transfer(
-        self,
-        ticket_id: int,
-        operator: Operator,
-        department: str,
-        external_id: str | None = None,
-    ) -> Ticket:
-        """`/transfer GROUP`: the case moves to another department's group with its
-        history; the old topic gets a note."""
-        from core.desk_actions import transfer
-
-        return await transfer(self, ticket_id, operator, department, external_id)
 
     async def view(self, ticket_id: int, transcript_limit: int = 15) -> TicketView:
         ticket = await self._get(self.storage, ticket_id)

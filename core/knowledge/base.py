@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from core.intents import INTENTS
+from core.knowledge.intents import INTENTS
 
 REQUIRED_TEXTS = (
     "buttons.helped",

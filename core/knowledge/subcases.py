@@ -12,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from core.intents import INTENTS
-from core.knowledge import KnowledgeError
+from core.knowledge.base import KnowledgeError
+from core.knowledge.intents import INTENTS
 
 
 @dataclass(frozen=True)

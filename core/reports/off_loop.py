@@ -13,7 +13,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from core import kpi, sla
+from core.desk import sla
+from core.reports import kpi
 from core.storage import Storage
 
 T = TypeVar("T")

@@ -13,16 +13,16 @@ from __future__ import annotations
 import re
 
 from core import buttons
-from core.knowledge import KnowledgeBase
+from core.conversation.replies import ReplyBuilder
+from core.conversation.selfservice import SelfService
+from core.conversation.turn import Turn
+from core.knowledge.base import KnowledgeBase
+from core.knowledge.subcases import SubCase, SubCases
 from core.orders import find_order_number
 from core.orders.advice import OrderAdvice
 from core.orders.numbers import bad_number_kind
 from core.orders.service import Order
-from core.replies import ReplyBuilder
-from core.selfservice import SelfService
 from core.storage import Conversation
-from core.subcases import SubCase, SubCases
-from core.turn import Turn
 from core.types import Button, Reply
 
 _DIGITS = re.compile(r"\d{8,10}")

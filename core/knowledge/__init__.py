@@ -1,0 +1,3 @@
+"""The shop's knowledge base, read from `config/knowledge/`: the intents (`intents`), the
+answers and every text the bot says (`base`), and sub-cases with their own answers
+(`subcases`)."""
