@@ -18,6 +18,25 @@ from typing import TextIO
 from core.app import Core
 from core.desk.operators import OperatorError
 from core.desk.roles import Operator
+from core.events import (
+    Assigned,
+    CaseClosed,
+    CaseOpened,
+    ConflictMarked,
+    CustomerMessage,
+    CustomerReply,
+    Delivered,
+    DeskEvent,
+    LowRating,
+    NotShown,
+    RatingComment,
+    ReplyEdited,
+    SlaAlert,
+    Transferred,
+    Undelivered,
+    render_for_customer,
+    render_for_desk,
+)
 from core.storage import OutboxItem
 from core.types import CONSOLE, OPERATORS, Inbound, Reply
 
@@ -54,11 +73,11 @@ class ConsoleChat:
         self.out = out
         self.user_id = user_id
         self.last_buttons: list[tuple[str, str]] = []
-        self.core.delivery.register(CONSOLE, _Printer(self._show_customer_message))
+        self.core.delivery.register(CONSOLE, _CustomerPrinter(self))
         if not core.settings.telegram_enabled:
             # With a Telegram bot configured, its process posts console cases to the real
             # operators' group; otherwise the console shows them itself.
-            self.core.delivery.register(OPERATORS, _Printer(self._show_operator_event))
+            self.core.delivery.register(OPERATORS, _DeskPrinter(self))
 
     def print(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -108,28 +127,6 @@ class ConsoleChat:
         if self.last_buttons:
             listed = "  ".join(f"{n}) {title}" for n, (_, title) in enumerate(self.last_buttons, 1))
             self.print(f"       кнопки: {listed}   (/b N)")
-
-    async def _show_customer_message(self, item: OutboxItem) -> None:
-        reply = Reply.from_dict(item.payload.get("reply", {}))
-        self._show_reply("бот" if item.payload.get("from") == "bot" else "клиенту", reply)
-
-    async def _show_operator_event(self, item: OutboxItem) -> None:
-        payload = item.payload
-        ticket_id = payload.get("ticket_id")
-        if item.kind == "ticket_opened" and isinstance(ticket_id, int):
-            view = await self.core.desk.view(ticket_id)
-            t = view.ticket
-            self.print(
-                f"[операторам] Новое обращение №{t.id}: {self._topic(t.intent)}, "
-                f"заказ {t.order_number or '—'}, приоритет {t.priority}"
-                f"{', VIP' if t.vip else ''}. Ответ: /reply {t.id} текст"
-            )
-        elif item.kind == "customer_message":
-            self.print(f"[операторам] №{ticket_id} клиент: {payload.get('text', '')}")
-        elif item.kind == "ticket_closed":
-            self.print(f"[операторам] №{ticket_id} закрыто ({payload.get('by', '')})")
-        elif item.kind == "notice":
-            self.print(f"[операторам] №{ticket_id}: {_notice_text(payload)}")
 
     async def _command(self, line: str) -> None:
         parts = shlex.split(line) if line.count('"') % 2 == 0 else line.split()
@@ -312,31 +309,75 @@ async def _stdin_lines(stop: asyncio.Event, fd: int = 0) -> AsyncGenerator[str, 
         print("\nДо свидания!", flush=True)
 
 
-def _notice_text(payload: dict[str, object]) -> str:
-    event = payload.get("event")
-    if event == "low_rating":
-        return f"клиент оценил помощь на {payload.get('rating')} из 5 — нужна реакция старшего"
-    if event == "rating_comment":
-        return f"комментарий к оценке: {payload.get('text', '')}"
-    if event == "conflict":
-        return "клиент перешёл на грубость, обращение отмечено как конфликтное"
-    if event == "not_shown":
-        reason, text = payload.get("reason", ""), payload.get("text", "")
-        return f"сообщение не удалось показать ({reason}): {text}"
-    if event == "undelivered":
-        return f"не доставлено клиенту: {payload.get('reason', '')}"
-    if event == "delivered":
-        return "ответ доставлен клиенту"
-    return str(payload.get("text") or event)
-
-
 def _ticket_arg(args: list[str]) -> bool:
     return bool(args) and args[0].isdigit()
 
 
-class _Printer:
-    def __init__(self, show: Callable[[OutboxItem], object]) -> None:
-        self._show = show
+class _CustomerPrinter:
+    """The console customer's messages (`core.events.CustomerRenderer`)."""
+
+    def __init__(self, chat: ConsoleChat) -> None:
+        self.chat = chat
 
     async def send(self, item: OutboxItem) -> None:
-        await self._show(item)  # type: ignore[misc]
+        await render_for_customer(self, item)
+
+    async def reply(self, item: OutboxItem, event: CustomerReply) -> None:
+        self.chat._show_reply("бот" if event.from_bot else "клиенту", event.reply)
+
+    async def reply_edited(self, item: OutboxItem, event: ReplyEdited) -> None:
+        self.chat._show_reply("клиенту", event.correction)
+
+
+class _DeskPrinter:
+    """What the operators' group would show, as lines (`core.events.DeskRenderer`)."""
+
+    def __init__(self, chat: ConsoleChat) -> None:
+        self.chat = chat
+
+    async def send(self, item: OutboxItem) -> None:
+        await render_for_desk(self, item)
+
+    def _say(self, event: DeskEvent, text: str) -> None:
+        self.chat.print(f"[операторам] №{event.ticket_id}: {text}")
+
+    async def case_opened(self, item: OutboxItem, event: CaseOpened) -> None:
+        t = (await self.chat.core.desk.view(event.ticket_id)).ticket
+        self.chat.print(
+            f"[операторам] Новое обращение №{t.id}: {self.chat._topic(t.intent)}, "
+            f"заказ {t.order_number or '—'}, приоритет {t.priority}"
+            f"{', VIP' if t.vip else ''}. Ответ: /reply {t.id} текст"
+        )
+
+    async def customer_message(self, item: OutboxItem, event: CustomerMessage) -> None:
+        self.chat.print(f"[операторам] №{event.ticket_id} клиент: {event.text}")
+
+    async def case_closed(self, item: OutboxItem, event: CaseClosed) -> None:
+        self.chat.print(f"[операторам] №{event.ticket_id} закрыто ({event.by})")
+
+    async def delivered(self, item: OutboxItem, event: Delivered) -> None:
+        self._say(event, "ответ доставлен клиенту")
+
+    async def undelivered(self, item: OutboxItem, event: Undelivered) -> None:
+        self._say(event, f"не доставлено клиенту: {event.reason}")
+
+    async def not_shown(self, item: OutboxItem, event: NotShown) -> None:
+        self._say(event, f"сообщение не удалось показать ({event.reason}): {event.text}")
+
+    async def low_rating(self, item: OutboxItem, event: LowRating) -> None:
+        self._say(event, f"клиент оценил помощь на {event.rating} из 5 — нужна реакция старшего")
+
+    async def rating_comment(self, item: OutboxItem, event: RatingComment) -> None:
+        self._say(event, f"комментарий к оценке: {event.text}")
+
+    async def conflict(self, item: OutboxItem, event: ConflictMarked) -> None:
+        self._say(event, "клиент перешёл на грубость, обращение отмечено как конфликтное")
+
+    async def assigned(self, item: OutboxItem, event: Assigned) -> None:
+        self._say(event, f"обращение ведёт {event.to_name} (назначил(а) {event.by})")
+
+    async def transferred(self, item: OutboxItem, event: Transferred) -> None:
+        self._say(event, f"обращение передано в группу «{event.to}» ({event.by})")
+
+    async def sla_alert(self, item: OutboxItem, event: SlaAlert) -> None:
+        self._say(event, f"срок обслуживания: {event.target} ({event.level})")

@@ -210,7 +210,7 @@ async def build_core(
     engine = Engine(storage, dialog, escalation, clock, manners, delivery=delivery)
     desk = OperatorDesk(storage, kb.texts, clock, delivery=delivery)
     team = build_team(settings, storage, clock, hours, delivery)
-    escalation.on_open.append(team.on_ticket_open)
+    escalation.on_open = team.on_ticket_open
     desk.team = team
     canned = load_canned(Path(settings.knowledge_dir) / "canned.yaml")
     compensation = Compensation(storage, desk, kb.texts, settings.compensation_low_threshold)

@@ -11,6 +11,7 @@ import pytest
 from conftest import Collector, Customer, bot_answers_delivered, outbox_items
 
 from core.desk.roles import Operator
+from core.events import Ack, ConflictMarked, CustomerMessage, Delivered, encode
 from core.runtime.delivery import PermanentFailure, RetryLater, merge_customer_messages
 from core.storage import OutboxItem
 from core.storage.workers import LIVE_FOR
@@ -230,16 +231,17 @@ async def test_merge_respects_the_size_limit(core):
 
 
 def test_merge_function_keeps_other_kinds_apart():
-    def item(n, kind, text="t", ticket=1):
-        return OutboxItem(n, OPERATORS, "telegram:1", kind, {"text": text}, ticket, 0, 0.0)
+    def item(n, event):
+        kind, payload = encode(event)
+        return OutboxItem(n, OPERATORS, "telegram:1", kind, payload, event.ticket_id, 0, 0.0)
 
     units = merge_customer_messages(
         [
-            item(1, "customer_message", "a"),
-            item(2, "customer_message", "b"),
-            item(3, "notice"),
-            item(4, "customer_message", "c"),
-            item(5, "customer_message", "d", ticket=2),
+            item(1, CustomerMessage(1, "a")),
+            item(2, CustomerMessage(1, "b")),
+            item(3, ConflictMarked(1)),
+            item(4, CustomerMessage(1, "c")),
+            item(5, CustomerMessage(2, "d")),
         ]
     )
     assert [ids for _, ids in units] == [[1, 2], [3], [4], [5]]
@@ -266,14 +268,14 @@ async def test_retry_of_merged_messages_keeps_them_all(core, clock):
 
 async def test_delivery_acknowledged_to_operators(core):
     _, ticket = await open_ticket(core)
-    await core.desk.reply(ticket.id, OLGA, "ответ", ack={"chat": "-100", "message": 7})
+    await core.desk.reply(ticket.id, OLGA, "ответ", ack=Ack(-100, 7))
     telegram, operators = Collector(), Collector()
     core.delivery.register(TELEGRAM, telegram)
     core.delivery.register(OPERATORS, operators)
     await drain(core)
     delivered = [i for i in operators.items if i.kind == "notice"]
     assert delivered[0].payload["event"] == "delivered"
-    assert delivered[0].payload["ack"] == {"chat": "-100", "message": 7}
+    assert delivered[0].event == Delivered(ticket.id, ack=Ack(-100, 7))
 
 
 async def test_crash_before_delivery_loses_nothing(make_core):

@@ -10,10 +10,12 @@ import pytest
 from conftest import Customer, db_rows, outbox_items
 
 from core.desk.roles import Operator
+from core.events import CustomerReply
 from core.storage import Storage
 from core.storage.database import is_unique_violation, open_database, to_numbered_placeholders
 from core.storage.migrations import migrate, migration_files
-from core.types import TELEGRAM, VK, CustomerRef, Inbound
+from core.storage.outbox import OutboxItem
+from core.types import TELEGRAM, VK, CustomerRef, Inbound, Reply
 
 OLGA = Operator("op-olga", "Ольга")
 
@@ -154,7 +156,7 @@ async def test_transaction_rolls_back_on_error(core):
     conv = await core.storage.conversations.get_or_create(CustomerRef(TELEGRAM, "9"), 1.0)
     with pytest.raises(RuntimeError):
         async with core.storage.transaction() as tx:
-            await tx.outbox.add("telegram", "9", "reply", {"x": 1}, 1.0)
+            await tx.outbox.add("telegram", "9", CustomerReply(Reply("x")), 1.0)
             conv.step = "await_order"
             await tx.conversations.save(conv, 2.0)
             raise RuntimeError("boom")
@@ -197,26 +199,36 @@ async def test_conversation_repo(core):
     assert await core.storage.conversations.count() == 2
 
 
+def numbered(n: int) -> CustomerReply:
+    return CustomerReply(Reply(str(n)))
+
+
+def number(item: OutboxItem) -> int:
+    event = item.event
+    assert isinstance(event, CustomerReply)
+    return int(event.reply.text)
+
+
 async def test_outbox_claims_keep_each_recipients_order(core):
     outbox, me, wall = core.storage.outbox, core.worker_id, time.time()
-    await outbox.add("telegram", "a", "reply", {"n": 1}, 100.0)
-    await outbox.add("telegram", "a", "reply", {"n": 2}, 100.0)
-    await outbox.add("telegram", "b", "reply", {"n": 3}, 100.0)
+    await outbox.add("telegram", "a", numbered(1), 100.0)
+    await outbox.add("telegram", "a", numbered(2), 100.0)
+    await outbox.add("telegram", "b", numbered(3), 100.0)
     due = await outbox.recipients_due(100.0, wall, me, 10, ("telegram",))
     assert due == [("telegram", "a"), ("telegram", "b")]
     first = await outbox.claim_recipient("telegram", "a", me, 100.0, wall, 10)
-    assert [i.payload["n"] for i in first] == [1, 2]
+    assert [number(i) for i in first] == [1, 2]
     assert await outbox.recipients_due(100.0, wall, me, 10, ("telegram",)) == [("telegram", "b")]
     # Another live worker cannot take a's items, nor a later item of a.
     await core.storage.workers.register("other", wall)
-    await outbox.add("telegram", "a", "reply", {"n": 4}, 100.0)
+    await outbox.add("telegram", "a", numbered(4), 100.0)
     assert await outbox.claim_recipient("telegram", "a", "other", 100.0, wall, 10) == []
     # The first waits for a retry: nothing after it goes, not even another worker's.
     await outbox.retry_later(first[0].id, 200.0, "wait")
     await outbox.release([first[1].id])
     assert await outbox.claim_recipient("telegram", "a", "other", 110.0, wall, 10) == []
     again = await outbox.claim_recipient("telegram", "a", "other", 200.0, wall, 10)
-    assert [i.payload["n"] for i in again] == [1, 2, 4]
+    assert [number(i) for i in again] == [1, 2, 4]
     assert await outbox.recipients_due(110.0, wall, me, 10, ("vk",)) == []
     assert await outbox.recipients_due(110.0, wall, me, 10, ()) == []
 

@@ -11,6 +11,7 @@ import pytest
 
 from core.app import Core
 from core.clock import ManualClock
+from core.events import CaseOpened, CustomerMessage
 from tests.conftest import WORK_TIME, Collector
 from tests.desk_helpers import group_posts, group_texts, run_in_virtual_time, too_many_requests
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -142,10 +143,10 @@ async def test_recipients_waiting_for_a_retry_do_not_crowd_out_the_others(core, 
     from being claimed (the worker claims a batch of recipients at a time)."""
     now = clock.now()
     for n in range(core.delivery.batch + 10):
-        head = await core.storage.outbox.add("operators", f"busy:{n}", "ticket_opened", {}, now)
+        head = await core.storage.outbox.add("operators", f"busy:{n}", CaseOpened(n), now)
         await core.storage.outbox.retry_later(head.id, now + 60, "operators' group limit", False)
-        await core.storage.outbox.add("operators", f"busy:{n}", "customer_message", {}, now)
-    await core.storage.outbox.add("operators", "free", "customer_message", {"text": "go"}, now)
+        await core.storage.outbox.add("operators", f"busy:{n}", CustomerMessage(n), now)
+    await core.storage.outbox.add("operators", "free", CustomerMessage(0, "go"), now)
     collector = Collector()
     core.delivery.register("operators", collector)
     await core.delivery.run_once()

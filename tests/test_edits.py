@@ -10,6 +10,7 @@ from typing import Any
 
 from core.clock import ManualClock
 from core.desk.edits import EditRelay
+from core.events import Ack
 from tests.case_helpers import count, escalate, in_topic, to_chat
 from tests.conftest import WORK_TIME
 from tests.telegram_harness import CUSTOMER, OPS, telegram_bot
@@ -137,7 +138,7 @@ async def test_customer_edit_without_an_open_case_changes_nothing(tmp_path, clas
 async def test_vk_operator_edit_uses_messages_edit(vk_env: VKEnv) -> None:
     core, fake = vk_env.core, vk_env.fake
     ticket = await vk_env.open_ticket(701)
-    ack = {"chat_id": -100500, "message_id": 31}  # the operator's message in Telegram
+    ack = Ack(-100500, 31)  # the operator's message in Telegram
     await core.desk.reply(ticket.id, VK_OPERATOR, "Курьер будет с 10 до 12.", ack=ack)
     await until(lambda: any(m["text"] == "Курьер будет с 10 до 12." for m in vk_env.sent(701)))
     copy = next(m for m in vk_env.sent(701) if m["text"] == "Курьер будет с 10 до 12.")
@@ -153,7 +154,7 @@ async def test_vk_operator_edit_uses_messages_edit(vk_env: VKEnv) -> None:
 async def test_vk_edit_refused_becomes_a_correction(vk_env: VKEnv) -> None:
     core, fake = vk_env.core, vk_env.fake
     ticket = await vk_env.open_ticket(702)
-    ack = {"chat_id": -100500, "message_id": 32}
+    ack = Ack(-100500, 32)
     await core.desk.reply(ticket.id, VK_OPERATOR, "Скидка 5%.", ack=ack)
     await until(lambda: any(m["text"] == "Скидка 5%." for m in vk_env.sent(702)))
     fake.fail_next("messages.edit", code=909, msg="Can't edit this message, because it's too old")

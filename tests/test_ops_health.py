@@ -16,6 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bots.health import Health
 from bots.main import serve
+from core.events import CustomerReply
+from core.types import Reply
 from tests.conftest import make_settings
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -128,9 +130,9 @@ async def test_outbox_figures_come_from_the_database(core, clock):
     from core.runtime.metrics import Snapshot
 
     async with core.storage.transaction() as tx:
-        await tx.outbox.add("telegram", "1", "reply", {"reply": {"text": "a"}}, clock.now() - 90)
-        await tx.outbox.add("telegram", "2", "reply", {"reply": {"text": "b"}}, clock.now() - 30)
-        await tx.outbox.add("vk", "3", "reply", {"reply": {"text": "c"}}, clock.now())
+        await tx.outbox.add("telegram", "1", CustomerReply(Reply("a")), clock.now() - 90)
+        await tx.outbox.add("telegram", "2", CustomerReply(Reply("b")), clock.now() - 30)
+        await tx.outbox.add("vk", "3", CustomerReply(Reply("c")), clock.now())
         await tx.outbox.mark_dead(3, "test")  # the third item of a new database
     snapshot = await Snapshot.read(core.storage, "v1", clock.now())
     assert (snapshot.pending, snapshot.dead, snapshot.open_cases) == (2, 1, 0)

@@ -14,10 +14,11 @@ import pytest
 
 from core.app import build_core
 from core.desk.roles import Operator
+from core.events import CustomerReply
 from core.runtime.delivery import Delivery
 from core.storage import Storage
 from core.storage.migrations import migration_files
-from core.types import TELEGRAM, Inbound
+from core.types import TELEGRAM, Inbound, Reply
 from tests import postgres_server
 from tests.conftest import Collector, make_settings
 
@@ -115,7 +116,9 @@ async def test_two_replicas_never_claim_the_same_item(pg_url, clock):
     first, second = await Storage.open(pg_url), await Storage.open(pg_url)
     try:
         for n in range(40):
-            await first.outbox.add("telegram", str(n % 10), "reply", {"n": n}, clock.now())
+            await first.outbox.add(
+                "telegram", str(n % 10), CustomerReply(Reply(str(n))), clock.now()
+            )
         got: list[list[int]] = [[], []]
 
         async def worker(storage: Storage, into: list[int]) -> None:
@@ -124,7 +127,7 @@ async def test_two_replicas_never_claim_the_same_item(pg_url, clock):
             delivery.register("telegram", collector)
             for _ in range(20):
                 await delivery.run_once()
-            into.extend(item.payload["n"] for item in collector.items)
+            into.extend(int(item.event.reply.text) for item in collector.items)
 
         await asyncio.gather(worker(first, got[0]), worker(second, got[1]))
         delivered = got[0] + got[1]

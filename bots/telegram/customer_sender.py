@@ -1,4 +1,4 @@
-"""Sending core replies to Telegram customers: the outbox sender of channel `telegram`."""
+"""Sending to Telegram customers: the outbox sender of channel `telegram`."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ import logging
 import time
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import Message
 
-from bots.telegram.edits import apply_edit
-from bots.telegram.errors import for_delivery
-from bots.telegram.sending import reply_steps
+from bots.telegram.errors import for_delivery, is_not_modified
+from bots.telegram.render import SAFE_PART, utf16_len
+from bots.telegram.sending import reply_steps, send_reply
 from core.app import Core
-from core.desk.edits import EDIT, remember_copy
+from core.desk.edits import apply_reply_edit, remember_copy
+from core.events import CustomerReply, ReplyEdited, render_for_customer
 from core.storage import OutboxItem
 from core.types import Reply
 
@@ -21,7 +22,8 @@ log = logging.getLogger(__name__)
 
 
 class CustomerSender:
-    """The outbox sender for channel `telegram`: every answer a customer gets.
+    """The outbox sender for channel `telegram`: every answer a customer gets
+    (`core.events.CustomerRenderer`).
 
     A reply can take several API calls (files, then the text in parts); each finished
     call is checkpointed, so a retry after a 429 or a crash goes on where it stopped
@@ -33,28 +35,51 @@ class CustomerSender:
         self.core = core
 
     async def send(self, item: OutboxItem) -> None:
-        if item.kind == EDIT:  # an operator corrected a reply the customer already has
-            try:
-                await apply_edit(self.bot, self.core.storage, self.core.files, item, time.time())
-            except TelegramAPIError as exc:
-                raise for_delivery(exc) from exc
-            return
-        if item.kind != "reply":
-            log.warning("unknown outbox kind %s for Telegram customers", item.kind)
-            return
-        reply = Reply.from_dict(item.payload.get("reply", {}))
+        try:
+            await render_for_customer(self, item)
+        except TelegramAPIError as exc:
+            raise for_delivery(exc) from exc
+
+    async def reply(self, item: OutboxItem, event: CustomerReply) -> None:
         chat_id = int(item.recipient)
-        steps = reply_steps(self.bot, chat_id, reply, self.core.files)
+        steps = reply_steps(self.bot, chat_id, event.reply, self.core.files)
         done = int(item.progress.get("steps", 0))
         sent = [int(i) for i in item.progress.get("ids", [])]  # text messages delivered
         for index in range(done, len(steps)):
-            try:
-                result = await steps[index]()
-            except TelegramAPIError as exc:
-                raise for_delivery(exc) from exc
+            result = await steps[index]()
             if isinstance(result, Message) and result.text is not None:
                 sent.append(result.message_id)
             if index + 1 < len(steps):
                 await self.core.delivery.checkpoint(item, steps=index + 1, ids=sent)
         # Where an operator's reply landed, so that an edit of it can follow.
         await remember_copy(self.core.storage, item, sent, time.time())
+
+    async def reply_edited(self, item: OutboxItem, event: ReplyEdited) -> None:
+        """An operator corrected a reply the customer already has."""
+        editor = _CopyEditor(self.bot, self.core, int(item.recipient))
+        await apply_reply_edit(self.core.storage, item, event, editor, time.time())
+
+
+class _CopyEditor:
+    """Telegram's primitives for `core.desk.edits.apply_reply_edit`."""
+
+    def __init__(self, bot: Bot, core: Core, chat_id: int) -> None:
+        self.bot, self.core, self.chat_id = bot, core, chat_id
+
+    def fits(self, text: str) -> bool:
+        return utf16_len(text) <= SAFE_PART
+
+    async def edit_in_place(self, message_id: int, text: str) -> bool:
+        try:
+            await self.bot.edit_message_text(
+                text, chat_id=self.chat_id, message_id=message_id, parse_mode=None
+            )
+        except TelegramBadRequest as exc:
+            if is_not_modified(exc):
+                return True
+            log.info("customer's copy not edited (%s): sending a correction", exc.message)
+            return False
+        return True
+
+    async def send(self, reply: Reply) -> list[int]:
+        return await send_reply(self.bot, self.chat_id, reply, self.core.files)

@@ -1,58 +1,22 @@
-"""Edited messages in Telegram: relaying both ways, and applying an operator's edit.
-
-`apply_edit` is the customer sender's part for outbox items of kind `edit`: it edits the
-customer's copy of the reply in place (editMessageText), or — when the copy is unknown,
-was split into several messages, or Telegram refuses the edit (too old, not text) —
-sends the marked correction. The handlers' parts turn an `edited_message` update into a
-call of `core.edits.EditRelay`.
-"""
+"""Edited messages in Telegram: an `edited_message` update becomes a call of
+`core.desk.edits.EditRelay` (a customer's edit goes to the operators, an operator's to the
+customer). Applying an operator's edit to the customer's copy is the customer sender's part
+(`bots.telegram.customer_sender`)."""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import Message
 
-from bots.telegram.errors import is_not_modified
-from bots.telegram.render import SAFE_PART, utf16_len
-from bots.telegram.sending import send_reply
 from core.desk.edits import EditRelay, edit_id
-from core.runtime.files import FileFetchers
-from core.storage import OutboxItem, Storage
-from core.types import TELEGRAM, Inbound, Reply
+from core.types import TELEGRAM, Inbound
 
 if TYPE_CHECKING:
     from core.app import Core
 
 log = logging.getLogger(__name__)
-
-
-async def apply_edit(
-    bot: Bot, storage: Storage | None, files: FileFetchers, item: OutboxItem, now: float
-) -> None:
-    chat_id = int(item.recipient)
-    text = str(item.payload.get("text", "")).strip()
-    source = str(item.payload.get("source", ""))
-    copy = await storage.reply_copies.find(source) if storage is not None and source else None
-    if copy is not None and len(copy.message_ids) == 1 and utf16_len(text) <= SAFE_PART:
-        try:
-            await bot.edit_message_text(
-                text, chat_id=chat_id, message_id=int(copy.message_ids[0]), parse_mode=None
-            )
-            return
-        except TelegramBadRequest as exc:
-            if is_not_modified(exc):
-                return
-            log.info("customer's copy not edited (%s): sending a correction", exc.message)
-    correction = Reply.from_dict(item.payload.get("reply") or {"text": text})
-    sent = await send_reply(bot, chat_id, correction, files)
-    if storage is not None and source and sent:  # the next edit follows the correction
-        await storage.reply_copies.remember(
-            source, item.ticket_id, TELEGRAM, item.recipient, [str(i) for i in sent], now
-        )
 
 
 def edited_inbound(message: Message) -> tuple[Inbound, str]:

@@ -37,6 +37,23 @@ from bots.telegram.sending import send_file
 from core.app import Core
 from core.desk import sla
 from core.desk.operators import TicketView
+from core.events import (
+    Ack,
+    Assigned,
+    CaseClosed,
+    CaseOpened,
+    ConflictMarked,
+    CustomerMessage,
+    Delivered,
+    DeskEvent,
+    LowRating,
+    NotShown,
+    RatingComment,
+    SlaAlert,
+    Transferred,
+    Undelivered,
+    render_for_desk,
+)
 from core.runtime.delivery import RetryLater
 from core.storage import LoggedMessage, OutboxItem, Ticket
 from core.storage.messages import IN
@@ -60,28 +77,83 @@ class OperatorsSender:
         self._forum: dict[int, tuple[bool, float]] = {}
 
     async def send(self, item: OutboxItem) -> None:
-        ticket_id = item.payload.get("ticket_id")
-        ticket = (
-            await self.core.storage.tickets.get(ticket_id) if isinstance(ticket_id, int) else None
-        )
-        if ticket is None:
-            log.warning("operators item #%s has no case", item.id)
-            return
-        department = item.payload.get("department")
-        chat = self.groups.chat_for(str(department) if department else ticket.department)
         try:
-            if item.kind == "ticket_opened":
-                await self._ticket_opened(ticket, item, chat)
-            elif item.kind == "customer_message":
-                await self._customer_messages(ticket, item, chat)
-            elif item.kind == "notice":
-                await self._notice(ticket, item, chat)
-            elif item.kind == "ticket_closed":
-                await self._ticket_closed(ticket, item, chat)
-            else:
-                log.warning("unknown operators item kind %s", item.kind)
+            await render_for_desk(self, item)
         except TelegramAPIError as exc:
             raise for_delivery(exc) from exc
+        except _NoCase:
+            log.warning("operators item #%s has no case", item.id)
+
+    async def _case(self, event: DeskEvent) -> tuple[Ticket, int]:
+        """The event's case and the group it is posted in."""
+        ticket = await self.core.storage.tickets.get(event.ticket_id)
+        if ticket is None:
+            raise _NoCase
+        return ticket, self.groups.chat_for(event.group or ticket.department)
+
+    # ------------------------------------------------------------------ events
+    async def case_opened(self, item: OutboxItem, event: CaseOpened) -> None:
+        ticket, chat = await self._case(event)
+        await self._ticket_opened(ticket, item, event, chat)
+
+    async def customer_message(self, item: OutboxItem, event: CustomerMessage) -> None:
+        ticket, chat = await self._case(event)
+        await self._customer_messages(ticket, item, event, chat)
+
+    async def case_closed(self, item: OutboxItem, event: CaseClosed) -> None:
+        ticket, chat = await self._case(event)
+        await self._ticket_closed(ticket, item, event, chat)
+
+    async def delivered(self, item: OutboxItem, event: Delivered) -> None:
+        if event.ack is not None:
+            await self._react(event.ack, "👍")
+
+    async def undelivered(self, item: OutboxItem, event: Undelivered) -> None:
+        text = f"⚠️ Не доставлено клиенту: {escape(event.reason)}"
+        await self._notice(item, event, text, reply_to=event.ack)
+
+    async def not_shown(self, item: OutboxItem, event: NotShown) -> None:
+        text = f"⚠️ Сообщение по обращению не удалось показать здесь ({escape(event.reason)})." + (
+            f" Его текст: {escape(event.text)}" if event.text else ""
+        )
+        await self._notice(item, event, text)
+
+    async def low_rating(self, item: OutboxItem, event: LowRating) -> None:
+        text = (
+            f"⭐ Клиент оценил помощь по обращению №{event.ticket_id} на {event.rating}"
+            " из 5. Старшему оператору стоит связаться с ним."
+        )
+        await self._notice(item, event, text)
+
+    async def rating_comment(self, item: OutboxItem, event: RatingComment) -> None:
+        await self._notice(item, event, f"💬 Комментарий к оценке: {escape(event.text)}")
+
+    async def conflict(self, item: OutboxItem, event: ConflictMarked) -> None:
+        text = (
+            "⚠️ Клиент перешёл на грубость: обращение отмечено как конфликтное. "
+            "Бот ответил спокойно и обозначил границы."
+        )
+        await self._notice(item, event, text)
+
+    async def assigned(self, item: OutboxItem, event: Assigned) -> None:
+        who = cards.mention(event.to_id, event.to_name)
+        text = f"👤 Обращение №{event.ticket_id} ведёт {who} (назначил(а) {escape(event.by)})."
+        await self._notice(item, event, text)
+
+    async def transferred(self, item: OutboxItem, event: Transferred) -> None:
+        text = (
+            f"➡️ Обращение №{event.ticket_id} передано в группу «{escape(event.to)}»"
+            f" ({escape(event.by)}). Дальше его ведут там."
+        )
+        thread_id, chat = await self._notice(item, event, text)
+        if thread_id is not None:
+            await self._close_topic(chat, thread_id)
+
+    async def sla_alert(self, item: OutboxItem, event: SlaAlert) -> None:
+        ticket, chat = await self._case(event)
+        view = await self.core.desk.view(ticket.id, transcript_limit=0)
+        thread_id = await self._thread_for(view, chat)
+        await self._sla_notice(ticket, item, event, chat, thread_id)
 
     @staticmethod
     def _to_do(item: OutboxItem, name: str) -> bool:
@@ -92,14 +164,16 @@ class OperatorsSender:
         await self.core.delivery.checkpoint(item, **progress)
 
     # ------------------------------------------------------------------ a new case
-    async def _ticket_opened(self, ticket: Ticket, item: OutboxItem, chat: int) -> None:
+    async def _ticket_opened(
+        self, ticket: Ticket, item: OutboxItem, event: CaseOpened, chat: int
+    ) -> None:
         view = await self.core.desk.view(ticket.id, transcript_limit=HISTORY_LIMIT)
         if self._to_do(item, "thread"):
             await self._done(item, thread=await self._thread_for(view, chat, fresh_card=False))
         thread_id = item.progress["thread"]
         if self._to_do(item, "card"):
             if self._to_do(item, "card_text"):
-                text, shown = await self._card_content(view, item)
+                text, shown = await self._card_content(view, event)
                 await self._done(item, card_text=text, shown=shown)
             card_id = await self._post(
                 str(item.progress["card_text"]),
@@ -116,11 +190,11 @@ class OperatorsSender:
                     await tx.desk.mark_shown(ticket.id, shown_ids, self._now())
             await self._done(item, card=card_id)
         # Files the customer sent before the case was opened follow the card.
-        upto = item.payload.get("context_upto")
+        upto = event.context_upto
         files = [
             attachment
             for message in view.transcript
-            if message.direction == IN and (not isinstance(upto, int) or message.id <= upto)
+            if message.direction == IN and (upto is None or message.id <= upto)
             for attachment in message.attachments
         ][:MAX_FILES_WITH_CARD]
         for index in range(int(item.progress.get("files", 0)), len(files)):
@@ -136,13 +210,13 @@ class OperatorsSender:
             await self._done(item, files=index + 1)
 
     async def _card_content(
-        self, view: TicketView, item: OutboxItem
+        self, view: TicketView, event: CaseOpened
     ) -> tuple[str, list[int] | None]:
         """The card's text and the customer messages it shows (None: an announcement from
         before cards tracked that, shown the old way)."""
-        kb, now, payload = self.core.kb, self._now(), item.payload
-        upto = payload.get("context_upto")
-        if not isinstance(upto, int):
+        kb, now = self.core.kb, self._now()
+        upto = event.context_upto
+        if upto is None:
             return cards.card_text(kb, view, now), None
         transcript = view.transcript
         context = [m for m in transcript if m.id <= upto]
@@ -155,16 +229,15 @@ class OperatorsSender:
                 break
             burst.append(message)
         due = self._due(view.ticket)
-        transferred = payload.get("transferred_from")
-        if transferred:
+        if event.transferred_from:
             text = cards.card_text(
                 kb,
                 view,
                 now,
                 context=[],
                 burst=burst,
-                transferred_from=str(transferred),
-                by=str(payload.get("by") or ""),
+                transferred_from=event.transferred_from,
+                by=event.by or "",
                 due=due,
             )
             text += "\n\n" + cards.history_text(context)
@@ -181,11 +254,13 @@ class OperatorsSender:
         return cards.clock_time(due, self.core.settings.timezone) if due else None
 
     # ------------------------------------------------------------------ customer messages
-    async def _customer_messages(self, ticket: Ticket, item: OutboxItem, chat: int) -> None:
+    async def _customer_messages(
+        self, ticket: Ticket, item: OutboxItem, event: CustomerMessage, chat: int
+    ) -> None:
         """Every customer message of the case not shown yet: text runs merged into one post,
         a message with files posted with them."""
         if not await self.core.storage.desk.has_card(ticket.id):
-            await self._customer_message_as_queued(ticket, item, chat)
+            await self._customer_message_as_queued(ticket, item, event, chat)
             return
         view = await self.core.desk.view(ticket.id, transcript_limit=0)
         thread_id = await self._thread_for(view, chat)
@@ -262,16 +337,14 @@ class OperatorsSender:
             await self._post(post, chat, thread_id, item=item, ticket_id=ticket_id)
 
     async def _customer_message_as_queued(
-        self, ticket: Ticket, item: OutboxItem, chat: int
+        self, ticket: Ticket, item: OutboxItem, event: CustomerMessage, chat: int
     ) -> None:
         """A case announced before cards tracked what they show: post the queued text."""
-        attachments = [Attachment.from_dict(a) for a in item.payload.get("attachments", [])]
         view = await self.core.desk.view(ticket.id, transcript_limit=0)
         thread_id = await self._thread_for(view, chat)
-        text = str(item.payload.get("text", ""))
-        merged = int(item.payload.get("merged", 1))
         prefix = "" if thread_id is not None else f"№{ticket.id} · "
-        post = prefix + cards.customer_post(view.conversation.name, text, merged)
+        post = prefix + cards.customer_post(view.conversation.name, event.text, event.merged)
+        attachments = list(event.attachments)
         await self._post_with_files(post, attachments, chat, thread_id, item, ticket.id)
 
     async def _messages(self, ticket_id: int, ids: list[int]) -> list[LoggedMessage]:
@@ -280,75 +353,27 @@ class OperatorsSender:
         return [m for m in found if m.id in wanted]
 
     # ------------------------------------------------------------------ notices
-    async def _notice(self, ticket: Ticket, item: OutboxItem, chat: int) -> None:
-        payload = item.payload
-        event = payload.get("event")
-        ack = payload.get("ack") if isinstance(payload.get("ack"), dict) else None
-        if event == "delivered" and isinstance(ack, dict):
-            await self._react(ack, "👍")
-            return
+    async def _notice(
+        self, item: OutboxItem, event: DeskEvent, text: str, reply_to: Ack | None = None
+    ) -> tuple[int | None, int]:
+        """Post a notice in the case's topic (as a reply to `reply_to`, the operator's own
+        message, where given); returns the topic and the group."""
+        ticket, chat = await self._case(event)
         view = await self.core.desk.view(ticket.id, transcript_limit=0)
         thread_id = await self._thread_for(view, chat)
-        reply_to = int(ack["message_id"]) if isinstance(ack, dict) and "message_id" in ack else None
-        if event == "sla":
-            await self._sla_notice(ticket, item, chat, thread_id)
-            return
-        text = self._notice_text(ticket, payload)
-        await self._post(text, chat, thread_id, item=item, ticket_id=ticket.id, reply_to=reply_to)
-        if event == "transferred" and thread_id is not None:
-            await self._close_topic(chat, thread_id)
-
-    def _notice_text(self, ticket: Ticket, payload: dict[str, object]) -> str:
-        event = payload.get("event")
-        if event == "undelivered":
-            return f"⚠️ Не доставлено клиенту: {escape(str(payload.get('reason', '')))}"
-        if event == "low_rating":
-            return (
-                f"⭐ Клиент оценил помощь по обращению №{ticket.id} на {payload.get('rating')}"
-                " из 5. Старшему оператору стоит связаться с ним."
-            )
-        if event == "conflict":
-            return (
-                "⚠️ Клиент перешёл на грубость: обращение отмечено как конфликтное. "
-                "Бот ответил спокойно и обозначил границы."
-            )
-        if event == "not_shown":
-            shown = str(payload.get("text", ""))
-            return (
-                "⚠️ Сообщение по обращению не удалось показать здесь "
-                f"({escape(str(payload.get('reason', '')))})."
-                + (f" Его текст: {escape(shown)}" if shown else "")
-            )
-        if event == "rating_comment":
-            return f"💬 Комментарий к оценке: {escape(str(payload.get('text', '')))}"
-        if event == "transferred":
-            return (
-                f"➡️ Обращение №{ticket.id} передано в группу «{escape(str(payload.get('to')))}»"
-                f" ({escape(str(payload.get('by', '')))}). Дальше его ведут там."
-            )
-        if event == "assigned":
-            who = cards.mention(str(payload.get("to_id", "")), str(payload.get("to_name", "")))
-            return (
-                f"👤 Обращение №{ticket.id} ведёт {who}"
-                f" (назначил(а) {escape(str(payload.get('by', '')))})."
-            )
-        return escape(str(payload.get("text", event)))
+        answer = reply_to.message_id if reply_to is not None else None
+        await self._post(text, chat, thread_id, item=item, ticket_id=ticket.id, reply_to=answer)
+        return thread_id, chat
 
     async def _sla_notice(
-        self, ticket: Ticket, item: OutboxItem, chat: int, thread_id: int | None
+        self, ticket: Ticket, item: OutboxItem, event: SlaAlert, chat: int, thread_id: int | None
     ) -> None:
         """A warning in the case's topic; a breach in the group's General topic, with a
         mention of the case's operator or, when nobody has it, of the senior operators."""
-        payload = item.payload
-        target = str(payload.get("target"))
-        what = sla.TARGET_NAMES.get(target, target)
-        tier = sla.TIER_NAMES.get(str(payload.get("tier")), "")
-        due = payload.get("due")
-        when = (
-            cards.clock_time(float(due), self.core.settings.timezone)
-            if isinstance(due, int | float)
-            else "—"
-        )
+        what = sla.TARGET_NAMES.get(event.target, event.target)
+        tier = sla.TIER_NAMES.get(event.tier, "")
+        due = event.due
+        when = cards.clock_time(due, self.core.settings.timezone) if due is not None else "—"
         if ticket.operator_id:
             mentions = cards.operator_mention(ticket)
         else:
@@ -357,7 +382,7 @@ class OperatorsSender:
                 await self._done(item, seniors=seniors)
             people = [(str(p[0]), str(p[1])) for p in item.progress.get("seniors", [])]
             mentions = ", ".join(cards.mention(i, n) for i, n in people) or "старшие операторы"
-        if payload.get("level") == sla.WARNING:
+        if event.level == sla.WARNING:
             text = (
                 f"⏰ Обращение №{ticket.id} ({tier}): срок {what} — до {when}, осталось мало "
                 f"времени. {mentions}"
@@ -375,8 +400,10 @@ class OperatorsSender:
         plain = not await self.is_forum(chat)
         await self._post(text, chat, None, item=item, ticket_id=ticket.id if plain else None)
 
-    async def _ticket_closed(self, ticket: Ticket, item: OutboxItem, chat: int) -> None:
-        by = str(item.payload.get("by", ""))
+    async def _ticket_closed(
+        self, ticket: Ticket, item: OutboxItem, event: CaseClosed, chat: int
+    ) -> None:
+        by = event.by
         thread = await self.core.storage.threads.for_conversation(ticket.conversation_id, str(chat))
         thread_id = int(thread.thread_id) if thread and await self.is_forum(chat) else None
         await self._post(
@@ -511,18 +538,20 @@ class OperatorsSender:
                 )
         return int(item.progress.get("posted", 0))
 
-    async def _react(self, ack: dict[str, object], emoji: str) -> None:
+    async def _react(self, ack: Ack, emoji: str) -> None:
         try:
             await self.bot.set_message_reaction(
-                int(str(ack["chat_id"])),
-                int(str(ack["message_id"])),
-                [ReactionTypeEmoji(emoji=emoji)],
+                ack.chat_id, ack.message_id, [ReactionTypeEmoji(emoji=emoji)]
             )
-        except (TelegramAPIError, KeyError, ValueError) as exc:
+        except TelegramAPIError as exc:
             log.info("delivery mark not set: %s", exc)
 
     def _now(self) -> float:
         return self.core.clock.now()
+
+
+class _NoCase(Exception):
+    """The item's case is gone (nothing to post)."""
 
 
 def _next_batch(pending: list[LoggedMessage]) -> list[LoggedMessage]:

@@ -27,11 +27,12 @@ from bots.vk import errors
 from bots.vk.api import VKBadResponse, error_code
 from bots.vk.files import VKFiles, shareable_link
 from bots.vk.render import ClientCapsCache, Part, keyboard_json, render
-from core.desk.edits import EDIT, remember_copy
+from core.desk.edits import apply_reply_edit, remember_copy
+from core.events import CustomerReply, ReplyEdited, render_for_customer
 from core.runtime.delivery import PermanentFailure, RetryLater
 from core.runtime.files import FileUnavailable
 from core.storage import OutboxItem, Storage
-from core.types import VK, Attachment, Reply
+from core.types import Attachment, Reply
 
 log = logging.getLogger(__name__)
 
@@ -68,56 +69,23 @@ class VKSender:
     async def send(self, item: OutboxItem) -> None:
         if self.closed:
             raise RetryLater(5.0, "the VK adapter is stopped", count_attempt=False)
-        if item.kind not in ("reply", EDIT):
-            raise PermanentFailure(f"VK-адаптер не отправляет сообщения вида «{item.kind}»")
-        try:
-            peer_id = int(item.recipient)
-        except ValueError:
-            raise PermanentFailure(f"неверный id клиента ВКонтакте: {item.recipient!r}") from None
-        if item.kind == EDIT:
-            await self._apply_edit(item, peer_id, time.time())
-            return
-        reply = Reply.from_dict(item.payload.get("reply") or {})
+        await render_for_customer(self, item)
+
+    async def reply(self, item: OutboxItem, event: CustomerReply) -> None:
         sent = await self.deliver(
-            peer_id,
-            reply,
+            _peer(item),
+            event.reply,
             lambda part: outbox_random_id(item.id, part),
             degrade_files=item.attempts >= UPLOAD_RETRIES,
         )
         await remember_copy(self.storage, item, sent, time.time())
 
-    async def _apply_edit(self, item: OutboxItem, peer_id: int, now: float) -> None:
-        """An operator's edit (outbox kind `edit`): messages.edit on the customer's copy of
-        the reply when it is known and one message; otherwise, or when VK refuses (too
-        old, too long, no access), the marked correction is sent."""
-        storage = self.storage
-        text = str(item.payload.get("text", "")).strip()
-        source = str(item.payload.get("source", ""))
-        copy = await storage.reply_copies.find(source) if storage is not None and source else None
-        if copy is not None and len(copy.message_ids) == 1 and len(text) <= EDIT_LIMIT:
-            try:
-                await self.api.messages.edit(
-                    peer_id=peer_id,
-                    message_id=int(copy.message_ids[0]),
-                    message=text,
-                    keep_forward_messages=True,
-                    keep_snippets=True,
-                )
-                return
-            except VKAPIError as exc:
-                code = error_code(exc)
-                outcome = errors.classify(code)
-                if isinstance(outcome, RetryLater) or errors.is_permanent_for_peer(code):
-                    raise (outcome or exc) from exc  # a rate limit, or the customer left
-                log.info("VK copy not edited (%s): sending a correction", exc)
-        correction = Reply.from_dict(item.payload.get("reply") or {"text": text})
-        sent = await self.deliver(
-            peer_id, correction, lambda part: outbox_random_id(item.id, part), degrade_files=True
-        )
-        if storage is not None and source and sent:  # the next edit follows the correction
-            await storage.reply_copies.remember(
-                source, item.ticket_id, VK, item.recipient, [str(i) for i in sent], now
-            )
+    async def reply_edited(self, item: OutboxItem, event: ReplyEdited) -> None:
+        """An operator's edit: messages.edit on the customer's copy of the reply when it is
+        known and one message; otherwise, or when VK refuses (too old, too long, no
+        access), the marked correction is sent."""
+        editor = _CopyEditor(self, item)
+        await apply_reply_edit(self.storage, item, event, editor, time.time())
 
     async def deliver(
         self, peer_id: int, reply: Reply, random_id: RandomIds, *, degrade_files: bool = True
@@ -208,3 +176,44 @@ def file_note(attachment: Attachment) -> str:
     if link:
         return f"📎 {what[0].upper() + what[1:]}: {link}"
     return f"⚠️ Не получилось приложить {what} — если это важно, напишите, пришлём иначе."
+
+
+def _peer(item: OutboxItem) -> int:
+    try:
+        return int(item.recipient)
+    except ValueError:
+        raise PermanentFailure(f"not a VK peer id: {item.recipient!r}") from None
+
+
+class _CopyEditor:
+    """VK's primitives for `core.desk.edits.apply_reply_edit`."""
+
+    def __init__(self, sender: VKSender, item: OutboxItem) -> None:
+        self.sender, self.item, self.peer_id = sender, item, _peer(item)
+
+    def fits(self, text: str) -> bool:
+        return len(text) <= EDIT_LIMIT
+
+    async def edit_in_place(self, message_id: int, text: str) -> bool:
+        try:
+            await self.sender.api.messages.edit(
+                peer_id=self.peer_id,
+                message_id=message_id,
+                message=text,
+                keep_forward_messages=True,
+                keep_snippets=True,
+            )
+        except VKAPIError as exc:
+            code = error_code(exc)
+            outcome = errors.classify(code)
+            if isinstance(outcome, RetryLater) or errors.is_permanent_for_peer(code):
+                raise (outcome or exc) from exc  # a rate limit, or the customer left
+            log.info("VK copy not edited (%s): sending a correction", exc)
+            return False
+        return True
+
+    async def send(self, reply: Reply) -> list[int]:
+        item = self.item
+        return await self.sender.deliver(
+            self.peer_id, reply, lambda part: outbox_random_id(item.id, part), degrade_files=True
+        )

@@ -30,6 +30,14 @@ from core.conversation.manners import Manners
 from core.conversation.outcomes import record_turn
 from core.conversation.turn import Turn
 from core.desk.escalation import Escalation
+from core.events import (
+    ConflictMarked,
+    CustomerMessage,
+    CustomerReply,
+    LowRating,
+    Notice,
+    RatingComment,
+)
 from core.runtime import metrics
 from core.runtime.delivery import Delivery
 from core.runtime.intake import consume_applied
@@ -234,24 +242,12 @@ class Engine:
         )
         if ticket is not None and turn.forward_to_operators:
             await tx.tickets.update(ticket.id, last_customer_at=now)
-            items.append(
-                await tx.outbox.add(
-                    OPERATORS,
-                    conv.customer.key,
-                    "customer_message",
-                    {
-                        "ticket_id": ticket.id,
-                        "text": logged_text,
-                        "attachments": [a.to_dict() for a in inbound.attachments],
-                    },
-                    now,
-                    ticket_id=ticket.id,
-                )
-            )
+            message = CustomerMessage(ticket.id, logged_text, inbound.attachments)
+            items.append(await tx.outbox.add(OPERATORS, conv.customer.key, message, now))
         if turn.mark_conflict and ticket is not None:
             await tx.tickets.update(ticket.id, conflict=1)
             if not ticket.conflict:
-                items.append(await self._notice(tx, turn, ticket.id, {"event": "conflict"}, now))
+                items.append(await self._notice(tx, turn, ConflictMarked(ticket.id), now))
         items += await self._commit_rating(tx, turn, now)
         await record_turn(tx, turn, now)  # bot outcomes and self-service actions
         await self.dialog.clarify.remember_pick(tx, turn)
@@ -288,33 +284,16 @@ class Engine:
                 ticket_id=ticket_id,
                 author="bot",
             )
-            payload: dict[str, object] = {"reply": reply.to_dict(), "from": "bot"}
-            if ticket_id is not None:
-                payload["ticket_id"] = ticket_id
+            event = CustomerReply(reply, ticket_id, from_bot=True)
             items.append(
                 await tx.outbox.add(
-                    customer.channel,
-                    customer.user_id,
-                    "reply",
-                    payload,
-                    now,
-                    ticket_id=ticket_id,
-                    claimed_by=owner,
+                    customer.channel, customer.user_id, event, now, claimed_by=owner
                 )
             )
         return items
 
-    async def _notice(
-        self, tx: Storage, turn: Turn, ticket_id: int, payload: dict[str, object], now: float
-    ) -> OutboxItem:
-        return await tx.outbox.add(
-            OPERATORS,
-            turn.conversation.customer.key,
-            "notice",
-            {"ticket_id": ticket_id, **payload},
-            now,
-            ticket_id=ticket_id,
-        )
+    async def _notice(self, tx: Storage, turn: Turn, notice: Notice, now: float) -> OutboxItem:
+        return await tx.outbox.add(OPERATORS, turn.conversation.customer.key, notice, now)
 
     async def _commit_rating(self, tx: Storage, turn: Turn, now: float) -> list[OutboxItem]:
         conv = turn.conversation
@@ -326,8 +305,8 @@ class Engine:
                 return items
             await tx.tickets.update(ticket_id, rating=score)
             if score <= 2 and rated.rating != score:  # a repeated press: no second notice
-                notice = {"event": "low_rating", "rating": score}
-                items.append(await self._notice(tx, turn, ticket_id, notice, now))
+                low = LowRating(ticket_id, rating=score)
+                items.append(await self._notice(tx, turn, low, now))
         if turn.rating_comment is not None:
             ticket_id, comment = turn.rating_comment
             rated = await tx.tickets.get(ticket_id)
@@ -335,6 +314,6 @@ class Engine:
                 return items
             await tx.tickets.update(ticket_id, rating_comment=comment[:2000])
             if rated.rating is not None and rated.rating <= 2:
-                notice = {"event": "rating_comment", "text": comment[:2000]}
-                items.append(await self._notice(tx, turn, ticket_id, notice, now))
+                said = RatingComment(ticket_id, text=comment[:2000])
+                items.append(await self._notice(tx, turn, said, now))
         return items

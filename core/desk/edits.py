@@ -1,10 +1,10 @@
 """Edited messages, relayed to the other side.
 
-- An operator edits a reply already sent: an outbox item of kind `edit` goes to the
-  customer's channel. Its sender edits the customer's copy in place (Telegram
-  editMessageText, VK messages.edit) when it knows where the reply landed
-  (`reply_copies`, recorded by the sender on delivery) and the channel allows it; else it
-  sends the marked correction in `payload["reply"]`. Items to one customer keep their
+- An operator edits a reply already sent: a `ReplyEdited` event goes to the customer's
+  channel. Its sender calls `apply_reply_edit` with the channel's two primitives (edit a
+  message in place, send a reply): the customer's copy is edited in place when it is known
+  where the reply landed (`reply_copies`, recorded on delivery by `remember_copy`) and the
+  channel allows it; else the marked correction is sent. Items to one customer keep their
   order, so the edit is handled after the reply it corrects.
 - A customer edits a message while their case is open: the new text (and the old one)
   goes to the case's operators like any customer message, marked as a correction.
@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from core.desk.operators import OperatorDesk, OperatorError
+from core.events import CustomerMessage, CustomerReply, ReplyEdited
 from core.knowledge.base import Texts
 from core.storage import DuplicateUpdate, OutboxItem, Storage
 from core.storage import messages as log_kind
@@ -27,7 +28,6 @@ from core.types import OPERATORS, Inbound, Reply
 
 log = logging.getLogger(__name__)
 
-EDIT = "edit"  # outbox kind for the customer's channel
 OLD_TEXT_SHOWN = 300  # characters of the previous wording shown to operators
 
 
@@ -43,19 +43,52 @@ async def remember_copy(
 ) -> None:
     """Where an operator's reply landed in the customer's channel (the sender calls it
     on delivery), so that a later edit of the reply can follow it."""
-    source = source_of(item.payload.get("ack"))
-    if storage is None or source is None or not message_ids:
+    event = item.event
+    if storage is None or not isinstance(event, CustomerReply) or event.ack is None:
         return
+    if message_ids:
+        await _remember(storage, event.ack.source, item, message_ids, now)
+
+
+class CopyEditor(Protocol):
+    """A customers' channel's part in applying an operator's edit."""
+
+    def fits(self, text: str) -> bool:
+        """Whether an edited message may hold `text`."""
+        ...
+
+    async def edit_in_place(self, message_id: int, text: str) -> bool:
+        """Edit the customer's message; False when the channel refuses (too old, not
+        text…) and a correction must be sent instead."""
+        ...
+
+    async def send(self, reply: Reply) -> list[int]:
+        """Send `reply`; the ids of the messages sent."""
+        ...
+
+
+async def apply_reply_edit(
+    storage: Storage | None, item: OutboxItem, event: ReplyEdited, editor: CopyEditor, now: float
+) -> None:
+    """Edit the customer's copy of the reply in place where possible, else send the marked
+    correction (and remember where it landed: the next edit follows it)."""
+    text = event.text.strip()
+    source = event.source
+    copy = await storage.reply_copies.find(source) if storage is not None and source else None
+    if copy is not None and len(copy.message_ids) == 1 and editor.fits(text):
+        if await editor.edit_in_place(int(copy.message_ids[0]), text):
+            return
+    sent = await editor.send(event.correction)
+    if storage is not None and source and sent:
+        await _remember(storage, source, item, sent, now)
+
+
+async def _remember(
+    storage: Storage, source: str, item: OutboxItem, message_ids: list[int], now: float
+) -> None:
     await storage.reply_copies.remember(
         source, item.ticket_id, item.channel, item.recipient, [str(i) for i in message_ids], now
     )
-
-
-def source_of(ack: object) -> str | None:
-    """The key of an operator's own message (`ack` of a reply): "<chat>:<message>"."""
-    if isinstance(ack, dict) and "chat_id" in ack and "message_id" in ack:
-        return f"{ack['chat_id']}:{ack['message_id']}"
-    return None
 
 
 class EditRelay:
@@ -90,13 +123,8 @@ class EditRelay:
                     author=author,
                 )
                 correction = Reply(self.texts.format("edits.correction", text=text))
-                await self.desk.to_customer(
-                    action,
-                    {"ticket_id": ticket.id, "source": source, "text": text,
-                     "reply": correction.to_dict()},
-                    now,
-                    kind=EDIT,
-                )  # fmt: skip
+                edited = ReplyEdited(ticket.id, source, text, correction)
+                await self.desk.to_customer(action, edited, now)
         except (DuplicateUpdate, OperatorError):
             return False
         return True
@@ -129,15 +157,9 @@ class EditRelay:
                     external_id=edit.external_id,
                 )
                 await action.tx.tickets.update(ticket.id, last_customer_at=now)
+                message = CustomerMessage(ticket.id, shown, edited=True)
                 action.queued.append(
-                    await action.tx.outbox.add(
-                        OPERATORS,
-                        conv.customer.key,
-                        "customer_message",
-                        {"ticket_id": ticket.id, "text": shown, "attachments": [], "edited": True},
-                        now,
-                        ticket_id=ticket.id,
-                    )
+                    await action.tx.outbox.add(OPERATORS, conv.customer.key, message, now)
                 )
         except (DuplicateUpdate, OperatorError):
             return False  # the same edit delivered again, or the case closed meanwhile

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from core.desk.hours import WorkingHours
+from core.events import CaseOpened
 from core.knowledge.base import Texts
 from core.storage import Conversation, OutboxItem, Storage, Ticket
 from core.storage.tickets import WAITING
@@ -26,10 +27,10 @@ PRIORITY_VIP = 100
 PRIORITY_COMPLAINT = 10
 TRANSCRIPT_WINDOW = 3600.0  # seconds of dialog before a ticket that join its transcript
 
-# Called inside the transaction that opens a ticket (routing, assignment: `core.team`);
-# returns fields to add to the operators' announcement.
+# Called inside the transaction that opens a ticket (routing, assignment: `core.desk.team`);
+# returns the last message the case's card shows.
 OpenHook = Callable[
-    [Storage, Conversation, Ticket, EscalationRequest, float], Awaitable[dict[str, object]]
+    [Storage, Conversation, Ticket, EscalationRequest, float], Awaitable[int | None]
 ]
 
 
@@ -44,7 +45,7 @@ class Escalation:
     def __init__(self, texts: Texts, policy: EscalationPolicy) -> None:
         self.texts = texts
         self.policy = policy
-        self.on_open: list[OpenHook] = []
+        self.on_open: OpenHook | None = None  # the team's (`core.desk.team`)
 
     def is_vip(self, conv: Conversation) -> bool:
         return conv.vip or conv.customer.key in self.policy.vip_ids
@@ -75,17 +76,11 @@ class Escalation:
             vip=vip,
         )
         await tx.messages.attach_recent_to_ticket(conv.id, ticket.id, since)
-        announcement: dict[str, object] = {}
-        for hook in self.on_open:
-            announcement.update(await hook(tx, conv, ticket, request, now))
-        announced = await tx.outbox.add(
-            OPERATORS,
-            conv.customer.key,
-            "ticket_opened",
-            {**announcement, "ticket_id": ticket.id},
-            now,
-            ticket_id=ticket.id,
-        )
+        context_upto = None
+        if self.on_open is not None:
+            context_upto = await self.on_open(tx, conv, ticket, request, now)
+        opened = CaseOpened(ticket.id, context_upto=context_upto)
+        announced = await tx.outbox.add(OPERATORS, conv.customer.key, opened, now)
         for key in ("complaint", "description", "files", "pending_intent", "order_attempts"):
             conv.slots.pop(key, None)
         conv.step = "idle"

@@ -22,6 +22,7 @@ from core.desk import roles
 from core.desk.escalation import PRIORITY_VIP
 from core.desk.roles import Operator
 from core.desk.team import Team
+from core.events import Ack, CaseClosed, CustomerReply, ReplyEdited
 from core.knowledge.base import Texts
 from core.knowledge.intents import INTENTS
 from core.runtime.delivery import Delivery
@@ -55,6 +56,7 @@ class Action:
 
     tx: Storage
     ticket: Ticket
+    now: float
     queued: list[OutboxItem] = field(default_factory=list)
 
 
@@ -97,7 +99,7 @@ class OperatorDesk:
             ticket = await (
                 self._open_ticket(tx, ticket_id) if must_be_open else self._get(tx, ticket_id)
             )
-            action = Action(tx, ticket)
+            action = Action(tx, ticket, self.clock.now())
             yield action
             consumed = await consume_applied(tx)
         if consumed is not None:
@@ -105,7 +107,7 @@ class OperatorDesk:
         self._hand_over(action.queued)
 
     async def to_customer(
-        self, action: Action, payload: dict[str, object], now: float, kind: str = "reply"
+        self, action: Action, event: CustomerReply | ReplyEdited, now: float
     ) -> OutboxItem:
         """Queue an item for the case's customer inside the action's transaction."""
         ticket = action.ticket
@@ -113,13 +115,7 @@ class OperatorDesk:
         if self.delivery is not None:
             owner = await self.delivery.owner_for(action.tx, ticket.channel, ticket.user_id)
         item = await action.tx.outbox.add(
-            ticket.channel,
-            ticket.user_id,
-            kind,
-            payload,
-            now,
-            ticket_id=ticket.id,
-            claimed_by=owner,
+            ticket.channel, ticket.user_id, event, now, claimed_by=owner
         )
         action.queued.append(item)
         return item
@@ -136,7 +132,7 @@ class OperatorDesk:
         operator: Operator,
         text: str,
         attachments: Sequence[Attachment] = (),
-        ack: dict[str, object] | None = None,
+        ack: Ack | None = None,
         external_id: str | None = None,
     ) -> Ticket:
         """Send an operator's answer to the customer, in the customer's own channel.
@@ -159,7 +155,7 @@ class OperatorDesk:
         operator: Operator,
         text: str,
         attachments: Sequence[Attachment] = (),
-        ack: dict[str, object] | None = None,
+        ack: Ack | None = None,
     ) -> None:
         """An operator's answer inside an action's transaction (see `reply`)."""
         now = self.clock.now()
@@ -181,10 +177,7 @@ class OperatorDesk:
             attachments=tuple(attachments),
         )
         reply = Reply(text, attachments=tuple(attachments))
-        payload: dict[str, object] = {"reply": reply.to_dict(), "ticket_id": ticket.id}
-        if ack:
-            payload["ack"] = ack
-        await self.to_customer(action, payload, now)
+        await self.to_customer(action, CustomerReply(reply, ticket.id, ack=ack), now)
 
     async def note(
         self, ticket_id: int, operator: Operator, text: str, external_id: str | None = None
@@ -236,15 +229,9 @@ class OperatorDesk:
                 operator_name=ticket.operator_name or operator.name,
             )
             await self._ask_rating(action, now)
+            closed_event = CaseClosed(ticket.id, by=operator.name)
             action.queued.append(
-                await tx.outbox.add(
-                    OPERATORS,
-                    ticket.customer.key,
-                    "ticket_closed",
-                    {"ticket_id": ticket.id, "by": operator.name},
-                    now,
-                    ticket_id=ticket.id,
-                )
+                await tx.outbox.add(OPERATORS, ticket.customer.key, closed_event, now)
             )
             closed = await tx.tickets.get(ticket.id)
         assert closed is not None
@@ -378,7 +365,7 @@ class OperatorDesk:
         await tx.messages.add(
             conv.id, log_kind.OUT, reply.text, now, ticket_id=ticket.id, author="bot"
         )
-        await self.to_customer(action, {"reply": reply.to_dict(), "ticket_id": ticket.id}, now)
+        await self.to_customer(action, CustomerReply(reply, ticket.id), now)
 
     async def _get(self, tx: Storage, ticket_id: int) -> Ticket:
         ticket = await tx.tickets.get(ticket_id)

@@ -19,6 +19,7 @@ from datetime import datetime
 from core.clock import Clock
 from core.desk.escalation import PRIORITY_COMPLAINT, PRIORITY_VIP
 from core.desk.hours import WorkingHours
+from core.events import SlaAlert
 from core.runtime.delivery import Delivery
 from core.storage import Storage, Ticket
 from core.types import OPERATORS
@@ -133,21 +134,14 @@ class SlaMonitor:
                 await tx.desk.raise_alert(ticket.id, target, WARNING, now)
             if not await tx.desk.raise_alert(ticket.id, target, level, now):
                 return None
-            await tx.outbox.add(
-                OPERATORS,
-                ticket.customer.key,
-                "notice",
-                {
-                    "ticket_id": ticket.id,
-                    "event": "sla",
-                    "target": target,
-                    "level": level,
-                    "due": self.policy.due(ticket, target),
-                    "tier": tier_of(ticket),
-                },
-                now,
-                ticket_id=ticket.id,
+            alert = SlaAlert(
+                ticket.id,
+                target=target,
+                level=level,
+                due=self.policy.due(ticket, target),
+                tier=tier_of(ticket),
             )
+            await tx.outbox.add(OPERATORS, ticket.customer.key, alert, now)
         log.info("SLA %s of %s on case %s", level, target, ticket_id)
         return level
 

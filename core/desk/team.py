@@ -38,7 +38,8 @@ class Team:
         ticket: Ticket,
         request: EscalationRequest,
         now: float,
-    ) -> dict[str, object]:
+    ) -> int | None:
+        """Route and assign a new case; returns the last message its card shows."""
         department = self.routing.group_for(
             ticket.intent, ticket.channel, ticket.vip, request.complaint
         )
@@ -46,7 +47,7 @@ class Team:
             await tx.tickets.update(ticket.id, department=department)
             ticket.department = department
         await self.assignment.auto_assign(tx, ticket, now)
-        return {"context_upto": await tx.desk.last_message_id(ticket.id)}
+        return await tx.desk.last_message_id(ticket.id)
 
 
 def sla_policy(settings: Any, hours: WorkingHours | None) -> SlaPolicy:

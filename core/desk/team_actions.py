@@ -8,6 +8,7 @@ from __future__ import annotations
 from core.desk import roles
 from core.desk.operators import Action, OperatorDesk, OperatorError
 from core.desk.roles import Operator
+from core.events import Assigned, CaseOpened, Notice, Transferred
 from core.storage import Ticket
 from core.storage import messages as log_kind
 from core.storage.desk import OnShift
@@ -35,10 +36,7 @@ async def assign(
         await tx.desk.assigned(ticket.department, assignee.id, now)
         await _note(action, operator, f"обращение передано: {assignee.name}", now)
         await _tell_operators(
-            action,
-            {"event": "assigned", "to_id": assignee.id, "to_name": assignee.name},
-            now,
-            operator,
+            action, Assigned(ticket.id, to_id=assignee.id, to_name=assignee.name, by=operator.name)
         )
         assigned = await tx.tickets.get(ticket.id)
     assert assigned is not None
@@ -69,27 +67,17 @@ async def transfer(
         )
         await _note(action, operator, f"обращение передано в группу «{title}»", now)
         # The old group hears where the case went; the new one gets a card with the history.
-        await _tell_operators(
-            action, {"event": "transferred", "department": old, "to": title}, now, operator
-        )
+        await _tell_operators(action, Transferred(ticket.id, left=old, to=title, by=operator.name))
         moved = await tx.tickets.get(ticket.id)
         assert moved is not None
         await team.assignment.auto_assign(tx, moved, now)
-        action.queued.append(
-            await tx.outbox.add(
-                OPERATORS,
-                ticket.customer.key,
-                "ticket_opened",
-                {
-                    "ticket_id": ticket.id,
-                    "transferred_from": team.routing.title(old),
-                    "by": operator.name,
-                    "context_upto": await tx.desk.last_message_id(ticket.id),
-                },
-                now,
-                ticket_id=ticket.id,
-            )
+        card = CaseOpened(
+            ticket.id,
+            context_upto=await tx.desk.last_message_id(ticket.id),
+            transferred_from=team.routing.title(old),
+            by=operator.name,
         )
+        action.queued.append(await tx.outbox.add(OPERATORS, ticket.customer.key, card, now))
         transferred = await tx.tickets.get(ticket.id)
     assert transferred is not None
     return transferred
@@ -116,15 +104,6 @@ async def _note(action: Action, operator: Operator, text: str, now: float) -> No
     )
 
 
-async def _tell_operators(
-    action: Action, payload: dict[str, object], now: float, by: Operator | None = None
-) -> None:
-    ticket = action.ticket
-    body: dict[str, object] = {"ticket_id": ticket.id, **payload}
-    if by is not None:
-        body["by"] = by.name
-    action.queued.append(
-        await action.tx.outbox.add(
-            OPERATORS, ticket.customer.key, "notice", body, now, ticket_id=ticket.id
-        )
-    )
+async def _tell_operators(action: Action, notice: Notice) -> None:
+    key = action.ticket.customer.key
+    action.queued.append(await action.tx.outbox.add(OPERATORS, key, notice, action.now))

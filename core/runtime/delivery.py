@@ -33,6 +33,18 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from core.clock import Clock
+from core.events import (
+    AnyEvent,
+    CustomerMessage,
+    CustomerReply,
+    Delivered,
+    Notice,
+    NotShown,
+    RatingComment,
+    Undelivered,
+    UnknownEvent,
+    encode,
+)
 from core.storage import OutboxItem, Storage
 from core.storage import messages as log_kind
 from core.types import OPERATORS
@@ -224,6 +236,9 @@ class Delivery:
         except PermanentFailure as exc:
             await self._give_up(item, ids, exc.reason)
             return True
+        except UnknownEvent as exc:  # written by another version: can never be sent here
+            await self._give_up(item, ids, str(exc))
+            return True
         except Exception as exc:
             log.warning("delivery of outbox #%s failed: %r", item.id, exc)
             if item.attempts + 1 >= self.max_attempts:
@@ -245,9 +260,9 @@ class Delivery:
     async def _after_delivery(self, item: OutboxItem) -> None:
         for callback in self.on_delivered:
             callback(item)
-        ack = item.payload.get("ack")
-        if item.kind == "reply" and ack and item.ticket_id is not None:
-            await self._tell_operators(item, {"event": "delivered", "ack": ack})
+        event = _event_of(item)
+        if isinstance(event, CustomerReply) and event.ack and event.ticket_id is not None:
+            await self._tell_operators(item, Delivered(event.ticket_id, ack=event.ack))
 
     async def _give_up(self, item: OutboxItem, ids: list[int], reason: str) -> None:
         log.warning(
@@ -272,40 +287,26 @@ class Delivery:
                 ticket_id=ticket.id,
                 author="bot",
             )
-        await self._tell_operators(
-            item, {"event": "undelivered", "reason": reason, "ack": item.payload.get("ack")}
-        )
+        event = _event_of(item)
+        ack = event.ack if isinstance(event, CustomerReply) else None
+        await self._tell_operators(item, Undelivered(ticket.id, reason=reason, ack=ack))
 
     async def _refused_by_operators(self, tx: Storage, item: OutboxItem, reason: str) -> None:
         """A post the operators' group refused is never silently dead: a short notice in
         plain words says what could not be shown (unless that notice itself failed)."""
-        if item.ticket_id is None or item.payload.get("event") == "not_shown":
+        event = _event_of(item)
+        if item.ticket_id is None or isinstance(event, NotShown):
             return
-        text = str(item.payload.get("text") or "")[:500]
-        await tx.outbox.add(
-            OPERATORS,
-            item.recipient,
-            "notice",
-            {"ticket_id": item.ticket_id, "event": "not_shown", "reason": reason, "text": text},
-            self.clock.now(),
-            ticket_id=item.ticket_id,
-        )
+        text = event.text[:500] if isinstance(event, CustomerMessage | RatingComment) else ""
+        notice = NotShown(item.ticket_id, reason=reason, text=text)
+        await tx.outbox.add(OPERATORS, item.recipient, notice, self.clock.now())
         self.wake()
 
-    async def _tell_operators(self, item: OutboxItem, payload: dict[str, object]) -> None:
-        if item.ticket_id is None:
-            return
-        ticket = await self.storage.tickets.get(item.ticket_id)
+    async def _tell_operators(self, item: OutboxItem, notice: Notice) -> None:
+        ticket = await self.storage.tickets.get(notice.ticket_id)
         if ticket is None:
             return
-        await self.storage.outbox.add(
-            OPERATORS,
-            ticket.customer.key,
-            "notice",
-            {"ticket_id": ticket.id, **payload},
-            self.clock.now(),
-            ticket_id=ticket.id,
-        )
+        await self.storage.outbox.add(OPERATORS, ticket.customer.key, notice, self.clock.now())
         self.wake()
 
 
@@ -313,23 +314,38 @@ def merge_customer_messages(group: list[OutboxItem]) -> list[tuple[OutboxItem, l
     """Join runs of text-only customer messages of one ticket into single items."""
     units: list[tuple[OutboxItem, list[int]]] = []
     for item in group:
-        if units and _mergeable(units[-1][0], item):
-            head, ids = units[-1]
-            text = f"{head.payload.get('text', '')}\n\n{item.payload.get('text', '')}"
-            merged = replace(head, payload={**head.payload, "text": text, "merged": len(ids) + 1})
-            units[-1] = (merged, [*ids, item.id])
+        head = units[-1][0] if units else None
+        first, then = _event_of(head) if head else None, _event_of(item)
+        if (
+            head is not None
+            and isinstance(first, CustomerMessage)
+            and isinstance(then, CustomerMessage)
+            and _mergeable(head, first, item, then)
+        ):
+            ids = units[-1][1]
+            joined = replace(first, text=f"{first.text}\n\n{then.text}", merged=len(ids) + 1)
+            kind, payload = encode(joined)
+            units[-1] = (replace(head, kind=kind, payload=payload), [*ids, item.id])
         else:
             units.append((item, [item.id]))
     return units
 
 
-def _mergeable(head: OutboxItem, item: OutboxItem) -> bool:
+def _mergeable(
+    head: OutboxItem, first: CustomerMessage, item: OutboxItem, then: CustomerMessage
+) -> bool:
     return (
-        head.kind == item.kind == "customer_message"
-        and head.ticket_id == item.ticket_id
-        and not head.payload.get("attachments")
-        and not item.payload.get("attachments")
+        head.ticket_id == item.ticket_id
+        and not first.attachments
+        and not then.attachments
         and not head.progress
-        and len(str(head.payload.get("text", ""))) + len(str(item.payload.get("text", "")))
-        < MERGE_LIMIT
+        and len(first.text) + len(then.text) < MERGE_LIMIT
     )
+
+
+def _event_of(item: OutboxItem) -> AnyEvent | None:
+    """The item's event, or None when this version cannot read it."""
+    try:
+        return item.event
+    except UnknownEvent:
+        return None

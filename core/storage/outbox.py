@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+from core.events import AnyEvent, Event, decode, encode
 from core.storage.database import Executor, Row
 from core.storage.workers import LIVE_FOR, LIVE_WORKERS
 
@@ -34,7 +36,7 @@ class OutboxItem:
     id: int
     channel: str  # the adapter that sends it: telegram, vk, console, or operators
     recipient: str  # the customer's id in that channel, or the customer key for operators
-    kind: str
+    kind: str  # the stored form of `event` (`core.events.encode`)
     payload: dict[str, Any]
     ticket_id: int | None
     attempts: int
@@ -57,6 +59,11 @@ class OutboxItem:
             progress=json.loads(row.get("progress") or "{}"),
         )
 
+    @cached_property
+    def event(self) -> AnyEvent:
+        """What the item says (`core.events.UnknownEvent` when this version cannot read it)."""
+        return decode(self.kind, self.payload)
+
     @property
     def key(self) -> tuple[str, str]:
         """The recipient: items with the same key are delivered in id order."""
@@ -71,13 +78,15 @@ class OutboxRepo:
         self,
         channel: str,
         recipient: str,
-        kind: str,
-        payload: dict[str, Any],
+        event: Event,
         now: float,
         *,
-        ticket_id: int | None = None,
         claimed_by: str | None = None,
     ) -> OutboxItem:
+        """Queue `event` for `recipient` in `channel` (the case it belongs to, if any, is
+        the event's `ticket_id`)."""
+        kind, payload = encode(event)
+        ticket_id = getattr(event, "ticket_id", None)
         row = await self._ex.fetchone(
             "INSERT INTO outbox (channel, recipient, kind, payload, ticket_id, status, "
             "attempts, next_attempt_at, created_at, claimed_by) "

@@ -18,6 +18,7 @@ from bots.telegram.filters import on_loop
 from bots.telegram.operators.desk import TelegramDesk, update_id
 from bots.telegram.render import escape
 from core.desk.roles import Operator
+from core.events import Ack
 from core.types import Attachment
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def build_router(desk: TelegramDesk) -> Router:
         ticket = await desk.ticket_of(message)
         if ticket is None:
             return  # operators talking among themselves outside any case
-        ack: dict[str, object] = {"chat_id": message.chat.id, "message_id": message.message_id}
+        ack = Ack(message.chat.id, message.message_id)
         await core.desk.reply(
             ticket.id, operator, text, attachments, ack=ack, external_id=update_id(message)
         )

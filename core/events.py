@@ -1,0 +1,399 @@
+"""What the outbox carries: every message the bot sends, as a typed event.
+
+A customer's turn or an operator's action writes events to the outbox (`OutboxRepo.add`)
+in the transaction that decided them; a channel's sender reads them back
+(`OutboxItem.event`) and renders each one with one method of a renderer protocol —
+`CustomerRenderer` for the customers' channels, `DeskRenderer` for the operators' groups —
+through `render_for_customer` / `render_for_desk`, so mypy flags a sender that misses a
+kind of event.
+
+`encode` and `decode` are the only code that knows how an event looks in the database: a
+kind string and a JSON payload, the same payloads earlier versions wrote, so an outbox
+written before an upgrade is still delivered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, assert_never
+
+from core.types import Attachment, Reply
+
+if typing.TYPE_CHECKING:
+    from core.storage.outbox import OutboxItem
+
+
+class UnknownEvent(ValueError):
+    """An outbox row this version cannot read (a kind or event it does not know)."""
+
+
+@dataclass(frozen=True)
+class Ack:
+    """An operator's own message in the operators' group: marked 👍 once its reply is
+    delivered, and followed when the operator edits it."""
+
+    chat_id: int
+    message_id: int
+
+    @property
+    def source(self) -> str:
+        """The key of the operator's message: "<chat>:<message>"."""
+        return f"{self.chat_id}:{self.message_id}"
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every event. `KIND` is the outbox kind; notices of the desk share the kind
+    "notice" and are told apart by `NOTICE`."""
+
+    KIND: ClassVar[str] = ""
+    NOTICE: ClassVar[str] = ""
+    # Payload keys that differ from the field's name.
+    RENAMED: ClassVar[dict[str, str]] = {}
+
+
+# ---------------------------------------------------------------------------- customers
+@dataclass(frozen=True)
+class CustomerReply(Event):
+    """A message to the customer: the bot's answer, an operator's reply, the rating
+    request. `ack` names the operator's message to mark once this is delivered."""
+
+    KIND: ClassVar[str] = "reply"
+    RENAMED: ClassVar[dict[str, str]] = {"from_bot": "from"}
+
+    reply: Reply
+    ticket_id: int | None = None
+    from_bot: bool = False
+    ack: Ack | None = None
+
+
+@dataclass(frozen=True)
+class ReplyEdited(Event):
+    """An operator edited the reply `source` ("<chat>:<message>" of their own message):
+    the customer's copy is edited in place where the channel allows it, else
+    `correction` is sent."""
+
+    KIND: ClassVar[str] = "edit"
+    RENAMED: ClassVar[dict[str, str]] = {"correction": "reply"}
+
+    ticket_id: int
+    source: str
+    text: str
+    correction: Reply
+
+
+# ---------------------------------------------------------------------------- the desk
+@dataclass(frozen=True)
+class DeskEvent(Event):
+    """An event for the operators of case `ticket_id`, posted in its department's group
+    (or in `group`, when the event names another one)."""
+
+    ticket_id: int
+
+    @property
+    def group(self) -> str | None:
+        return None
+
+
+@dataclass(frozen=True)
+class CaseOpened(DeskEvent):
+    """A new case (or one moved here from another group: `transferred_from`, `by`).
+    `context_upto` is the last message the card shows; None for announcements written
+    before cards tracked what they show."""
+
+    KIND: ClassVar[str] = "ticket_opened"
+
+    context_upto: int | None = None
+    transferred_from: str | None = None
+    by: str | None = None
+
+
+@dataclass(frozen=True)
+class CustomerMessage(DeskEvent):
+    """What the customer wrote while their case is open (`edited`: a correction)."""
+
+    KIND: ClassVar[str] = "customer_message"
+
+    text: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    edited: bool = False
+    merged: int = 1  # how many messages this one stands for, once merged for posting
+
+
+@dataclass(frozen=True)
+class CaseClosed(DeskEvent):
+    KIND: ClassVar[str] = "ticket_closed"
+
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class Notice(DeskEvent):
+    KIND: ClassVar[str] = "notice"
+
+
+@dataclass(frozen=True)
+class Delivered(Notice):
+    """The operator's reply reached the customer."""
+
+    NOTICE: ClassVar[str] = "delivered"
+
+    ack: Ack | None = None
+
+
+@dataclass(frozen=True)
+class Undelivered(Notice):
+    """The operator's reply cannot reach the customer (`reason`, for the operators)."""
+
+    NOTICE: ClassVar[str] = "undelivered"
+
+    reason: str = ""
+    ack: Ack | None = None
+
+
+@dataclass(frozen=True)
+class NotShown(Notice):
+    """A post the operators' group refused, told in plain words."""
+
+    NOTICE: ClassVar[str] = "not_shown"
+
+    reason: str = ""
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class LowRating(Notice):
+    NOTICE: ClassVar[str] = "low_rating"
+
+    rating: int = 0
+
+
+@dataclass(frozen=True)
+class RatingComment(Notice):
+    NOTICE: ClassVar[str] = "rating_comment"
+
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class ConflictMarked(Notice):
+    """The customer was rude; the bot answered calmly and marked the case."""
+
+    NOTICE: ClassVar[str] = "conflict"
+
+
+@dataclass(frozen=True)
+class Assigned(Notice):
+    NOTICE: ClassVar[str] = "assigned"
+
+    to_id: str = ""
+    to_name: str = ""
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class Transferred(Notice):
+    """The case moved to the department titled `to`; posted in the group it left."""
+
+    NOTICE: ClassVar[str] = "transferred"
+    RENAMED: ClassVar[dict[str, str]] = {"left": "department"}
+
+    left: str = ""  # the department the case left (its group hears this)
+    to: str = ""
+    by: str = ""
+
+    @property
+    def group(self) -> str | None:
+        return self.left or None
+
+
+@dataclass(frozen=True)
+class SlaAlert(Notice):
+    """A service-level target (`core.desk.sla`) close to or past its due time."""
+
+    NOTICE: ClassVar[str] = "sla"
+
+    target: str = ""
+    level: str = ""
+    due: float | None = None
+    tier: str = ""
+
+
+CustomerEvent = CustomerReply | ReplyEdited
+NoticeEvent = (
+    Delivered
+    | Undelivered
+    | NotShown
+    | LowRating
+    | RatingComment
+    | ConflictMarked
+    | Assigned
+    | Transferred
+    | SlaAlert
+)
+DeskEvents = CaseOpened | CustomerMessage | CaseClosed | NoticeEvent
+AnyEvent = CustomerEvent | DeskEvents
+
+_KINDS: dict[str, type[Event]] = {
+    cls.KIND: cls for cls in (CustomerReply, ReplyEdited, CaseOpened, CustomerMessage, CaseClosed)
+}
+_NOTICES: dict[str, type[Event]] = {
+    cls.NOTICE: cls
+    for cls in (
+        Delivered,
+        Undelivered,
+        NotShown,
+        LowRating,
+        RatingComment,
+        ConflictMarked,
+        Assigned,
+        Transferred,
+        SlaAlert,
+    )
+}
+
+
+# ---------------------------------------------------------------------------- the codec
+def encode(event: Event) -> tuple[str, dict[str, Any]]:
+    """The outbox kind and JSON payload of `event` (fields left at their default are
+    omitted)."""
+    payload: dict[str, Any] = {"event": event.NOTICE} if event.NOTICE else {}
+    for spec in dataclasses.fields(event):
+        value = getattr(event, spec.name)
+        if spec.default is not dataclasses.MISSING and value == spec.default:
+            continue
+        payload[event.RENAMED.get(spec.name, spec.name)] = _dump(spec.name, value)
+    return event.KIND, payload
+
+
+def decode(kind: str, payload: dict[str, Any]) -> AnyEvent:
+    """The event an outbox row holds; `UnknownEvent` when this version cannot read it."""
+    cls = _NOTICES.get(str(payload.get("event"))) if kind == Notice.KIND else _KINDS.get(kind)
+    if cls is None:
+        raise UnknownEvent(f"unknown outbox item {kind}/{payload.get('event')}")
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for spec in dataclasses.fields(cls):
+        key = cls.RENAMED.get(spec.name, spec.name)
+        if key in payload:
+            values[spec.name] = _load(hints[spec.name], payload[key])
+    try:
+        return typing.cast(AnyEvent, cls(**values))
+    except TypeError as exc:  # a required field is missing
+        raise UnknownEvent(f"outbox item {kind} cannot be read: {exc}") from None
+
+
+def _dump(name: str, value: Any) -> Any:
+    if isinstance(value, Reply):
+        return value.to_dict()
+    if isinstance(value, Ack):
+        return {"chat_id": value.chat_id, "message_id": value.message_id}
+    if isinstance(value, tuple):
+        return [a.to_dict() for a in value]
+    if name == "from_bot":
+        return "bot" if value else ""
+    return value
+
+
+def _load(hint: Any, raw: Any) -> Any:
+    args = typing.get_args(hint)
+    if Reply in (hint, *args):
+        return Reply.from_dict(raw if isinstance(raw, dict) else {})
+    if Ack in args or hint is Ack:
+        if not isinstance(raw, dict) or "chat_id" not in raw or "message_id" not in raw:
+            return None
+        return Ack(int(raw["chat_id"]), int(raw["message_id"]))
+    if typing.get_origin(hint) is tuple:
+        return tuple(Attachment.from_dict(a) for a in raw or ())
+    if hint is bool:
+        return raw == "bot" if isinstance(raw, str) else bool(raw)
+    if hint is int:
+        return int(raw)
+    if float in args and raw is not None:
+        return float(raw)
+    return raw
+
+
+# ---------------------------------------------------------------------------- renderers
+class CustomerRenderer(Protocol):
+    """A customers' channel sender: one method per event it may receive."""
+
+    async def reply(self, item: OutboxItem, event: CustomerReply) -> None: ...
+
+    async def reply_edited(self, item: OutboxItem, event: ReplyEdited) -> None: ...
+
+
+class DeskRenderer(Protocol):
+    """The operators' side: one method per event of the desk."""
+
+    async def case_opened(self, item: OutboxItem, event: CaseOpened) -> None: ...
+
+    async def customer_message(self, item: OutboxItem, event: CustomerMessage) -> None: ...
+
+    async def case_closed(self, item: OutboxItem, event: CaseClosed) -> None: ...
+
+    async def delivered(self, item: OutboxItem, event: Delivered) -> None: ...
+
+    async def undelivered(self, item: OutboxItem, event: Undelivered) -> None: ...
+
+    async def not_shown(self, item: OutboxItem, event: NotShown) -> None: ...
+
+    async def low_rating(self, item: OutboxItem, event: LowRating) -> None: ...
+
+    async def rating_comment(self, item: OutboxItem, event: RatingComment) -> None: ...
+
+    async def conflict(self, item: OutboxItem, event: ConflictMarked) -> None: ...
+
+    async def assigned(self, item: OutboxItem, event: Assigned) -> None: ...
+
+    async def transferred(self, item: OutboxItem, event: Transferred) -> None: ...
+
+    async def sla_alert(self, item: OutboxItem, event: SlaAlert) -> None: ...
+
+
+async def render_for_customer(renderer: CustomerRenderer, item: OutboxItem) -> None:
+    """Hand the item's event to the renderer's method for it."""
+    event = item.event
+    if isinstance(event, CustomerReply):
+        await renderer.reply(item, event)
+    elif isinstance(event, ReplyEdited):
+        await renderer.reply_edited(item, event)
+    else:
+        raise UnknownEvent(f"{type(event).__name__} is not for a customer's channel")
+
+
+async def render_for_desk(renderer: DeskRenderer, item: OutboxItem) -> None:
+    """Hand the item's event to the renderer's method for it (mypy checks that every
+    event of the desk has its case here)."""
+    event = item.event
+    match event:
+        case CaseOpened():
+            await renderer.case_opened(item, event)
+        case CustomerMessage():
+            await renderer.customer_message(item, event)
+        case CaseClosed():
+            await renderer.case_closed(item, event)
+        case Delivered():
+            await renderer.delivered(item, event)
+        case Undelivered():
+            await renderer.undelivered(item, event)
+        case NotShown():
+            await renderer.not_shown(item, event)
+        case LowRating():
+            await renderer.low_rating(item, event)
+        case RatingComment():
+            await renderer.rating_comment(item, event)
+        case ConflictMarked():
+            await renderer.conflict(item, event)
+        case Assigned():
+            await renderer.assigned(item, event)
+        case Transferred():
+            await renderer.transferred(item, event)
+        case SlaAlert():
+            await renderer.sla_alert(item, event)
+        case CustomerReply() | ReplyEdited():
+            raise UnknownEvent(f"{type(event).__name__} is not for the operators")
+        case _:
+            assert_never(event)
