@@ -17,6 +17,18 @@ class SystemClock:
         return time.time()
 
 
+class ShiftedClock:
+    """Real time moved to start at `start`: it runs at the normal pace from there. Tests
+    that drive a real bot use it so that working hours, dates and weekdays are the same
+    whenever the suite runs."""
+
+    def __init__(self, start: float) -> None:
+        self._offset = start - time.time()
+
+    def now(self) -> float:
+        return time.time() + self._offset
+
+
 class ManualClock:
     """A clock that moves only when told to; tests use it for KPIs and timeouts."""
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from bots.main import serve
 from core.app import Core, build_core
-from core.clock import Clock
+from core.clock import Clock, ShiftedClock
 from core.nlu import IntentClassifier
-from tests.conftest import make_settings
+from tests.conftest import WORK_TIME, make_settings
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 OPS = -1001234567890  # the operators' group
@@ -82,6 +82,8 @@ async def start_bot(
     }
     values.update(overrides)
     settings = make_settings(tmp_path, **values)
+    # Working hours, dates and weekdays the same whenever the suite runs (a weekday noon).
+    clock = clock or ShiftedClock(WORK_TIME)
     core = await build_core(settings, classifier=classifier, clock=clock)
     stop = asyncio.Event()
     task = asyncio.create_task(serve(settings, stop, core))

@@ -22,13 +22,16 @@ import pytest_asyncio
 from bots.vk import VKChannel
 from config.settings import Settings, load_settings
 from core.app import Core, build_core, classifier_for
+from core.clock import ShiftedClock
 from core.desk.roles import Operator
 from core.knowledge.base import KnowledgeBase
 from core.nlu import IntentClassifier
 
 try:
+    from tests.conftest import WORK_TIME
     from tests.fakes.vk_api import CHAT_PEER_OFFSET, FakeVKAPI
 except ImportError:  # plain `pytest` without the repo root on sys.path
+    from conftest import WORK_TIME  # type: ignore[no-redef]
     from fakes.vk_api import CHAT_PEER_OFFSET, FakeVKAPI  # type: ignore[no-redef]
 
 GROUP_ID = 1001
@@ -162,7 +165,7 @@ async def vk_setup(
 ) -> AsyncIterator[VKEnv]:
     async with FakeVKAPI(group_id=GROUP_ID, token=TOKEN) as fake:
         settings = make_settings(tmp_path, fake, **overrides)
-        core = await build_core(settings, classifier=classifier)
+        core = await build_core(settings, classifier=classifier, clock=ShiftedClock(WORK_TIME))
         channel = VKChannel(core, settings)
         stop = asyncio.Event()
         await channel.start()
