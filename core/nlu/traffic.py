@@ -27,7 +27,7 @@ from typing import Any
 from core.app import bot_classifier, classifier_for
 from core.clarify import PICK_SOURCE
 from core.knowledge import KnowledgeBase
-from core.nlu.outcomes import ANSWERED_RIGHT, OUTCOMES, OutcomeReport, act_on, describe
+from core.nlu.outcomes import ANSWERED_RIGHT, OUTCOMES, SHORT, OutcomeReport, act_on, describe
 from core.storage import Storage
 from core.storage.learning import LabelledMessage
 
@@ -84,21 +84,22 @@ def format_traffic(scores: Sequence[TrafficScore], top: int = 15) -> str:
             "No labelled messages yet: customers' picks of clarifying questions and "
             "operators' /intent labels appear here."
         )
-    header = f"{'':<34} {'n':>5} {'then':>6} " + " ".join(f"{o[:14]:>15}" for o in OUTCOMES)
+    header = f"{'':<40} {'n':>5} {'then':>6} " + " ".join(f"{SHORT[o]:>7}" for o in OUTCOMES)
     lines = [header + f" {'top-1':>6} {'top-3':>6}"]
     for score in scores:
         for label, report in (
             ("shipped phrases only", score.shipped),
             ("the bot's model *", score.current),
         ):
-            shares = " ".join(f"{report.share(o):>15.1%}" for o in OUTCOMES)
+            shares = " ".join(f"{report.share(o):>7.1%}" for o in OUTCOMES)
             lines.append(
-                f"{score.group + ', ' + label:<34} {report.total:>5} {score.when_written:>6.1%} "
+                f"{score.group + ', ' + label:<40} {report.total:>5} {score.when_written:>6.1%} "
                 f"{shares} {report.top1:>6.3f} {report.top3:>6.3f}"
             )
     lines += [
         "",
-        "then: the bot's top-1 when the message was written.",
+        "then: the bot's top-1 when the message was written; "
+        + ", ".join(f"{SHORT[o]}: {o}" for o in OUTCOMES),
         "* trained on these very labels: optimistic here.",
     ]
     failed: Counter[tuple[str, str]] = Counter()
