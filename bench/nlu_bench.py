@@ -10,7 +10,9 @@ Runs on one core (OMP/BLAS threads pinned to 1) and prints a compact table:
 - latency of `classifier.predict(text)` per message over every eval set, long real-style
   messages included (`--passes` passes);
 - per set: accuracy, macro-F1, the share answered wrongly with confidence >= 0.5 and the
-  share sent to clarification (held out: read here only to score, never to train).
+  share sent to clarification (held out: read here only to score, never to train); the
+  real development set is read from `../shared/` beside the checkout when it is there.
+  The four outcomes as the bot acts are printed by `bench/nlu_candidates.py`.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from core.nlu.dataset import load_tsv  # noqa: E402
 from core.nlu.evaluate import evaluate  # noqa: E402
 
 NLU_DIR = REPO / "config" / "nlu"
+REAL_DEV = REPO.parent / "shared" / "nlu_real_dev.tsv"
 KNOWLEDGE_DIR = REPO / "config" / "knowledge"
 EVAL_FILES = (
     "nlu_real_dev.tsv",
@@ -140,6 +143,8 @@ def main() -> int:
     ready_s, import_s = time_startup(vocabulary, args.runs)
 
     sets = {}
+    if REAL_DEV.exists():  # real people's messages: read at run time, never copied here
+        sets["real dev (shared)"] = load_tsv(REAL_DEV)
     for name in EVAL_FILES:
         path = REPO / "tests" / "data" / name
         if path.exists():

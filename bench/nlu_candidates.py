@@ -1,18 +1,24 @@
-"""Compare candidate intent models on the held-out sets.
+"""Compare candidate intent models as the bot acts on them.
 
-    .venv/bin/python bench/nlu_candidates.py [--sets nlu_real_dev.tsv ...] [--only NAME]
+    .venv/bin/python bench/nlu_candidates.py [--only NAME ...] [--sets FILE ...] [--final]
 
-Each candidate (a `ModelSpec`, optionally with the long-message training phrases left
-out) is trained on the shipped phrases and scored on every set: accuracy, the share
-answered wrongly with confidence >= 0.5, the share sent to clarification. The sets are
-read here only to score; nothing is trained on them.
+Each candidate (a `ModelSpec` and the training phrase files) is trained on the shipped
+phrases and scored on every set: the four outcomes of each message sent as a new
+customer's first message through the real engine (`core.reports.nlu_outcomes`: answered right,
+asked with the right topic among the buttons, asked without it, answered wrong) and the
+classifier's top-1 / top-3. The real development set is read from `../shared/` beside the
+checkout at run time (never copied here); the team's sets from `tests/data/`. The blind
+final set is scored only with `--final`, and only its totals are printed. Nothing is
+trained on any of these sets.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -20,80 +26,92 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from config.settings import load_settings  # noqa: E402
 from core.knowledge.base import KnowledgeBase  # noqa: E402
 from core.nlu import ModelSpec, training_examples  # noqa: E402
 from core.nlu.classifier import IntentClassifier  # noqa: E402
-from core.nlu.dataset import load_tsv  # noqa: E402
-from core.nlu.evaluate import evaluate  # noqa: E402
+from core.nlu.dataset import Example, load_tsv  # noqa: E402
 from core.nlu.normalize import Normalizer, load_slang  # noqa: E402
+from core.reports.nlu_outcomes import OUTCOMES, SHORT, act_on  # noqa: E402
 
 NLU_DIR = REPO / "config" / "nlu"
-DEFAULT_SETS = (
+REAL_DEV = REPO.parent / "shared" / "nlu_real_dev.tsv"
+TEAM_SETS = (
     "nlu_real_dev.tsv",
     "nlu_eval_blind.tsv",
     "nlu_eval_final.tsv",
     "nlu_eval.tsv",
     "nlu_eval_layout.tsv",
 )
-BASE = ModelSpec(parts=("chars", "words"), segments=False, confidence_scale=1.0)
-SHORT_ONLY = ("training.yaml",)
-CANDIDATES: dict[str, ModelSpec] = {
-    "tfidf (before)": BASE,
-    "tfidf+lemmas": replace(BASE, parts=("chars", "words", "lemmas")),
-    "chars+lemmas": replace(BASE, parts=("chars", "lemmas")),
-    "tfidf+vectors": replace(BASE, parts=("chars", "words", "vectors")),
-    "chars+lemmas+vectors": replace(BASE, parts=("chars", "lemmas", "vectors")),
-    "chars+lemmas+vectors+pieces": replace(
-        BASE, parts=("chars", "lemmas", "vectors"), segments=True
-    ),
-    "… + most confident piece mixed in (×0.2)": replace(
-        BASE, parts=("chars", "lemmas", "vectors"), segments=True, piece_weight=0.2
-    ),
-    "… + most confident piece mixed in (×0.5)": replace(
-        BASE, parts=("chars", "lemmas", "vectors"), segments=True, piece_weight=0.5
-    ),
-    "… + a clear piece promoted when the whole is unsure": replace(
-        BASE, parts=("chars", "lemmas", "vectors"), segments=True, promote_piece=0.5
-    ),
-    "chars+lemmas+vectors+pieces, confidence ×0.55 (shipped)": ModelSpec(),
-    "logreg chars+lemmas+vectors+pieces": replace(
-        BASE, parts=("chars", "lemmas", "vectors"), segments=True, model="logreg", c=20.0
-    ),
+FINAL = "nlu_real_final.tsv"
+SHIPPED = ModelSpec()
+BEFORE = ("training.yaml", "training_long.yaml")
+CLOSE = (*BEFORE, "training_close.yaml")
+# name: (spec, training phrase files)
+CANDIDATES: dict[str, tuple[ModelSpec, tuple[str, ...]]] = {
+    "before (issue 10)": (SHIPPED, BEFORE),
+    "+ close-intent phrases": (SHIPPED, CLOSE),
+    "+ close, confidence x0.45": (replace(SHIPPED, confidence_scale=0.45), CLOSE),
+    "+ close, confidence x0.7": (replace(SHIPPED, confidence_scale=0.7), CLOSE),
+    "+ close, confidence x0.85": (replace(SHIPPED, confidence_scale=0.85), CLOSE),
 }
+
+
+def load_sets(names: list[str], final: bool) -> dict[str, list[Example]]:
+    sets: dict[str, list[Example]] = {}
+    if REAL_DEV.exists():
+        sets["real dev (shared, 95)"] = load_tsv(REAL_DEV)
+    for name in names:
+        path = REPO / "tests" / "data" / name
+        if path.exists():
+            sets[name] = load_tsv(path)
+    if final:
+        sets[FINAL + " (blind: totals only)"] = load_tsv(REPO / "tests" / "data" / FINAL)
+    return sets
+
+
+async def score(
+    label: str, model: IntentClassifier, sets: dict[str, list[Example]], folder: Path
+) -> None:
+    settings = load_settings(
+        _env_file=None, data_dir=folder, database_url=f"sqlite:///{folder / 'unused.db'}"
+    )
+    for name, examples in sets.items():
+        report = await act_on(settings, model, examples)
+        shares = " ".join(f"{report.share(o):>7.1%}" for o in OUTCOMES)
+        print(
+            f"{label:<34} {name[:30]:<30} {report.total:>4} {shares} "
+            f"{report.right_or_button:>7.1%} {report.top1:>6.3f} {report.top3:>6.3f}",
+            flush=True,
+        )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sets", nargs="*", default=list(DEFAULT_SETS))
+    parser.add_argument("--sets", nargs="*", default=list(TEAM_SETS))
     parser.add_argument("--only", nargs="*", default=None, help="candidate names")
+    parser.add_argument("--final", action="store_true", help="also the blind final set")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    all_examples = training_examples(NLU_DIR)
-    short_examples = training_examples(NLU_DIR, SHORT_ONLY)
-    slang = load_slang(NLU_DIR / "slang.yaml")
     vocabulary = KnowledgeBase.load(REPO / "config" / "knowledge").all_texts()
-    normalizer = Normalizer.from_texts([t for t, _ in all_examples] + vocabulary, slang)
-    sets = {}
-    for name in args.sets:
-        path = REPO / "tests" / "data" / name
-        if path.exists():
-            sets[name] = load_tsv(path)
-    header = f"{'candidate':<52} {'train s':>7}"
-    for name in sets:
-        header += f" | {name[:22]:<22} acc  wrong≥.5 ask"
-    print(header)
-    runs = [(f"{label}, short phrases", spec, short_examples) for label, spec in CANDIDATES.items()]
-    runs += [(f"{label}, + long phrases", spec, all_examples) for label, spec in CANDIDATES.items()]
-    for label, spec, examples in runs:
-        if args.only and not any(label.startswith(name) for name in args.only):
-            continue
-        started = time.perf_counter()
-        model = IntentClassifier.train(examples, normalizer, spec)
-        line = f"{label:<52} {time.perf_counter() - started:>7.1f}"
-        for examples_set in sets.values():
-            r = evaluate(model, examples_set)
-            line += f" | {'':<22} {r.accuracy:.3f} {r.wrong_answered:6.1%} {r.clarified:5.1%}"
-        print(line, flush=True)
+    slang = load_slang(NLU_DIR / "slang.yaml")
+    sets = load_sets(args.sets, args.final)
+    print(
+        f"{'candidate':<34} {'set':<30} {'n':>4} "
+        + " ".join(f"{SHORT[o]:>7}" for o in OUTCOMES)
+        + f" {'right+':>7} {'top-1':>6} {'top-3':>6}"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        for label, (spec, files) in CANDIDATES.items():
+            if args.only and label not in args.only:
+                continue
+            started = time.perf_counter()
+            examples = training_examples(NLU_DIR, files)
+            # The layout-repair vocabulary as `load_classifier` builds it for these phrases.
+            normalizer = Normalizer.from_texts([t for t, _ in examples] + vocabulary, slang)
+            model = IntentClassifier.train(examples, normalizer, spec)
+            print(f"({label}: trained in {time.perf_counter() - started:.1f} s)", flush=True)
+            asyncio.run(score(label, model, sets, Path(folder)))
     return 0
 
 

@@ -5,7 +5,8 @@ supportbot run          start the messengers (same as `python -m bots`)
 supportbot chat         offline console chat: customer and operator in one terminal
 supportbot classify     one message per line on stdin → `intent<TAB>confidence`
 supportbot eval FILE    accuracy, macro-F1, the shares answered wrongly / sent to
-                        clarification, per-intent precision/recall, confusions
+                        clarification, per-intent precision/recall, confusions, and the
+                        four outcomes as the bot acts; --from-picks: on the bot's own labels
 """
 
 from __future__ import annotations
@@ -34,9 +35,20 @@ def main(argv: list[str] | None = None) -> int:
     chat = sub.add_parser("chat", help="offline console chat on the same database")
     chat.add_argument("--user", default="console-user", help="the console customer's id")
     sub.add_parser("classify", help="classify stdin lines: intent<TAB>confidence")
-    ev = sub.add_parser("eval", help="evaluate the classifier on intent<TAB>text lines")
-    ev.add_argument("file", type=Path)
-    ev.add_argument("--errors", action="store_true", help="list every misclassified message")
+    ev = sub.add_parser(
+        "eval", help="the classifier and the bot's four outcomes on intent<TAB>text lines"
+    )
+    ev.add_argument("file", type=Path, nargs="?")
+    ev.add_argument(
+        "--errors",
+        action="store_true",
+        help="list every misclassified message and the messages of each outcome",
+    )
+    ev.add_argument(
+        "--from-picks",
+        action="store_true",
+        help="score on the bot's own traffic: customers' picks and operators' /intent labels",
+    )
     ev.add_argument(
         "--threshold",
         type=float,
@@ -81,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     if command == "classify":
         return classify(settings)
     if command == "eval":
+        if args.from_picks:
+            return asyncio.run(evaluate_traffic(settings))
+        if args.file is None:
+            print("supportbot eval: give FILE.tsv or --from-picks", file=sys.stderr)
+            return 2
         return evaluate_file(settings, args.file, args.errors, args.threshold)
     if command == "report":
         return asyncio.run(
@@ -150,6 +167,7 @@ def evaluate_file(
 ) -> int:
     from core.nlu.dataset import load_tsv
     from core.nlu.evaluate import ANSWER_THRESHOLD, evaluate, format_report
+    from core.reports.nlu_outcomes import act_on, format_messages, format_outcomes
 
     try:
         examples = load_tsv(path)
@@ -159,14 +177,33 @@ def evaluate_file(
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         print(f"--threshold must be between 0 and 1, not {threshold}", file=sys.stderr)
         return 2
-    result = evaluate(
-        _bot_model(settings), examples, ANSWER_THRESHOLD if threshold is None else threshold
-    )
+    logging.getLogger("supportbot.turns").setLevel(logging.WARNING)  # one line a message
+    model = _bot_model(settings)
+    result = evaluate(model, examples, ANSWER_THRESHOLD if threshold is None else threshold)
     print(format_report(result))
     if show_errors:
         print("\nerrors (true → predicted: text (confidence)):")
         for truth, predicted, confidence, text in result.errors_with_confidence:
             print(f"  {truth} → {predicted}: {text} ({confidence:.2f})")
+    acted = asyncio.run(act_on(settings, model, examples))
+    print("\n" + format_outcomes(acted, "as the bot acts (each message a new customer's first):"))
+    if show_errors:
+        print("\n" + format_messages(acted))
+    return 0
+
+
+async def evaluate_traffic(settings: Settings) -> int:
+    from core.knowledge.base import KnowledgeBase
+    from core.reports.nlu_traffic import format_traffic, score_traffic
+    from core.storage import Storage
+
+    kb = KnowledgeBase.load(Path(settings.knowledge_dir))
+    storage = await Storage.open(settings.database_url)
+    try:
+        scores = await score_traffic(settings, storage, kb)
+    finally:
+        await storage.close()
+    print(format_traffic(scores))
     return 0
 
 

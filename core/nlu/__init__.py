@@ -23,12 +23,13 @@ log = logging.getLogger(__name__)
 CURRENT = "current-model.txt"
 
 
-TRAINING_FILES = ("training.yaml", "training_long.yaml")
+TRAINING_FILES = ("training.yaml", "training_long.yaml", "training_close.yaml")
 
 
 def training_examples(nlu_dir: Path, files: Sequence[str] = TRAINING_FILES) -> list[Example]:
-    """The shipped phrases: short ones (`training.yaml`) and long real-style messages
-    (`training_long.yaml`)."""
+    """The shipped phrases: short ones (`training.yaml`), long real-style messages
+    (`training_long.yaml`) and phrases that tell close intents apart
+    (`training_close.yaml`)."""
     examples: list[Example] = []
     for name in files:
         if (nlu_dir / name).exists() or name == TRAINING_FILES[0]:

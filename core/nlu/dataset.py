@@ -19,10 +19,13 @@ def load_training(path: Path) -> list[Example]:
 
 
 def load_tsv(path: Path) -> list[Example]:
-    """Lines `intent<TAB>text`; blank lines and lines starting with `#` are skipped."""
+    """Lines `intent<TAB>text`; blank lines, lines starting with `#` and a first line
+    `intent<TAB>text` (a header) are skipped."""
     examples: list[Example] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
+            continue
+        if number == 1 and line.strip().split("\t") == ["intent", "text"]:
             continue
         intent, sep, text = line.partition("\t")
         if not sep:

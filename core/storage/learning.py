@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from core.storage.database import Executor
+
+
+@dataclass(frozen=True)
+class LabelledMessage:
+    """A labelled customer message with who labelled it and what the bot made of it
+    when it was written (the intent and confidence logged with it)."""
+
+    text: str
+    intent: str
+    labelled_by: str
+    logged_intent: str | None
+    logged_confidence: float | None
 
 
 class LabelRepo:
@@ -25,6 +39,25 @@ class LabelRepo:
             "JOIN messages m ON m.id = l.message_id ORDER BY l.created_at, l.message_id"
         )
         return [(str(row["text"]), str(row["intent"])) for row in rows]
+
+    async def labelled(self) -> list[LabelledMessage]:
+        """Every labelled message with its labeller and logged intent, oldest first."""
+        rows = await self._ex.fetchall(
+            "SELECT m.text AS text, l.intent AS intent, l.labelled_by AS labelled_by, "
+            "m.intent AS logged_intent, m.confidence AS logged_confidence "
+            "FROM intent_labels l JOIN messages m ON m.id = l.message_id "
+            "ORDER BY l.created_at, l.message_id"
+        )
+        return [
+            LabelledMessage(
+                str(row["text"]),
+                str(row["intent"]),
+                str(row["labelled_by"]),
+                None if row["logged_intent"] is None else str(row["logged_intent"]),
+                None if row["logged_confidence"] is None else float(row["logged_confidence"]),
+            )
+            for row in rows
+        ]
 
     async def suggest(
         self, conversation_id: int, text: str, intent: str, source: str, now: float
