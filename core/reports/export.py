@@ -221,7 +221,8 @@ def _cell(value: object) -> str:
 
 def chart_png(report: KpiReport, desk_texts: Texts, title: str = "") -> bytes:
     """Tickets per day, median first response per day and CSAT per day, as one PNG."""
-    # matplotlib takes about a second to import: only /stats draws, so only it pays.
+    # Imported here, not at the top: matplotlib with pyplot takes a second or so to
+    # import, and only /stats draws.
     import matplotlib
 
     matplotlib.use("Agg")
