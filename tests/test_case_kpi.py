@@ -236,6 +236,39 @@ async def test_a_narrower_period_and_the_operators_summary(core, clock):
     assert lines[2].startswith("Ожидание первого ответа: медиана 15.0 мин")
 
 
+@pytest.mark.parametrize(
+    "count,ratings,cases,conversations",
+    [
+        (1, "1 оценка", "1 обращение", "из 1 диалога"),
+        (3, "3 оценки", "3 обращения", "из 3 диалогов"),
+        (5, "5 оценок", "5 обращений", "из 5 диалогов"),
+        (21, "21 оценка", "21 обращение", "из 21 диалога"),
+    ],
+)
+def test_the_summary_puts_numbers_with_their_word_forms(kb, count, ratings, cases, conversations):
+    block = kpi.KpiBlock(tickets=count, csat_count=count, csat_avg=5.0)
+    report = kpi.KpiReport(
+        since=0.0,
+        until=DAY,
+        overall=block,
+        vip=block,
+        per_channel={"vk": block},
+        per_intent={},
+        per_day={},
+        conversations=count,
+        contained=0,
+        containment_share=0.0,
+        waiting_now=0,
+        oldest_wait=None,
+    )
+    lines = summary.summary_text(report, "Сегодня", kb.desk).splitlines()
+    assert f"CSAT: 5.00 из 5 ({ratings}, 4–5: —)" in lines
+    assert f"Бот справился сам: 0% (0 {conversations})" in lines
+    assert f"VIP: {cases}, ожидание (медиана) —" in lines
+    assert f"• VK: {cases}, ожидание —, CSAT 5.0" in lines
+    assert "В очереди сейчас: 0, дольше всех ждёт —" in lines
+
+
 # ---------------------------------------------------------------------------- the report
 REPORT = ["report", "--since", "2026-01-01", "--until", "2026-01-02"]
 
