@@ -10,10 +10,8 @@ let an outsider act.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from core.storage import Ticket
+from core.storage import Ticket
 
 OUTSIDER = "outsider"
 OPERATOR = "operator"
