@@ -45,6 +45,9 @@ class TicketView:
 
 
 class OperatorDesk(ActionRunner):
+    """Every operator action an adapter calls; `texts` are the customers' (the rating
+    request), `desk_texts` the operators' (refusals, notes)."""
+
     def __init__(
         self,
         storage: Storage,
