@@ -42,10 +42,15 @@ class EscalationPolicy:
 
 
 class Escalation:
-    def __init__(self, texts: Texts, policy: EscalationPolicy) -> None:
+    """Opens cases; `texts` are the customers' (what they are told), `on_open` the team's
+    routing and assignment (`core.desk.team.Team.on_ticket_open`)."""
+
+    def __init__(
+        self, texts: Texts, policy: EscalationPolicy, on_open: OpenHook | None = None
+    ) -> None:
         self.texts = texts
         self.policy = policy
-        self.on_open: OpenHook | None = None  # the team's (`core.desk.team`)
+        self.on_open = on_open
 
     def is_vip(self, conv: Conversation) -> bool:
         return conv.vip or conv.customer.key in self.policy.vip_ids
@@ -106,8 +111,10 @@ class Escalation:
                 "escalated_offhours",
                 ticket=ticket.id,
                 position=position,
-                hours=hours.describe(),
-                when=f"{opening:%d.%m} после {opening:%H:%M}",
+                hours=hours.describe(self.texts),
+                when=self.texts.format(
+                    "next_opening", date=f"{opening:%d.%m}", time=f"{opening:%H:%M}"
+                ),
             )
         if ticket.vip:
             return self.texts.format(
