@@ -107,7 +107,7 @@ async def test_order_status_flow_ask_then_number(core):
     assert flat_ids(replies[0])[:2] == [buttons.HELPED, buttons.OPERATOR]
     conv = await customer.conversation()
     assert conv.step == "idle"
-    assert conv.slots["order"] == "12345678-0001"
+    assert conv.slots.order == "12345678-0001"
 
 
 async def test_number_typed_with_spaces_and_en_dash(core):
@@ -178,7 +178,7 @@ async def test_unknown_number_gets_not_found(core):
     ]
     conv = await customer.conversation()
     assert conv.step == "await_order"
-    assert "order" not in conv.slots
+    assert conv.slots.order is None
     # A correct number afterwards is still accepted.
     replies = await customer.say("12345678-0001")
     assert "В пути" in replies[0].text

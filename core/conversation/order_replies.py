@@ -98,7 +98,7 @@ class OrderReplies:
 
     # ------------------------------------------------------------------ people
     def handoff(self, conv: Conversation) -> str:
-        number = conv.slots.get("order")
+        number = conv.slots.order
         if number:
             return self.texts.format("handoff.with_order", number=number)
         return self.texts.get("handoff.without_order")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.conversation.state import Slots
 from core.desk.escalation import EscalationRequest
 from core.storage import Conversation, Ticket
 from core.types import Inbound, Reply
@@ -38,7 +39,7 @@ class Turn:
     order_actions: list[dict[str, object]] = field(default_factory=list)
 
     @property
-    def slots(self) -> dict[str, object]:
+    def slots(self) -> Slots:
         return self.conversation.slots
 
     def say(self, reply: Reply) -> None:
