@@ -153,7 +153,7 @@ async def build_core(
 ) -> Core:
     clock = clock or SystemClock()
     started = time.perf_counter()
-    kb = KnowledgeBase.load(Path(settings.knowledge_dir))
+    kb = KnowledgeBase.load(Path(settings.knowledge_dir), shop=settings.shop_name)
     storage = await open_storage(settings.database_url)
     liveness = Liveness(storage, new_worker_id())
     await liveness.register()
@@ -170,6 +170,7 @@ async def build_core(
         token,
         clock=clock,
         timezone=settings.timezone,
+        knowledge_dir=Path(settings.knowledge_dir),
     )
     delivery = Delivery(
         storage,

@@ -4,10 +4,11 @@
   close) gets a short question with the two or three likely topics as buttons; the topic
   the customer picks is answered and (message, topic) kept as a labelled example for
   retraining (`intent_labels`, marked as the customer's pick).
-- "не помогло", "это не ответ на мой вопрос" typed after an answer: an apology and the
-  offer of an operator or related topics; a second time in a row, an operator.
-- An emoji-only reaction (👍, 🙏) or "ок" is neither a question nor a misunderstanding:
-  a short acknowledgement, never an escalation.
+- "It did not help", "that is not an answer to my question" typed after an answer: an
+  apology and the offer of an operator or related topics; a second time in a row, an
+  operator (the phrases are in config/nlu/feedback.yaml).
+- An emoji-only reaction (👍, 🙏) or a bare "ok" is neither a question nor a
+  misunderstanding: a short acknowledgement, never an escalation.
 - A message with two requests: the main one is answered, the other offered as a button.
 
 The dialog calls in here; this module reads the classifier's prediction and fills the
@@ -16,7 +17,6 @@ turn, and writes nothing except the customer's pick (`remember_pick`).
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,6 +31,7 @@ from core.conversation.state import Pick, Question, Slots, Step
 from core.conversation.turn import Turn
 from core.desk.escalation import EscalationRequest
 from core.knowledge.base import KnowledgeBase
+from core.knowledge.folding import words
 from core.knowledge.intents import COMPLAINTS
 from core.nlu import IntentClassifier, Prediction
 from core.types import Button, Reply
@@ -49,7 +50,6 @@ MAX_OPTIONS = 3
 CLASSIFY_LIMIT = 1000  # characters of a message read
 
 _EMOJI_JOINERS = {"\u200d", "\ufe0f", "\ufe0e"}
-_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class Feedback:
 
     def reaction(self, text: str, normalized: str) -> str | None:
         """ "negative" for 👎 and the like alone, "positive" for other emoji alone or a
-        word like "ок"; None for anything else."""
+        word like "ok" (`reactions`); None for anything else."""
         stripped = text.strip()
         if not stripped:
             return None
@@ -132,8 +132,8 @@ class Clarifier:
 
     # ------------------------------------------------------------------ typed messages
     def feedback(self, turn: Turn, prediction: Prediction) -> bool:
-        """ "не помогло" and reactions (👍, "ок"), at any step of the dialog that reads a
-        question; True if answered."""
+        """ "It did not help" and reactions (👍, "ok"), at any step of the dialog that reads
+        a question; True if answered."""
         conv = turn.conversation
         reaction = self.feedback_phrases.reaction(turn.inbound.text, prediction.normalized)
         if reaction == "negative" or self.feedback_phrases.is_dissatisfied(prediction.normalized):
@@ -268,7 +268,7 @@ class Clarifier:
 
     # ------------------------------------------------------------------ an open case
     def asks_about_case(self, classifier: IntentClassifier, text: str) -> bool:
-        """ "где оператор?", "сколько ещё ждать?" written while a case is open."""
+        """ "Where is the operator?", "how much longer?" written while a case is open."""
         if not text:
             return False
         prediction = classifier.predict(text[:CLASSIFY_LIMIT])
@@ -314,8 +314,7 @@ class Clarifier:
 
 
 def _clean(phrase: str) -> str:
-    cleaned = re.sub(r"[^а-яa-z0-9\s]", " ", phrase.lower().replace("ё", "е"))
-    return _SPACES.sub(" ", cleaned).strip()
+    return " ".join(words(phrase))
 
 
 def _is_symbol(ch: str) -> bool:

@@ -17,6 +17,7 @@ from core.conversation.replies import ReplyBuilder
 from core.conversation.selfservice import SelfService
 from core.conversation.turn import Turn
 from core.knowledge.base import KnowledgeBase
+from core.knowledge.folding import letter_words
 from core.knowledge.subcases import SubCase, SubCases
 from core.orders import find_order_number
 from core.orders.advice import OrderAdvice
@@ -26,6 +27,8 @@ from core.storage import Conversation
 from core.types import Button, Reply
 
 _DIGITS = re.compile(r"\d{8,10}")
+# What customers answer "is it about this order?" with: a normalisation dictionary (the
+# words compared with the answer, folded as `core.knowledge.folding` folds it).
 YES_WORDS = frozenset({"да", "ага", "угу", "верно", "этот", "он", "правильно", "да этот", "yes"})
 NO_WORDS = frozenset({"нет", "не", "другой", "не этот", "нет другой", "другой заказ"})
 
@@ -66,7 +69,7 @@ class OrderReplies:
         return Reply(f"{text}\n\n{hint}", ((other, operator),))
 
     def confirm_order(self, number: str, order: Order | None) -> Reply:
-        status = order.status if order is not None else "статус уточним"
+        status = order.status if order else self.texts.get("order_advice.complaint.status_unknown")
         text = self.texts.format("order_advice.complaint.confirm", number=number, status=status)
         this = Button(buttons.ORDER_OK, self.texts.get("selfservice.buttons.this_order"))
         other = Button(buttons.OTHER_ORDER, self.texts.get("selfservice.buttons.other_order"))
@@ -75,7 +78,7 @@ class OrderReplies:
     @staticmethod
     def confirmation_answer(text: str) -> bool | None:
         """True for "yes", False for "another one", None for anything else."""
-        words = " ".join(re.findall(r"[а-яёa-z]+", text.lower().replace("ё", "е")))
+        words = " ".join(letter_words(text))
         if find_order_number(text):
             return None
         if words in YES_WORDS:

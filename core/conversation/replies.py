@@ -1,4 +1,4 @@
-"""Replies with buttons: the main menu, an answer with "Помогло" / "Позвать оператора"
+"""Replies with buttons: the main menu, an answer with "it helped" / "call an operator"
 and related topics, and the titles of pressed buttons for the transcript.
 
 Every reply's buttons are distinct: a related topic that repeats a button already there
@@ -45,7 +45,7 @@ class ReplyBuilder:
         return self.with_buttons(self.kb.answer(intent).text, intent)
 
     def with_buttons(self, text: str, intent: str) -> Reply:
-        """An answer: "Помогло" and "Позвать оператора", then the intent's related topics."""
+        """An answer: "it helped" and "call an operator", then the intent's related topics."""
         helped = Button(buttons.HELPED, self.texts.get("buttons.helped"))
         operator = Button(buttons.OPERATOR, self.texts.get("buttons.operator"))
         rows: list[tuple[Button, ...]] = [(helped, operator)]

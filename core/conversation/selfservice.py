@@ -127,7 +127,7 @@ class SelfService:
             until=order.storage_until or "",
             refund=self._refund_words(order),
         )
-        choices = _choices(action, order)
+        choices = _choices(self.texts, action, order)
         must_choose = action in (act.CANCEL_ITEM, act.CHANGE_DATE, act.CHANGE_PICKUP_POINT)
         if must_choose or len(choices) > 1:
             if not choices:
@@ -218,8 +218,8 @@ class SelfService:
             f"selfservice.confirm.{offer.action}",
             number=offer.order,
             choice=choice,
-            choice_part=f" (товар «{choice}»)" if choice else "",
-            until=russian_date(offer.until) or "—",
+            choice_part=self.texts.format("selfservice.item_part", choice=choice) if choice else "",
+            until=russian_date(self.texts, offer.until) or "—",
             refund=offer.refund,
         ).strip()
         yes = Button(f"{YES}{offer.id}", self.texts.get("selfservice.buttons.confirm"))
@@ -239,7 +239,7 @@ class SelfService:
             f"selfservice.done.{action}",
             number=offer.order,
             choice=offer.choice,
-            until=russian_date(until) if until else "нового срока",
+            until=russian_date(self.texts, until) or self.texts.get("selfservice.until_unknown"),
             refund=refund,
         ).strip()
         if result.message:
@@ -257,12 +257,12 @@ class SelfService:
         return self.replies.with_buttons(text, INTENT_OF[action])
 
 
-def _choices(action: str, order: Order) -> list[tuple[str, str]]:
+def _choices(texts: Texts, action: str, order: Order) -> list[tuple[str, str]]:
     """(value sent to the shop, what the customer sees) for the action's parameter."""
     if action in (act.CANCEL_ITEM, act.START_RETURN):
         return [(item.id, item.title) for item in order.items]
     if action == act.CHANGE_DATE:
-        return [(day, russian_date(day)) for day in order.delivery_dates]
+        return [(day, russian_date(texts, day)) for day in order.delivery_dates]
     if action == act.CHANGE_PICKUP_POINT:
         return [(point.id, point.address) for point in order.pickup_points]
     return []
