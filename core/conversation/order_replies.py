@@ -21,6 +21,7 @@ from core.knowledge.folding import letter_words
 from core.knowledge.subcases import SubCase, SubCases
 from core.orders import find_order_number
 from core.orders.advice import OrderAdvice
+from core.orders.follow_ups import follow_ups
 from core.orders.numbers import bad_number_kind
 from core.orders.service import Order
 from core.storage import Conversation
@@ -54,10 +55,14 @@ class OrderReplies:
         """What applies to this order for the question, with the fitting actions first."""
         answer = self.advice.answer(intent, order, turn.now, self.selfservice.available)
         action_rows = self.selfservice.buttons(order, answer.actions)
-        reply = self.replies.with_buttons(answer.text, intent)
+        reply = self.replies.with_buttons(answer.text, intent, self.follow_ups(intent, order))
         taken = {b.title for row in action_rows for b in row}
         rows = tuple(row for row in reply.buttons if not {b.title for b in row} & taken)
         return Reply(reply.text, (*action_rows, *rows))
+
+    def follow_ups(self, intent: str, order: Order) -> tuple[str, ...]:
+        """The related topics that fit the order where it is."""
+        return follow_ups(self.kb.answer(intent).related, order.state, intent)
 
     def complaint_mismatch(self, turn: Turn, intent: str, order: Order) -> Reply | None:
         text = self.advice.complaint_mismatch(intent, order, turn.now)

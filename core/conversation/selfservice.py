@@ -27,8 +27,10 @@ from core.orders import OrderNotFound, OrderService, OrderServiceUnavailable
 from core.orders import actions as act
 from core.orders.advice import OrderAdvice
 from core.orders.dates import today
+from core.orders.follow_ups import follow_ups
 from core.orders.presentation import russian_date
 from core.orders.service import Order
+from core.orders.states import CANCELLED, RETURN_REQUESTED
 from core.types import Button, Reply
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,10 @@ INTENT_OF = {
     act.EXTEND_STORAGE: "delivery_change",
     act.START_RETURN: "return_item",
 }
+
+
+# Where an order is after the action, when the shop does not send the order back.
+STATE_AFTER = {act.CANCEL: CANCELLED, act.START_RETURN: RETURN_REQUESTED}
 
 
 def go_button(texts: Texts, action: str, number: str) -> Button:
@@ -117,7 +123,7 @@ class SelfService:
         conv.slots.last_intent = INTENT_OF[action]
         if action not in order.actions:  # no longer possible: what applies to it now
             answer = self.advice.answer(INTENT_OF[action], order, turn.now)
-            turn.say(self._with_buttons(answer.text, action))
+            turn.say(self._with_buttons(answer.text, action, order.state))
             return
         conv.slots.offers += 1
         offer = Offer(
@@ -189,7 +195,9 @@ class SelfService:
         if result.outcome == act.DONE:
             conv.slots.offer_done(offer.id)
             turn.outcomes.append("self_service")
-            turn.say(self._with_buttons(self._done_text(offer, result, turn), action))
+            text = self._done_text(offer, result, turn)
+            state = result.order.state if result.order is not None else STATE_AFTER.get(action)
+            turn.say(self._with_buttons(text, action, state))
             return
         if result.outcome == act.REFUSED:
             conv.slots.offer = None
@@ -253,8 +261,12 @@ class SelfService:
             "order_advice.cancel.refund_after", refund_way=self.advice.refund_way(order)
         )
 
-    def _with_buttons(self, text: str, action: str) -> Reply:
-        return self.replies.with_buttons(text, INTENT_OF[action])
+    def _with_buttons(self, text: str, action: str, state: str | None) -> Reply:
+        """The answer's buttons: the related topics that fit the order where it is now."""
+        intent = INTENT_OF[action]
+        related = self.replies.kb.answer(intent).related
+        fitting = follow_ups(related, state, intent) if state is not None else None
+        return self.replies.with_buttons(text, intent, fitting)
 
 
 def _choices(texts: Texts, action: str, order: Order) -> list[tuple[str, str]]:
