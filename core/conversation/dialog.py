@@ -23,7 +23,7 @@ from core.conversation.order_replies import OrderReplies
 from core.conversation.replies import ReplyBuilder
 from core.conversation.selfservice import PREFIX as ACTION_PREFIX
 from core.conversation.selfservice import SelfService
-from core.conversation.state import Step, await_rating
+from core.conversation.state import WAITING, Step, await_rating
 from core.conversation.turn import Turn
 from core.desk.escalation import EscalationRequest
 from core.knowledge.base import KnowledgeBase
@@ -55,6 +55,11 @@ COMMENT_WINDOW = 3600.0
 SWITCH_TOPIC = 0.9
 # Answered about the remembered order when there is one, without asking for it.
 ORDER_AWARE = frozenset({"return_item"})
+# A greeting this short is only a greeting ("hello", "good evening, a question").
+GREETING_WORDS = 4
+# A greeting within this many seconds of the last message is in the middle of the
+# conversation: a short answer, not the whole greeting and menu again.
+GREETING_AGAIN_WINDOW = 3600.0
 
 
 @dataclass(frozen=True)
@@ -136,8 +141,9 @@ class Dialog:
             message = Message(text, find_order_number(text))
             if message.order:
                 turn.slots.order = message.order
-            handler = self.steps.get(turn.conversation.step, self._new_question)
-            await handler(turn, message)
+            step = turn.conversation.step
+            if step not in WAITING or not await self._greeted(turn, message):
+                await self.steps.get(step, self._new_question)(turn, message)
         if len(turn.inbound.text) > CLASSIFY_LIMIT and turn.escalation is None and turn.replies:
             turn.say(Reply(self.texts.get("too_long_note"), self.replies.operator_row()))
 
@@ -175,6 +181,8 @@ class Dialog:
     # ------------------------------------------------------------------ steps
     async def _new_question(self, turn: Turn, message: Message) -> None:
         """Idle: what the customer asks is classified and answered."""
+        if await self._greeted(turn, message):
+            return
         prediction = self._classify(turn, message)
         if self.clarify.feedback(turn, prediction):  # "не помогло", 👍, "ок"
             return
@@ -240,11 +248,37 @@ class Dialog:
         self._reset(turn)
         await self._new_question(turn, message)
 
+    # ------------------------------------------------------------------ greetings
+    async def _greeted(self, turn: Turn, message: Message) -> bool:
+        """A bare "hello": the whole greeting when a conversation starts; in the middle of
+        one, a short answer that reminds of what the bot waits for. False: not a greeting."""
+        if len(message.text.split()) > GREETING_WORDS:
+            return False
+        prediction = self._predict(message)
+        if prediction.intent != "greeting" or not self._confident(prediction):
+            return False
+        self._classify(turn, message)
+        conv = turn.conversation
+        if conv.version == 0 or turn.now - conv.updated_at > GREETING_AGAIN_WINDOW:
+            self._reset(turn)  # a new conversation, or one long left off: start afresh
+            await self.answer_intent(turn, "greeting")
+            return True
+        conv.misunderstandings = 0
+        if conv.step == Step.IDLE:
+            conv.slots.last_intent = "greeting"
+        turn.say(self.order_replies.greeting_again(conv))
+        return True
+
     # ------------------------------------------------------------------ questions
-    def _classify(self, turn: Turn, message: Message) -> Prediction:
+    def _predict(self, message: Message) -> Prediction:
+        """The classifier's reading of the message (asked once)."""
         if message.prediction is None:
             message.prediction = self.classifier.predict(message.text[:CLASSIFY_LIMIT])
-        prediction = message.prediction
+        return message.prediction
+
+    def _classify(self, turn: Turn, message: Message) -> Prediction:
+        """The reading of the message, taken as the turn's (logged with the message)."""
+        prediction = self._predict(message)
         turn.intent, turn.confidence = prediction.intent, prediction.confidence
         turn.normalized = prediction.normalized
         return prediction

@@ -15,6 +15,7 @@ import re
 from core import buttons
 from core.conversation.replies import ReplyBuilder
 from core.conversation.selfservice import SelfService
+from core.conversation.state import Step
 from core.conversation.turn import Turn
 from core.knowledge.base import KnowledgeBase
 from core.knowledge.folding import letter_words
@@ -110,6 +111,27 @@ class OrderReplies:
         if number:
             return self.texts.format("handoff.with_order", number=number)
         return self.texts.get("handoff.without_order")
+
+    def greeting_again(self, conv: Conversation) -> Reply:
+        """ "Hello" in the middle of a conversation: a short answer, and what the bot still
+        waits for at this step (an order number, a description, a photo)."""
+        step = conv.step
+        key = f"greeting_again.{step}"
+        if not self.texts.has(key):
+            key = "greeting_again.idle"
+        text = self.texts.format(key, number=conv.slots.order or "")
+        rows: tuple[tuple[Button, ...], ...] = ()
+        if step == Step.AWAIT_ORDER:
+            rows = self.replies.operator_row()
+        elif step == Step.AWAIT_ORDER_CONFIRM:
+            this = Button(buttons.ORDER_OK, self.texts.get("selfservice.buttons.this_order"))
+            other = Button(buttons.OTHER_ORDER, self.texts.get("selfservice.buttons.other_order"))
+            rows = ((this, other),)
+        elif step == Step.AWAIT_PHOTO:
+            rows = ((Button(buttons.NO_PHOTO, self.texts.get("buttons.no_photo")),),)
+        elif step == Step.IDLE:
+            rows = ((Button(buttons.MENU, self.texts.get("buttons.menu")),),)
+        return Reply(text, rows)
 
     def thanks_with_rating(self, ticket_id: int) -> Reply:
         scores = tuple(buttons.rate(ticket_id, n) for n in range(1, 6))
