@@ -5,7 +5,8 @@
 - a precise hint for a mistyped order number;
 - the hand-over to an operator (one prompt, no second request for a known order);
 - "thanks" while a rating is awaited: a short thanks together with the rating buttons;
-- sub-cases with their own answer (`core.subcases`).
+- sub-cases with their own answer (`core.knowledge.subcases`);
+- "hello" in the middle of a conversation: a short answer and what the bot waits for.
 """
 
 from __future__ import annotations

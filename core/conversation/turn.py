@@ -34,7 +34,7 @@ class Turn:
     case: int | None = None  # the ticket the turn belongs to, once written (for the log)
     pick: tuple[str, str] | None = None  # (message, topic) a customer picked: a new label
     # What the bot solved by itself ("answered", "helped", "self_service") and the
-    # self-service actions sent to the shop's API; stored by `core.outcomes`.
+    # self-service actions sent to the shop's API; stored by `core.conversation.outcomes`.
     outcomes: list[str] = field(default_factory=list)
     order_actions: list[dict[str, object]] = field(default_factory=list)
 

@@ -1,5 +1,7 @@
 """Order numbers, the order service (the shop's HTTP API or the demo file) and the
-self-service actions on an order (`core.orders.actions`)."""
+self-service actions on an order (`core.orders.actions`); where an order is (`states`),
+what applies to it (`advice`), how it is shown (`presentation`) and which topics fit it
+(`follow_ups`)."""
 
 from __future__ import annotations
 
