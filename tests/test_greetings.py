@@ -103,3 +103,10 @@ async def test_a_greeting_with_a_question_is_the_question(core):
     await customer.say("как вернуть товар")
     [reply] = await customer.say(f"привет, где мой заказ {ORDER}")
     assert ORDER in reply.text and "В пути" in reply.text
+
+
+async def test_a_hello_with_the_awaited_number_is_the_number(core):
+    customer = Customer(core)
+    await customer.say("где мой заказ")
+    [reply] = await customer.say(f"привет {ORDER}")
+    assert ORDER in reply.text and "В пути" in reply.text

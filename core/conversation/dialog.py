@@ -142,6 +142,8 @@ class Dialog:
             if message.order:
                 turn.slots.order = message.order
             step = turn.conversation.step
+            # A bare "hello" while the bot waits for something is answered before the
+            # step's handler (idle's handler, reached from any step, checks it itself).
             if step not in WAITING or not await self._greeted(turn, message):
                 await self.steps.get(step, self._new_question)(turn, message)
         if len(turn.inbound.text) > CLASSIFY_LIMIT and turn.escalation is None and turn.replies:
@@ -252,7 +254,7 @@ class Dialog:
     async def _greeted(self, turn: Turn, message: Message) -> bool:
         """A bare "hello": the whole greeting when a conversation starts; in the middle of
         one, a short answer that reminds of what the bot waits for. False: not a greeting."""
-        if len(message.text.split()) > GREETING_WORDS:
+        if message.order or len(message.text.split()) > GREETING_WORDS:
             return False
         prediction = self._predict(message)
         if prediction.intent != "greeting" or not self._confident(prediction):
