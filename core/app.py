@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from core.clarify import Feedback
 from core.clock import Clock, SystemClock
@@ -29,7 +32,7 @@ from core.manners import Manners
 from core.nlu import IntentClassifier, load_classifier, model_key, publish
 from core.operators import OperatorDesk
 from core.orders import OrderService, make_order_service
-from core.retry import is_network_error, retry
+from core.retry import describe, is_network_error, retry
 from core.storage import Storage
 from core.subcases import SubCases
 from core.team import Team, build_team
@@ -112,20 +115,49 @@ async def bot_classifier(settings: Any, storage: Storage, kb: KnowledgeBase) -> 
 
 
 class DatabaseRefused(Exception):
-    """The database answered but refused us (a wrong password, no such database): a
-    configuration problem, not an outage; the message names DATABASE_URL."""
+    """The database answered but refused us (a wrong password, no such database), a
+    SQLite file that cannot be opened, or a PostgreSQL server not reached within
+    DATABASE_WAIT_SECONDS at start: a configuration problem, not an outage to wait out;
+    the message names DATABASE_URL."""
 
 
-async def open_storage(url: str) -> Storage:
-    """Open (and migrate) the database, waiting out an outage with one line per attempt;
-    a refusal becomes `DatabaseRefused`."""
+async def open_storage(url: str, wait_seconds: float = 0.0) -> Storage:
+    """Open (and migrate) the database. A PostgreSQL server that cannot be reached is
+    waited for up to `wait_seconds` (0: one try), one line per attempt naming its host and
+    port; then, or on a refusal, `DatabaseRefused`. SQLite is never waited for."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        try:
+            return await Storage.open(url)
+        except (OSError, sqlite3.Error) as exc:
+            raise DatabaseRefused(f"DATABASE_URL: cannot open the SQLite file ({exc})") from None
+    where = _server(url)
+    hint = f"check DATABASE_URL's host and port ({where}) if the server should be up by now"
     try:
-        return await retry(lambda: Storage.open(url), "The database", transient=_outage)
+        if not wait_seconds:
+            return await Storage.open(url)
+        connect = retry(
+            lambda: Storage.open(url), f"PostgreSQL at {where}", transient=_outage, hint=hint
+        )
+        return await asyncio.wait_for(connect, wait_seconds)
+    except TimeoutError:
+        raise DatabaseRefused(
+            f"DATABASE_URL: no PostgreSQL server answered at {where} within {wait_seconds:g} s "
+            "(DATABASE_WAIT_SECONDS); check the host and the port"
+        ) from None
     except Exception as exc:
         refused = type(exc).__name__
         if refused in _REFUSALS:
             raise DatabaseRefused(f"DATABASE_URL: {_REFUSALS[refused]} ({exc})") from None
+        if _outage(exc):
+            raise DatabaseRefused(
+                f"DATABASE_URL: cannot reach PostgreSQL at {where} ({describe(exc)})"
+            ) from None
         raise
+
+
+def _server(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
 
 
 _REFUSALS = {  # asyncpg's errors for a server that answered "no"
@@ -150,13 +182,18 @@ async def build_core(
     clock: Clock | None = None,
     orders: OrderService | None = None,
     classifier: IntentClassifier | None = None,
+    on_stage: Callable[[str], None] = lambda stage: None,
 ) -> Core:
+    """Everything the adapters need; `on_stage` hears what the start waits for now."""
     clock = clock or SystemClock()
     started = time.perf_counter()
     kb = KnowledgeBase.load(Path(settings.knowledge_dir))
-    storage = await open_storage(settings.database_url)
+    on_stage("the database")
+    wait = getattr(settings, "database_wait_seconds", 0.0)
+    storage = await open_storage(settings.database_url, wait)
     liveness = Liveness(storage, new_worker_id())
     await liveness.register()
+    on_stage("the intent model (loaded, or trained when the phrases changed)")
     if classifier is None:
         classifier = await bot_classifier(settings, storage, kb)
         publish(models_dir(settings), classifier.fingerprint)
