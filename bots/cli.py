@@ -6,6 +6,12 @@ supportbot chat         offline console chat: customer and operator in one termi
 supportbot classify     one message per line on stdin → `intent<TAB>confidence`
 supportbot eval FILE    accuracy, macro-F1, the shares answered wrongly / sent to
                         clarification, per-intent precision/recall, confusions
+supportbot report       KPIs for a period (the table in the operators' language)
+supportbot unrecognized what the bot did not understand
+supportbot train        retrain on the shipped phrases and operators' labels
+
+A database that cannot be opened (or reached: commands try once) is one line on stderr
+and exit code 2, like a misconfiguration.
 """
 
 from __future__ import annotations
@@ -14,10 +20,12 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bots.startup import settings_and_logging
+from bots import cli_texts
+from bots.startup import CONFIG_EXIT, refusal, report_problems, settings_and_logging
 from config.settings import Settings
 
 if TYPE_CHECKING:  # imported lazily at run time: `supportbot --help` stays quick
@@ -27,7 +35,7 @@ if TYPE_CHECKING:  # imported lazily at run time: `supportbot --help` stays quic
 DEFAULT_EVAL = Path(__file__).resolve().parent.parent / "tests" / "data" / "nlu_eval.tsv"
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="supportbot", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="start the Telegram and VK bots whose tokens are set")
@@ -43,7 +51,22 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="answer threshold: below it the bot asks a clarifying question (default 0.5)",
     )
-    rep = sub.add_parser("report", help="support KPIs for a period")
+    _report_arguments(sub.add_parser("report", help="support KPIs for a period"))
+    unr = sub.add_parser("unrecognized", help="what the bot did not understand")
+    unr.add_argument("--limit", type=int, default=50)
+    tr = sub.add_parser("train", help="retrain the classifier and print the evaluation")
+    tr.add_argument(
+        "--eval",
+        dest="eval_file",
+        type=Path,
+        default=DEFAULT_EVAL,
+        help="held-out intent<TAB>text file for the before/after evaluation",
+    )
+    tr.add_argument("--quiet", action="store_true", help="train only, print one line")
+    return parser
+
+
+def _report_arguments(rep: argparse.ArgumentParser) -> None:
     rep.add_argument("--since", required=True, help="first day, YYYY-MM-DD")
     rep.add_argument("--until", help="last day (inclusive), YYYY-MM-DD; default: today")
     rep.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -57,60 +80,85 @@ def main(argv: list[str] | None = None) -> int:
         help="a new case within this many days counts as a repeat contact (default: "
         "KPI_REPEAT_DAYS, 7)",
     )
-    unr = sub.add_parser("unrecognized", help="what the bot did not understand")
-    unr.add_argument("--limit", type=int, default=50)
-    tr = sub.add_parser("train", help="retrain the classifier and print the evaluation")
-    tr.add_argument(
-        "--eval",
-        dest="eval_file",
-        type=Path,
-        default=DEFAULT_EVAL,
-        help="held-out intent<TAB>text file for the before/after evaluation",
-    )
-    tr.add_argument("--quiet", action="store_true", help="train only, print one line")
-    args = parser.parse_args(argv)
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     settings = settings_and_logging()
     if settings is None:
-        return 2
+        return CONFIG_EXIT
     if args.command == "train" and args.quiet:
         logging.getLogger().setLevel(logging.ERROR)  # one result line and nothing else
     command = args.command or (
         "run" if settings.telegram_enabled or settings.vk_enabled else "chat"
     )
-    if command == "classify":
-        return classify(settings)
-    if command == "eval":
-        return evaluate_file(settings, args.file, args.errors, args.threshold)
-    if command == "report":
-        return asyncio.run(
-            report(
-                settings,
-                args.since,
-                args.until,
-                args.format,
-                all_days=args.all_days,
-                repeat_days=args.repeat_days,
-            )
-        )
-    if command == "unrecognized":
-        return asyncio.run(list_unrecognized(settings, args.limit))
-    if command == "train":
-        from core.nlu.dataset import load_tsv
+    try:
+        return COMMANDS[command](settings, args)
+    except Exception as exc:  # a database or a knowledge base that refuses: one line
+        line = refusal(exc)
+        if line is None:
+            raise
+        report_problems([line])
+        return CONFIG_EXIT
 
-        held_out = load_tsv(args.eval_file) if args.eval_file.exists() else []
-        return asyncio.run(train(settings, args.eval_file.name, held_out, args.quiet))
-    if command == "chat":
-        if not args.command:
-            print("Токены мессенджеров не заданы — открываю офлайн-чат в консоли.\n")
-        try:
-            return asyncio.run(chat_console(settings, getattr(args, "user", "console-user")))
-        except KeyboardInterrupt:  # Ctrl+C before the chat took over the terminal
-            print(file=sys.stderr)
-            return 130
+
+def _classify(settings: Settings, args: argparse.Namespace) -> int:
+    return classify(settings)
+
+
+def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
+    return evaluate_file(settings, args.file, args.errors, args.threshold)
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(
+        report(
+            settings,
+            args.since,
+            args.until,
+            args.format,
+            all_days=args.all_days,
+            repeat_days=args.repeat_days,
+        )
+    )
+
+
+def _unrecognized(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(list_unrecognized(settings, args.limit))
+
+
+def _train(settings: Settings, args: argparse.Namespace) -> int:
+    from core.nlu.dataset import load_tsv
+
+    held_out = load_tsv(args.eval_file) if args.eval_file.exists() else []
+    return asyncio.run(train(settings, args.eval_file.name, held_out, args.quiet))
+
+
+def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.command:
+        print(cli_texts.load(Path(settings.knowledge_dir))["console_notice"] + "\n")
+    try:
+        return asyncio.run(chat_console(settings, getattr(args, "user", "console-user")))
+    except KeyboardInterrupt:  # Ctrl+C before the chat took over the terminal
+        print(file=sys.stderr)
+        return 130
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
     from bots.main import run_bots
 
     return run_bots(settings)
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "classify": _classify,
+    "eval": _evaluate,
+    "report": _report,
+    "unrecognized": _unrecognized,
+    "train": _train,
+    "chat": _chat,
+    "run": _run,
+}
 
 
 def _bot_model(settings: Settings) -> IntentClassifier:
@@ -194,7 +242,7 @@ async def report(
     from zoneinfo import ZoneInfo
 
     from core import kpi, kpi_export
-    from core.storage import Storage
+    from core.app import open_storage
 
     zone = settings.timezone
     last = until or datetime.now(ZoneInfo(zone)).date().isoformat()
@@ -214,7 +262,7 @@ async def report(
     if days < 1:
         print("--repeat-days must be 1 or more", file=sys.stderr)
         return 2
-    storage = await Storage.open(settings.database_url)
+    storage = await open_storage(settings.database_url)
     try:
         result = await kpi.compute(storage, start, end, _time.time(), zone, repeat_days=days)
     finally:
@@ -224,7 +272,8 @@ async def report(
     elif fmt == "json":
         text = kpi_export.as_json(result, zone, all_days=all_days)
     else:
-        text = kpi_export.as_table(result, zone, all_days=all_days)
+        texts = cli_texts.load(Path(settings.knowledge_dir))
+        text = cli_texts.report_table(result, zone, texts, all_days=all_days)
     print(text.rstrip("\n"))
     return 0
 
@@ -240,12 +289,11 @@ def _is_day(value: str) -> bool:
 
 
 async def list_unrecognized(settings: Settings, limit: int) -> int:
-    from core.app import bot_classifier
+    from core.app import bot_classifier, open_storage
     from core.knowledge import KnowledgeBase
     from core.learning import unrecognized
-    from core.storage import Storage
 
-    storage = await Storage.open(settings.database_url)
+    storage = await open_storage(settings.database_url)
     try:
         kb = KnowledgeBase.load(Path(settings.knowledge_dir))
         classifier = await bot_classifier(settings, storage, kb)
@@ -282,14 +330,14 @@ async def train(
 ) -> int:
     """Retrain; progress goes to stderr (none with --quiet), results to stdout."""
     from bots.progress import Progress
+    from core.app import open_storage
     from core.knowledge import KnowledgeBase
     from core.learning import retrain
     from core.nlu.evaluate import evaluate
-    from core.storage import Storage
 
     progress = Progress(quiet=quiet)
     kb = KnowledgeBase.load(Path(settings.knowledge_dir))
-    storage = await Storage.open(settings.database_url)
+    storage = await open_storage(settings.database_url)
     try:
         labelled = await storage.labels.examples()
         progress.say(f"operators' labels to learn from: {len(labelled)}")
