@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
 
 TOKEN = "123456789:AAHk-startup_bench_token_0000000000"
+OPS = -1009000000001  # the operators' group: a Telegram bot does not start without one
 
 
 async def one_start(fake: FakeTelegramAPI, repo: Path, data: Path) -> float:
@@ -41,6 +42,7 @@ async def one_start(fake: FakeTelegramAPI, repo: Path, data: Path) -> float:
         PYTHONPATH=str(repo),
         TELEGRAM_BOT_TOKEN=fake.token,
         TELEGRAM_API_URL=fake.base_url,
+        OPERATORS_CHAT_ID=str(OPS),
         DATABASE_URL=f"sqlite:///{data}/support.db",
         DATA_DIR=str(data),
         LOG_LEVEL="WARNING",
@@ -83,6 +85,7 @@ async def main() -> None:
     trees = [args.repo.resolve()] + ([args.repo_b.resolve()] if args.repo_b else [])
     results: dict[Path, list[float]] = {tree: [] for tree in trees}
     async with FakeTelegramAPI(token=TOKEN) as fake:
+        fake.add_chat(OPS, is_forum=True)
         with tempfile.TemporaryDirectory() as tmp:
             folders = {tree: Path(tmp) / f"tree{i}" for i, tree in enumerate(trees)}
             for tree, folder in folders.items():

@@ -332,37 +332,33 @@ async def test_report_table_and_bad_dates(core, clock, settings, tmp_path):
     result = run_cli([*REPORT, "--format", "table"], settings, tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "period: 2026-01-01 .. 2026-01-02 (Europe/Moscow)"
+    # In the operators' language, like /stats (issue 20).
+    assert lines[0] == "Период: 2026-01-01 — 2026-01-02 (Europe/Moscow)"
     # A header line, then a unit for every column under it.
     assert lines[2].split() == [
-        "scope",
-        "tickets",
-        "closed",
-        "FRT",
-        "med",
-        "FRT",
-        "avg",
-        "resolution",
+        "срез",
+        "обращений",
+        "закрыто",
+        "ответ_мед",
+        "ответ_сред",
+        "решение_мед",
         "FCR",
-        "reopened",
+        "переоткрыто",
         "CSAT",
-        "ratings",
-        "repeat",
+        "оценок",
+        "повторных",
     ]
-    units = ["count", "count", "min", "min", "min", "%", "count", "1–5", "count", "count"]
+    units = ["шт.", "шт.", "мин", "мин", "мин", "%", "шт.", "1–5", "шт.", "шт."]
     assert lines[3].split() == units
-    overall = next(line.split() for line in lines if line.startswith("overall"))
-    assert overall == ["overall", "5", "3", "15.0", "16.25", "90.0", "66.7", "0", "3.67", "3", "1"]
-    vip = next(line.split() for line in lines if line.startswith("vip"))
-    assert vip[:4] == ["vip", "1", "0", "5.0"]
-    assert any(
-        line.startswith("conversations: 5, solved by the bot: 1 (containment 20.0 %;")
-        for line in lines
-    )
-    assert any(line.startswith("waiting now: 1, oldest wait: ") for line in lines)
+    overall = next(line.split() for line in lines if line.startswith("всего"))
+    assert overall == ["всего", "5", "3", "15.0", "16.25", "90.0", "66.7", "0", "3.67", "3", "1"]
+    vip = next(line.split() for line in lines if line.startswith("VIP"))
+    assert vip[:4] == ["VIP", "1", "0", "5.0"]
+    assert any(line.startswith("Диалогов: 5, бот справился сам: 1 (доля 20.0 %;") for line in lines)
+    assert any(line.startswith("В очереди сейчас: 1, дольше всех ждёт: ") for line in lines)
     # Only days with cases are listed unless asked for.
-    days = [line.split()[0] for line in lines if line.startswith("day:")]
-    assert days == ["day:2026-01-01", "day:2026-01-02"]
+    days = [line.split()[0] for line in lines if line.startswith("день:")]
+    assert days == ["день:2026-01-01", "день:2026-01-02"]
 
     bad = run_cli(["report", "--since", "01.01.2026"], settings, tmp_path)
     assert bad.returncode == 2
@@ -386,18 +382,18 @@ async def test_report_table_and_bad_dates(core, clock, settings, tmp_path):
     )
     assert empty.returncode == 0
     empty_overall = next(
-        line.split() for line in empty.stdout.splitlines() if line.startswith("overall")
+        line.split() for line in empty.stdout.splitlines() if line.startswith("всего")
     )
-    assert empty_overall[:3] == ["overall", "0", "0"]
-    assert "(2 days without cases not shown; --all-days lists them)" in empty.stdout
+    assert empty_overall[:3] == ["всего", "0", "0"]
+    assert "(дни без обращений не показаны, их 2; --all-days покажет их)" in empty.stdout
     every = run_cli(
         ["report", "--since", "2025-06-01", "--until", "2025-06-02", "--all-days"],
         settings,
         tmp_path,
     )
-    assert [line.split()[0] for line in every.stdout.splitlines() if line.startswith("day:")] == [
-        "day:2025-06-01",
-        "day:2025-06-02",
+    assert [line.split()[0] for line in every.stdout.splitlines() if line.startswith("день:")] == [
+        "день:2025-06-01",
+        "день:2025-06-02",
     ]
 
 
