@@ -8,6 +8,7 @@ built and run by `tests/test_ops_image.py` where a Docker engine runs."""
 
 from __future__ import annotations
 
+import os
 import re
 
 import yaml
@@ -152,3 +153,54 @@ def test_make_and_ci_install_from_the_lock():
     assert "--require-hashes -r requirements-dev.lock" in makefile
     assert "pip install --quiet --no-deps -e ." in makefile
     assert "make lint" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def compose_command() -> list[str] | None:
+    import shutil
+    import subprocess
+
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=30)
+        if probe.returncode == 0:
+            return ["docker", "compose"]
+    return None
+
+
+def test_compose_reads_the_file_and_refuses_without_a_password(tmp_path):
+    """compose itself (Debian's docker-compose, or the docker plugin) parses the file."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    command = compose_command()
+    if command is None:
+        pytest.skip("no docker compose here (.ci/run installs Debian's docker-compose)")
+    shutil.copy(REPO / "compose.yaml", tmp_path / "compose.yaml")
+    env_file = tmp_path / ".env"
+    env_file.write_text("TELEGRAM_BOT_TOKEN=123:abc\nOPERATORS_CHAT_ID=-1001\n", encoding="utf-8")
+    clean = {k: v for k, v in os.environ.items() if k not in ("POSTGRES_PASSWORD", "BASE_IMAGE")}
+
+    def config() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*command, "-f", "compose.yaml", "config"],
+            cwd=tmp_path,
+            env=clean,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    refused = config()
+    assert refused.returncode != 0 and "set POSTGRES_PASSWORD in .env" in refused.stderr
+    env_file.write_text(env_file.read_text() + "POSTGRES_PASSWORD=s3cretWord\n", encoding="utf-8")
+    resolved = config()
+    assert resolved.returncode == 0, resolved.stderr
+    rendered = yaml.safe_load(resolved.stdout)
+    bot = rendered["services"]["bot"]
+    url = "postgresql://supportbot:s3cretWord@postgres:5432/supportbot"
+    assert bot["environment"]["DATABASE_URL"] == url
+    assert bot["build"]["args"]["BASE_IMAGE"].startswith("python:3.11.")
+    assert "deploy" not in bot
