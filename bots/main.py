@@ -54,7 +54,12 @@ def make_channels(core: Core, settings: Any, health: Health | None = None) -> li
 async def serve(settings: Any, stop: asyncio.Event, core: Core | None = None) -> None:
     """Run until `stop` is set. Tests call this with settings pointed at fake APIs."""
     health = Health(core)
-    await start_health(health, settings)
+    try:
+        await start_health(health, settings)
+    except StartupRefused:
+        if core is not None:
+            await core.close()  # given to us: closed however serve ends
+        raise
     try:
         if core is None:
             core = await build(settings, stop, health)
