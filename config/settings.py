@@ -547,13 +547,16 @@ def _problem_lines(exc: ValidationError) -> list[str]:
     return lines
 
 
+ENVIRONMENT = "the environment"
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read and check the settings; raise `SettingsError` with one line per problem."""
     env_file = overrides.get("_env_file", Settings.model_config.get("env_file"))
     problems, names = _read_env_file(Path(env_file) if env_file else None)
     if problems:  # a file that cannot be parsed is not read at all
         raise SettingsError(problems)
-    names += [(name, "the environment") for name, value in os.environ.items() if value]
+    names += [(name, ENVIRONMENT) for name, value in os.environ.items() if value]
     problems = misspelt_names(names)
     try:
         settings = Settings(**overrides)
@@ -586,14 +589,20 @@ def _read_env_file(path: Path | None) -> tuple[list[str], list[tuple[str, str]]]
 
 
 def misspelt_names(names: list[tuple[str, str]]) -> list[str]:
-    """A name that is not a setting but nearly is one that is left unset: a typo."""
+    """A name that is not a setting but nearly is one that is left unset: a typo. In the
+    environment, which holds other programs' variables too, only a name that begins like
+    the setting (`TELEGRAM_…`, `VK_…`) counts."""
     known = [name.upper() for name in Settings.model_fields]
     given = {name.upper() for name, _ in names}
     problems = []
     for name, where in names:
-        if name.upper() in known:
+        upper = name.upper()
+        if upper in known:
             continue
-        likely = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.85)
-        if likely and likely[0] not in given:
-            problems.append(f"{name} ({where}) is not a setting; did you mean {likely[0]}?")
+        likely = difflib.get_close_matches(upper, known, n=1, cutoff=0.85)
+        if not likely or likely[0] in given:
+            continue
+        if where == ENVIRONMENT and upper.split("_")[0] != likely[0].split("_")[0]:
+            continue
+        problems.append(f"{name} ({where}) is not a setting; did you mean {likely[0]}?")
     return problems

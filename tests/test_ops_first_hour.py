@@ -169,7 +169,8 @@ def test_misspelt_name_points_at_the_setting(tmp_path):
 
 
 def test_unrelated_names_are_no_typos(tmp_path):
-    """compose's POSTGRES_PASSWORD in .env, the shell's own variables: not settings, fine."""
+    """compose's POSTGRES_PASSWORD in .env; another program's LOGLEVEL in the environment
+    (close to LOG_LEVEL, but not beginning like it): not settings, and no typos either."""
     dotenv = "POSTGRES_PASSWORD=secret\nTELEGRAM_BOT_TOKEN=\n"
-    result, _ = run("supportbot chat", tmp_path, {"EDITOR": "vi"}, dotenv=dotenv)
+    result, _ = run("supportbot chat", tmp_path, {"LOGLEVEL": "debug"}, dotenv=dotenv)
     assert result.returncode == 0, result.stderr
