@@ -1,4 +1,5 @@
-"""KPI reports as a picture (for /stats) and as rows (table, CSV, JSON for `report`).
+"""KPI reports as a picture (for /stats) and as rows (CSV, JSON for `report`; its table
+for people is `bots/cli_texts.py`, worded in the knowledge base).
 
 The three text formats carry the same columns in the same units: durations in minutes
 (`_min`), shares in percent (`_pct`), CSAT on the 1–5 scale, everything else a count;
@@ -49,20 +50,6 @@ BOT_UNITS: dict[str, str] = {
     "waiting_now": "count",
     "oldest_wait_min": "minutes",
 }
-# (header, unit, column) of the table.
-TABLE = (
-    ("scope", "", "scope"),
-    ("tickets", "count", "tickets"),
-    ("closed", "count", "closed"),
-    ("FRT med", "min", "first_response_median_min"),
-    ("FRT avg", "min", "first_response_avg_min"),
-    ("resolution", "min", "resolution_median_min"),
-    ("FCR", "%", "fcr_pct"),
-    ("reopened", "count", "reopened"),
-    ("CSAT", "1–5", "csat_avg"),
-    ("ratings", "count", "csat_count"),
-    ("repeat", "count", "repeat_contacts"),
-)
 
 
 def _mins(value: float | None) -> float | None:
@@ -154,45 +141,6 @@ def as_json(report: KpiReport, timezone: str = "Europe/Moscow", all_days: bool =
         "bot": bot_figures(report),
     }
     return json.dumps(data, ensure_ascii=False, indent=2)
-
-
-def as_table(report: KpiReport, timezone: str = "Europe/Moscow", all_days: bool = False) -> str:
-    header = tuple(name for name, _, _ in TABLE)
-    units = tuple(unit for _, unit, _ in TABLE)
-    lines = [header, units]
-    for item in rows(report, all_days):
-        lines.append(tuple(_cell(item[column]) for _, _, column in TABLE))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    text = [
-        "  ".join(
-            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
-            for i, cell in enumerate(line)
-        ).rstrip()
-        for line in lines
-    ]
-    first, last = period_days(report, timezone)
-    hidden = len(report.per_day) - len(_days(report, all_days))
-    bot = bot_figures(report)
-    text[:0] = [f"period: {first} .. {last} ({timezone})", ""]
-    if hidden:
-        text.append(f"({hidden} days without cases not shown; --all-days lists them)")
-    text += [
-        "",
-        f"conversations: {bot['conversations']}, solved by the bot: {bot['contained']} "
-        f"(containment {_cell(bot['containment_pct'])} %; answered {bot['contained_answered']}, "
-        f"helped {bot['contained_helped']}, self-service {bot['contained_self_service']})",
-        f"self-service actions: done {bot['self_service_done']}, refused by the shop "
-        f"{bot['self_service_refused']}, failed {bot['self_service_failed']}",
-        f"waiting now: {bot['waiting_now']}, oldest wait: {_cell(bot['oldest_wait_min'])} min",
-        f"(FRT = first response time; FCR = first-contact resolution: closed cases answered "
-        f"by an operator, never reopened, no new case on the issue within "
-        f"{report.repeat_days} days)",
-    ]
-    return "\n".join(text)
-
-
-def _cell(value: object) -> str:
-    return "—" if value is None or value == "" else str(value)
 
 
 def chart_png(report: KpiReport, title: str = "") -> bytes:
