@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 
 from conftest import REPO
-from core.knowledge.intents import COMPLAINTS, INTENTS, NEEDS_ORDER, NEEDS_PHOTO
 
 from config.settings import Settings
+from core.knowledge.intents import COMPLAINTS, INTENTS, NEEDS_ORDER, NEEDS_PHOTO
 
 DOC = REPO / "docs" / "intents.md"
 
