@@ -1,5 +1,5 @@
 """Issue 20, Docs: the intent list lives in the repository (docs/intents.md) and says what
-`core/intents.py` says; nothing points at a file outside the repository any more; the
+`core/knowledge/intents.py` says; nothing points at a file outside the repository any more; the
 README tells how to find a supergroup's id and which URL to give VK's Callback API."""
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def test_nothing_points_outside_the_repository():
     for path in [
         REPO / "README.md",
         REPO / "config" / "routing.yaml",
-        REPO / "core" / "intents.py",
+        REPO / "core" / "knowledge" / "intents.py",
     ]:
         assert "shared/intents.md" not in path.read_text(encoding="utf-8"), path
     assert "(docs/intents.md)" in (REPO / "README.md").read_text(encoding="utf-8")
