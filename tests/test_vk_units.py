@@ -12,7 +12,6 @@ from bots.vk import errors
 from bots.vk.callback import CallbackServer
 from bots.vk.inbound import (
     UNKNOWN_PREFIX,
-    RecentIds,
     largest_photo_url,
     parse_message_new,
     parse_payload,
@@ -184,12 +183,6 @@ def test_unsupported_kinds_are_named_from_the_texts(kb: KnowledgeBase) -> None:
     assert incoming.unsupported == ("sticker", "wall", "hologram", "other")
     # Each name once, in order; a type without a name of its own is "вложение".
     assert unsupported_names(incoming.unsupported, kb.texts) == "стикер, запись со стены, вложение"
-
-
-def test_recent_ids() -> None:
-    seen = RecentIds(limit=2)
-    assert seen.add("a") and not seen.add("a") and seen.add("b") and seen.add("c")
-    assert seen.add("a")  # forgotten after the limit
 
 
 # ---------------------------------------------------------------- errors and ids

@@ -24,6 +24,8 @@ from vkbottle import API
 from bots.vk.edits import relay_customer_edit
 from bots.vk.inbound import (
     UNKNOWN_PREFIX,
+    as_int,
+    button_press_id,
     is_private_peer,
     parse_message_new,
     parse_payload,
@@ -123,7 +125,7 @@ class CustomerHandlers:
 
     async def on_message_event(self, obj: dict[str, Any], attempt: int = 0) -> None:
         event_id = str(obj.get("event_id") or "")
-        user_id, peer_id = _int(obj.get("user_id")), _int(obj.get("peer_id"))
+        user_id, peer_id = as_int(obj.get("user_id")), as_int(obj.get("peer_id"))
         if not event_id or not user_id:
             return
         button, start = parse_payload(obj.get("payload"))
@@ -138,7 +140,7 @@ class CustomerHandlers:
             user_id=str(user_id),
             name=await self.names.get(user_id),
             payload=button if button is not None else UNKNOWN_PREFIX,
-            external_id=f"vkev:{event_id}",
+            external_id=button_press_id(event_id),
             profile_url=profile_url(user_id),
         )
         await self._engine(inbound, start, attempt)
@@ -163,10 +165,3 @@ class CustomerHandlers:
             await self.api.messages.send_message_event_answer(**params)
         except Exception as exc:  # an expired event: the answer below still goes out
             log.warning("sendMessageEventAnswer for VK %s failed: %r", user_id, exc)
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0

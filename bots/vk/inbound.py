@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +55,7 @@ def parse_message_new(obj: dict[str, Any]) -> Incoming | None:
     message = obj.get("message") if isinstance(obj.get("message"), dict) else obj
     if not isinstance(message, dict):
         return None
-    peer_id, from_id = _int(message.get("peer_id")), _int(message.get("from_id"))
+    peer_id, from_id = as_int(message.get("peer_id")), as_int(message.get("from_id"))
     if not is_private_peer(peer_id, from_id) or message.get("out") in (1, True):
         return None
     text = str(message.get("text") or "")
@@ -78,9 +77,19 @@ def parse_message_new(obj: dict[str, Any]) -> Incoming | None:
         start=start,
         attachments=tuple(attachments),
         unsupported=tuple(dict.fromkeys(unsupported)),
-        external_id=f"vk:{peer_id}:{cmid}",
+        external_id=message_id(peer_id, cmid),
         caps=ClientCaps.from_client_info(obj.get("client_info")),
     )
+
+
+def message_id(peer_id: int, cmid: object) -> str:
+    """The external id of a customer's message (its edits derive theirs from it)."""
+    return f"vk:{peer_id}:{cmid}"
+
+
+def button_press_id(event_id: str) -> str:
+    """The external id of a press of a Callback button (`message_event`)."""
+    return f"vkev:{event_id}"
 
 
 def parse_payload(raw: Any) -> tuple[str | None, bool]:
@@ -154,7 +163,7 @@ def largest_photo_url(photo: dict[str, Any]) -> str:
     sizes = [s for s in photo.get("sizes") or [] if isinstance(s, dict) and s.get("url")]
     if not sizes:
         return str(photo.get("url") or photo.get("photo_1280") or photo.get("photo_604") or "")
-    best = max(sizes, key=lambda s: (_int(s.get("width")) * _int(s.get("height")), _rank(s)))
+    best = max(sizes, key=lambda s: (as_int(s.get("width")) * as_int(s.get("height")), _rank(s)))
     return str(best["url"])
 
 
@@ -173,28 +182,12 @@ def _ref(prefix: str, body: dict[str, Any]) -> str:
     return f"{prefix}{owner}_{item}" + (f"_{key}" if key else "")
 
 
-def _int(value: Any) -> int:
+def as_int(value: Any) -> int:
+    """VK's number, or 0 for anything else."""
     try:
         return int(value)
     except (TypeError, ValueError):
         return 0
-
-
-class RecentIds:
-    """The last `limit` ids seen; `add()` is False for an id already there."""
-
-    def __init__(self, limit: int = 10_000) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._limit = limit
-
-    def add(self, key: str) -> bool:
-        if key in self._ids:
-            self._ids.move_to_end(key)
-            return False
-        self._ids[key] = None
-        while len(self._ids) > self._limit:
-            self._ids.popitem(last=False)
-        return True
 
 
 def record_of(update: dict[str, Any]) -> InboundRecord:
@@ -204,7 +197,9 @@ def record_of(update: dict[str, Any]) -> InboundRecord:
     obj: dict[str, Any] = raw_obj if isinstance(raw_obj, dict) else {}
     raw_message = obj.get("message")
     message: dict[str, Any] = raw_message if isinstance(raw_message, dict) else obj
-    peer = _int(message.get("peer_id")) or _int(obj.get("peer_id")) or _int(obj.get("user_id"))
+    peer = (
+        as_int(message.get("peer_id")) or as_int(obj.get("peer_id")) or as_int(obj.get("user_id"))
+    )
     event_id = update.get("event_id")
     if isinstance(event_id, str) and event_id:
         external_id = f"vke:{event_id}"
