@@ -187,13 +187,13 @@ def test_unsupported_kinds_are_named_from_the_texts(kb: KnowledgeBase) -> None:
 
 # ---------------------------------------------------------------- errors and ids
 def test_error_classification(kb: KnowledgeBase) -> None:
-    retry = errors.classify(6, kb.texts)
+    retry = errors.classify(6, kb.desk)
     assert isinstance(retry, RetryLater) and retry.after == 1.0
     for code in (901, 902, 7, 900, 100, 911, 914):
-        failure = errors.classify(code, kb.texts)
+        failure = errors.classify(code, kb.desk)
         assert isinstance(failure, PermanentFailure) and f"VK {code}" in failure.reason
-    assert "запретил сообщения" in errors.classify(901, kb.texts).reason  # type: ignore[union-attr]
-    assert errors.classify(10, kb.texts) is None and errors.classify(None, kb.texts) is None
+    assert "запретил сообщения" in errors.classify(901, kb.desk).reason  # type: ignore[union-attr]
+    assert errors.classify(10, kb.desk) is None and errors.classify(None, kb.desk) is None
 
 
 def test_random_ids() -> None:

@@ -9,8 +9,8 @@ outcomes), `api` and `ratelimit` (the rate-limited API client).
 
 The adapter is transport: what every channel does with a parsed update (the turn, the
 apology when it fails, an edit relayed) is `core.customer_updates`; what it says to
-customers, and the reasons operators read when VK refuses a message, are in
-`config/knowledge/texts.yaml` (`vk`).
+customers is in `config/knowledge/texts.yaml` (`vk`), the reasons operators read when VK
+refuses a message in `desk.yaml` (`undelivered.vk`).
 """
 
 from bots.vk.channel import VKChannel

@@ -64,7 +64,7 @@ class VKChannel:
         texts = core.kb.texts
         self.caps = ClientCapsCache()
         self.files = VKFiles(self.api, core.files)
-        self.sender = VKSender(self.api, self.files, self.caps, texts, core.storage)
+        self.sender = VKSender(self.api, self.files, self.caps, texts, core.kb.desk, core.storage)
         updates = CustomerUpdates(core.engine, EditRelay.of(core), texts)
         self.customers = CustomerHandlers(
             updates, texts, self.api, self.sender, self.caps, NameCache(self.api)

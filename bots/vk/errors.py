@@ -3,7 +3,7 @@
 * 6 (too many requests a second), 9 (flood control) → `RetryLater`.
 * 900 / 901 / 902 / 7 (blacklist, messages forbidden, privacy, no permission),
   100 / 911 (invalid parameters / keyboard) and 914 (too long) → `PermanentFailure`, with
-  the reason the case's operators read (`texts.yaml`, `vk.refused.*`).
+  the reason the case's operators read (`desk.yaml`, `undelivered.vk.*`).
 * Anything else (10 internal error, network errors, …) → None: the original exception
   propagates and the worker retries with backoff.
 """
@@ -30,7 +30,7 @@ TOO_LONG = 914
 KEYBOARD_ERRORS = (KEYBOARD_INVALID, KEYBOARD_UNSUPPORTED)
 BAD_FILE = (INVALID_PARAMS, 121, 129)  # upload refused for the file itself: retrying won't help
 
-# Refusals for good → the key of their reason under `vk.refused` in texts.yaml.
+# Refusals for good → the key of their reason under `undelivered.vk` in desk.yaml.
 REFUSALS = {
     MESSAGES_FORBIDDEN: "messages_forbidden",
     PRIVACY: "privacy",
@@ -42,7 +42,7 @@ REFUSALS = {
 }
 
 
-def classify(code: int | None, texts: Texts) -> RetryLater | PermanentFailure | None:
+def classify(code: int | None, desk_texts: Texts) -> RetryLater | PermanentFailure | None:
     """The delivery outcome for VK error `code`; None means "a passing fault"."""
     if code in (TOO_MANY_REQUESTS, FLOOD_CONTROL):
         metrics.rate_limited(VK)
@@ -51,7 +51,7 @@ def classify(code: int | None, texts: Texts) -> RetryLater | PermanentFailure | 
     if code == FLOOD_CONTROL:
         return RetryLater(30.0, "VK 9: flood control")
     if code in REFUSALS:
-        return PermanentFailure(texts.get(f"vk.refused.{REFUSALS[code]}"))
+        return PermanentFailure(desk_texts.get(f"undelivered.vk.{REFUSALS[code]}"))
     return None
 
 

@@ -65,12 +65,14 @@ class VKSender:
         files: VKFiles,
         caps: ClientCapsCache,
         texts: Texts,
+        desk_texts: Texts,
         storage: Storage | None = None,
     ) -> None:
         self.api = api
         self.files = files
         self.caps = caps
-        self.texts = texts  # the notes that stand for files, the reasons of refusals
+        self.texts = texts  # the notes that stand for files (texts.yaml)
+        self.desk_texts = desk_texts  # why VK refused a message, for operators (desk.yaml)
         self.storage = storage  # where operators' replies landed (edits follow them)
         self.closed = False
 
@@ -120,7 +122,7 @@ class VKSender:
                     sent.append(message_id)
             return sent
         except VKAPIError as exc:
-            outcome = errors.classify(error_code(exc), self.texts)
+            outcome = errors.classify(error_code(exc), self.desk_texts)
             if outcome is None:
                 raise
             raise outcome from exc
@@ -215,7 +217,7 @@ class _CopyEditor:
         except VKAPIError as exc:
             code = error_code(exc)
             if errors.is_rate_limit(code) or errors.is_permanent_for_peer(code):
-                outcome = errors.classify(code, self.sender.texts)
+                outcome = errors.classify(code, self.sender.desk_texts)
                 raise (outcome or exc) from exc  # a rate limit, or the customer left
             log.info("VK copy not edited (%s): sending a correction", exc)
             return False
