@@ -231,6 +231,7 @@ async def test_every_desk_event_is_a_line_in_the_operators_words(chat, core):
         (Delivered(1), notice("delivered")),
         (Undelivered(1, reason="ушёл"), notice("undelivered", reason="ушёл")),
         (NotShown(1, reason="400", text="да"), notice("not_shown", reason="400", text="да")),
+        (NotShown(1, reason="400"), notice("not_shown_no_text", reason="400")),
         (LowRating(1, rating=2), notice("low_rating", ticket=1, rating=2)),
         (RatingComment(1, text="долго"), notice("rating_comment", text="долго")),
         (ConflictMarked(1), notice("conflict")),

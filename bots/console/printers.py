@@ -110,7 +110,8 @@ class DeskPrinter:
         self._notice(event, "undelivered", reason=event.reason)
 
     async def not_shown(self, item: OutboxItem, event: NotShown) -> None:
-        self._notice(event, "not_shown", reason=event.reason, text=event.text)
+        name = "not_shown" if event.text else "not_shown_no_text"
+        self._notice(event, name, reason=event.reason, text=event.text)
 
     async def low_rating(self, item: OutboxItem, event: LowRating) -> None:
         self._notice(event, "low_rating", rating=event.rating)
