@@ -32,10 +32,8 @@ def listed_commands(text: str) -> set[str]:
 TEAM_ONLY = {"/assign", "/transfer", "/shift"}
 
 
-def test_help_lists_what_operators_use_in_telegram():
-    from bots.telegram.operators.commands import HELP as GROUP_HELP
-
-    group = listed_commands(GROUP_HELP) - {"/help"} - TEAM_ONLY
+def test_help_lists_what_operators_use_in_telegram(kb):
+    group = listed_commands(kb.desk.get("help.text")) - {"/help"} - TEAM_ONLY
     assert group <= listed_commands(HELP), group - listed_commands(HELP)
 
 
