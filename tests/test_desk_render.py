@@ -12,13 +12,14 @@ from bots.telegram.markup import fill
 from bots.telegram.render import escape, fit_caption, split_text, utf16_len
 from core.clock import ManualClock
 from core.desk.operators import TicketView
-from core.storage import Conversation, LoggedMessage, Ticket
+from core.storage import Conversation, LoggedMessage
 from core.types import TELEGRAM, CustomerRef
 from tests.case_helpers import escalate
 from tests.conftest import WORK_TIME
 from tests.desk_helpers import run_in_virtual_time, settle
 from tests.fakes.telegram_api import parse_html
 from tests.telegram_harness import CUSTOMER, OPS, telegram_bot
+from tests.test_desk_sla import ticket as desk_ticket
 
 SAMPLES = [
     "👤 <b>Иван</b>:\n" + escape("&" * 4000),
@@ -145,32 +146,6 @@ async def test_hostile_long_messages_all_reach_the_topic(tmp_path, classifier):
                 assert utf16_len(parse_html(str(params["text"]))) <= 4096
 
 
-TICKET = dict(
-    id=1,
-    conversation_id=1,
-    channel="telegram",
-    user_id="5",
-    intent="operator",
-    order_number="<12345678-0001>",
-    reason="asked",
-    summary="",
-    priority=0,
-    vip=True,
-    conflict=True,
-    status="waiting",
-    operator_id="7",
-    operator_name="<i>Анна</i>",
-    created_at=WORK_TIME - 3600,
-    first_response_at=None,
-    last_operator_at=None,
-    last_customer_at=None,
-    closed_at=None,
-    closed_by=None,
-    rating=None,
-    rating_comment=None,
-)
-
-
 def hostile_transcript(count: int) -> list[LoggedMessage]:
     directions = ["in", "out", "in", "operator", "note"]
     return [
@@ -195,7 +170,16 @@ def test_every_kind_of_post_fits_once_split(kb):
     built from hostile texts: every part the splitter makes is valid HTML within
     Telegram's limit, however long the post was built."""
     transcript = hostile_transcript(15)
-    ticket = Ticket(**{**TICKET, "summary": HOSTILE[0]})
+    ticket = desk_ticket(
+        user_id="5",
+        order_number="<12345678-0001>",
+        summary=HOSTILE[0],
+        vip=True,
+        conflict=True,
+        operator_id="7",
+        operator_name="<i>Анна</i>",
+        created_at=WORK_TIME - 3600,
+    )
     conversation = Conversation(id=1, channel="telegram", user_id="5", name="<b>K</b> &amp;")
     view = TicketView(ticket, conversation, transcript, position=3)
     posts = [
