@@ -75,13 +75,10 @@ class DeskPrinter:
         self.screen.print(self.texts.format("console.to_operators", text=text))
 
     def _notice(self, event: DeskEvent, name: str, **values: object) -> None:
-        """The notice `name` of the operators' group (`console.notices.<name>` stands in
-        while desk.yaml has no `notices.<name>`)."""
+        """The notice `name` in the operators' group's own words (desk.yaml `notices`)."""
         texts = self.texts
         ticket = event.ticket_id
-        text = texts.format(
-            f"notices.{name}", fallback=f"console.notices.{name}", ticket=ticket, **values
-        )
+        text = texts.format(f"notices.{name}", None, ticket=ticket, **values)
         self._say(texts.format("console.notice", ticket=ticket, text=text))
 
     async def case_opened(self, item: OutboxItem, event: CaseOpened) -> None:
