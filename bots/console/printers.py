@@ -1,6 +1,6 @@
 """The outbox rendered as lines: what the console's customer receives
-(`core.events.CustomerRenderer`) and, when no Telegram group serves the desk, what the
-operators' group would show (`core.events.DeskRenderer`), one method per event."""
+(`core.runtime.renderers.CustomerRenderer`) and, when no Telegram group serves the desk, what the
+operators' group would show (`core.runtime.renderers.DeskRenderer`), one method per event."""
 
 from __future__ import annotations
 
@@ -26,11 +26,10 @@ from core.events import (
     SlaAlert,
     Transferred,
     Undelivered,
-    render_for_customer,
-    render_for_desk,
 )
 from core.knowledge.base import Answer
 from core.knowledge.texts import Texts
+from core.runtime.renderers import render_for_customer, render_for_desk
 from core.storage import OutboxItem
 
 

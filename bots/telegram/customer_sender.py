@@ -13,7 +13,8 @@ from bots.telegram.render import SAFE_PART, utf16_len
 from bots.telegram.sending import reply_steps, send_reply
 from core.app import Core
 from core.desk.edits import apply_reply_edit, remember_copy
-from core.events import CustomerReply, ReplyEdited, render_for_customer
+from core.events import CustomerReply, ReplyEdited
+from core.runtime.renderers import render_for_customer
 from core.storage import OutboxItem
 from core.types import Reply
 
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 
 class CustomerSender:
     """The outbox sender for channel `telegram`: every answer a customer gets
-    (`core.events.CustomerRenderer`).
+    (`core.runtime.renderers.CustomerRenderer`).
 
     A reply can take several API calls (files, then the text in parts); each finished
     call is checkpointed, so a retry after a 429 or a crash goes on where it stopped

@@ -1,4 +1,4 @@
-"""The outbox sender for the operators' groups (`core.events.DeskRenderer`): one method
+"""The outbox sender for the operators' groups (`core.runtime.renderers.DeskRenderer`): one method
 per event of the desk, each handed to the module that knows that kind of post.
 
 Each case is handled in the group of its department (`core.desk.routing`); in a forum
@@ -47,8 +47,8 @@ from core.events import (
     SlaAlert,
     Transferred,
     Undelivered,
-    render_for_desk,
 )
+from core.runtime.renderers import render_for_desk
 from core.storage import OutboxItem
 
 log = logging.getLogger(__name__)

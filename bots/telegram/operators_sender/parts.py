@@ -9,28 +9,51 @@ notice, a transferred case's history).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardMarkup, Message
 
 from bots.telegram import cards
 from bots.telegram.errors import is_thread_missing
-from bots.telegram.posting import Poster
+from bots.telegram.operators_sender.topics import Topics
+from bots.telegram.posting import BotPool, Poster
 from bots.telegram.render import fit_caption, split_text
 from bots.telegram.sending import send_file
+from core.desk.operators import OperatorDesk
+from core.desk.posting import DeskPosting
+from core.knowledge.base import KnowledgeBase
+from core.knowledge.texts import Texts
 from core.runtime.delivery import RetryLater
+from core.runtime.files import FileFetchers
 from core.storage import OutboxItem
 from core.types import Attachment
-
-if TYPE_CHECKING:
-    from bots.telegram.operators_sender.outlet import Outlet
 
 EMPTY_POST = "…"  # what a post with no visible text is sent as
 
 
+class PartsNeed(Protocol):
+    """What posting in parts takes from the sender's shared parts (`outlet.Outlet`)."""
+
+    pool: BotPool
+    posting: DeskPosting
+    cases: OperatorDesk
+    kb: KnowledgeBase
+    files: FileFetchers
+    topics: Topics
+
+    @property
+    def bot(self) -> Bot: ...
+
+    @property
+    def desk_texts(self) -> Texts: ...
+
+    async def done(self, item: OutboxItem, **progress: object) -> None: ...
+
+
 class Parts:
-    def __init__(self, out: Outlet) -> None:
+    def __init__(self, out: PartsNeed) -> None:
         self.out = out
 
     async def post(

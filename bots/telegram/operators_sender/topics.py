@@ -6,24 +6,36 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramNotFound
 
 from bots.telegram import cards
 from bots.telegram.errors import is_not_modified, is_thread_missing
+from bots.telegram.posting import BotPool
 from core.desk.operators import TicketView
+from core.desk.posting import DeskPosting
+from core.knowledge.base import KnowledgeBase
 from core.runtime.delivery import RetryLater
-
-if TYPE_CHECKING:
-    from bots.telegram.operators_sender.outlet import Outlet
 
 log = logging.getLogger(__name__)
 FORUM_CHECK_EVERY = 300.0  # seconds between getChat calls
 
 
+class TopicsNeed(Protocol):
+    """What topics take from the sender's shared parts (`outlet.Outlet`)."""
+
+    pool: BotPool
+    posting: DeskPosting
+    kb: KnowledgeBase
+
+    @property
+    def bot(self) -> Bot: ...
+
+
 class Topics:
-    def __init__(self, out: Outlet) -> None:
+    def __init__(self, out: TopicsNeed) -> None:
         self.out = out
         self._forum: dict[int, tuple[bool, float]] = {}
 
