@@ -45,15 +45,24 @@ TEAM_SETS = (
 )
 FINAL = "nlu_real_final.tsv"
 SHIPPED = ModelSpec()
+PHASE_1 = replace(SHIPPED, vector_weight=1.0)  # the model of issue 21's first phase
 BEFORE = ("training.yaml", "training_long.yaml")
 CLOSE = (*BEFORE, "training_close.yaml")
+REAL = (*CLOSE, "training_real.yaml")
 # name: (spec, training phrase files)
 CANDIDATES: dict[str, tuple[ModelSpec, tuple[str, ...]]] = {
-    "before (issue 10)": (SHIPPED, BEFORE),
-    "+ close-intent phrases": (SHIPPED, CLOSE),
-    "+ close, confidence x0.45": (replace(SHIPPED, confidence_scale=0.45), CLOSE),
-    "+ close, confidence x0.7": (replace(SHIPPED, confidence_scale=0.7), CLOSE),
-    "+ close, confidence x0.85": (replace(SHIPPED, confidence_scale=0.85), CLOSE),
+    "before (issue 10)": (PHASE_1, BEFORE),
+    "+ close-intent phrases (phase 1)": (PHASE_1, CLOSE),
+    "+ real-style phrases": (PHASE_1, REAL),
+    "+ real, vectors x0.5 (shipped)": (SHIPPED, REAL),
+    "... confidence x0.5": (replace(SHIPPED, confidence_scale=0.5), REAL),
+    "... confidence x0.6": (replace(SHIPPED, confidence_scale=0.6), REAL),
+    "... no word vectors": (replace(SHIPPED, parts=("chars", "lemmas")), REAL),
+    "... + word n-grams": (replace(SHIPPED, parts=("chars", "words", "lemmas", "vectors")), REAL),
+    "... logistic regression C=10": (replace(SHIPPED, model="logreg", c=10.0), REAL),
+    "... SVM C=0.5": (replace(SHIPPED, c=0.5), REAL),
+    "... best piece weighed 0.2": (replace(SHIPPED, piece_weight=0.2), REAL),
+    "... clear piece promoted (0.4)": (replace(SHIPPED, promote_piece=0.4), REAL),
 }
 
 
