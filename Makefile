@@ -34,8 +34,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/nlu_bench.py
 	$(BIN)/python bench/engine_bench.py
-	$(BIN)/python bench/telegram_bench.py
-	$(BIN)/python bench/startup_bench.py --runs 5
+	$(BIN)/python bench/process_bench.py
 	$(BIN)/python bench/operators_bench.py
 
 clean:

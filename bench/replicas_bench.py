@@ -27,20 +27,38 @@ import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from telegram_bench import DIALOG, TimedFake  # noqa: E402  (the same load and fake)
-
 from config.settings import load_settings  # noqa: E402
 from core.app import classifier_for  # noqa: E402
 from tests import postgres_server  # noqa: E402
+from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
 
+DIALOG = ("здравствуйте", "где мой заказ", "12345678-0001", "спасибо большое")
 OPS = -1009000000002
 SECRET = "bench-secret"
+
+
+class TimedFake(FakeTelegramAPI):
+    """The fake, noting when each reply to a private chat arrives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.replies: dict[int, list[float]] = defaultdict(list)
+        self.arrived: dict[int, asyncio.Event] = defaultdict(asyncio.Event)
+
+    def _api_sendmessage(self, p: dict[str, Any]) -> dict[str, Any]:
+        result = super()._api_sendmessage(p)
+        chat = p.get("chat_id")
+        if isinstance(chat, int) and chat > 0:
+            self.replies[chat].append(time.perf_counter())
+            self.arrived[chat].set()
+        return result
 
 
 def free_port() -> int:

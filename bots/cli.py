@@ -230,6 +230,7 @@ async def report(
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
+    from core.knowledge.base import KnowledgeBase
     from core.reports import export, kpi
     from core.storage import Storage
 
@@ -261,7 +262,8 @@ async def report(
     elif fmt == "json":
         text = export.as_json(result, zone, all_days=all_days)
     else:
-        text = export.as_table(result, zone, all_days=all_days)
+        desk = KnowledgeBase.load(Path(settings.knowledge_dir)).desk
+        text = export.as_table(result, desk, zone, all_days=all_days)
     print(text.rstrip("\n"))
     return 0
 

@@ -183,7 +183,7 @@ class ConsoleChat:
         return answer.title if answer is not None else intent
 
     async def _stats(self, args: list[str]) -> None:
-        from core.reports import kpi
+        from core.reports import kpi, summary
 
         name = (args[0] if args else "today").lower()
         if name not in PERIODS:
@@ -195,7 +195,7 @@ class ConsoleChat:
         report = await kpi.compute(
             self.core.storage, since, until, now, settings.timezone, settings.kpi_repeat_days
         )
-        self.print(kpi.summary_text(report, PERIODS[name]))
+        self.print(summary.summary_text(report, PERIODS[name], self.core.kb.desk))
 
     async def _case_command(self, name: str, ticket_id: int, rest: list[str]) -> None:
         desk = self.core.desk

@@ -1,6 +1,9 @@
-"""Wiring: builds storage, classifier, knowledge base, engine, desk and delivery once.
+"""The composition root: builds storage, the knowledge base, the intent model, the engine,
+the operators' desk and delivery once, from the settings.
 
-Adapters and the console receive a ready `Core`; nothing else constructs these parts.
+Adapters and the console receive a ready `Core`. Its parts take what they use (storage, a
+clock, texts, a small typed policy), not the `Core` or the settings, so each can also be
+built on its own; only this module reads the settings.
 """
 
 from __future__ import annotations
@@ -10,18 +13,22 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from core.clock import Clock, SystemClock
 from core.conversation.clarify import Feedback
 from core.conversation.dialog import Dialog, DialogPolicy
 from core.conversation.engine import Engine
 from core.conversation.manners import Manners
+from core.desk import sla
+from core.desk.assignment import Assignment
 from core.desk.compensation import Compensation
 from core.desk.escalation import Escalation, EscalationPolicy
 from core.desk.hours import WorkingHours
 from core.desk.operators import OperatorDesk
-from core.desk.team import Team, build_team
+from core.desk.routing import MAIN, load_routing
+from core.desk.sla import SlaMonitor, SlaPolicy
+from core.desk.team import Team
 from core.knowledge.base import KnowledgeBase, load_canned
 from core.knowledge.subcases import SubCases
 from core.nlu import IntentClassifier, load_classifier, model_key, publish
@@ -35,12 +42,17 @@ from core.runtime.retry import is_network_error, retry
 from core.storage import Storage
 from core.types import TELEGRAM, VK
 
+if TYPE_CHECKING:  # the settings are the caller's (config/): core reads, never loads them
+    from config.settings import Settings
+
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Core:
-    settings: Any
+    """Everything a running bot is made of, built by `build_core`."""
+
+    settings: Settings
     storage: Storage
     kb: KnowledgeBase
     orders: OrderService
@@ -55,7 +67,7 @@ class Core:
     model_watcher: ModelWatcher
     intake: Intake
     liveness: Liveness
-    team: Team | None = None  # departments, shifts and SLA of the operators' desk
+    team: Team  # departments, shifts and SLA of the operators' desk
 
     @property
     def worker_id(self) -> str:
@@ -78,12 +90,12 @@ class Core:
         await self.storage.close()
 
 
-def models_dir(settings: Any) -> Path:
+def models_dir(settings: Settings) -> Path:
     return Path(settings.data_dir) / "models"
 
 
 def classifier_for(
-    settings: Any,
+    settings: Settings,
     kb: KnowledgeBase | None = None,
     labelled: list[tuple[str, str]] | None = None,
     publish_model: bool = False,
@@ -99,7 +111,9 @@ def classifier_for(
     )
 
 
-async def bot_classifier(settings: Any, storage: Storage, kb: KnowledgeBase) -> IntentClassifier:
+async def bot_classifier(
+    settings: Settings, storage: Storage, kb: KnowledgeBase
+) -> IntentClassifier:
     """The model a bot runs: the shipped phrases, the knowledge base's words and every
     operator label; the command line's classify/eval use the very same one. Loaded (or
     trained) in a worker thread: the event loop stays free meanwhile. A replica starting
@@ -145,77 +159,37 @@ def _outage(exc: BaseException) -> bool:
 
 
 async def build_core(
-    settings: Any,
+    settings: Settings,
     *,
     clock: Clock | None = None,
     orders: OrderService | None = None,
     classifier: IntentClassifier | None = None,
 ) -> Core:
+    """Open the database, load the knowledge base and the intent model, and wire the
+    parts; `clock`, `orders` and `classifier` replace the real ones (tests, benchmarks)."""
     clock = clock or SystemClock()
-    started = time.perf_counter()
-    kb = KnowledgeBase.load(Path(settings.knowledge_dir))
+    kb = KnowledgeBase.load(Path(settings.knowledge_dir), shop=settings.shop_name)
     storage = await open_storage(settings.database_url)
     liveness = Liveness(storage, new_worker_id())
     await liveness.register()
-    if classifier is None:
-        classifier = await bot_classifier(settings, storage, kb)
-        publish(models_dir(settings), classifier.fingerprint)
-        await publish_model(storage, classifier, models_dir(settings), clock.now())
-    log.info("intent model ready in %.2f s", time.perf_counter() - started)
-    token = settings.orders_api_token.get_secret_value() if settings.orders_api_token else None
-    orders = orders or make_order_service(
-        settings.orders_api_url,
-        Path(settings.orders_demo_file),
-        settings.orders_api_timeout,
-        token,
-        clock=clock,
-        timezone=settings.timezone,
-    )
+    classifier = classifier or await _model(settings, storage, kb, clock)
+    orders = orders or _order_service(settings, clock)
     delivery = Delivery(
         storage,
         clock,
+        kb.desk,
         worker_id=liveness.worker_id,
         max_attempts=settings.delivery_max_attempts,
     )
-    hours = WorkingHours(
-        start=settings.work_hours_start,
-        end=settings.work_hours_end,
-        days=frozenset(int(d) for d in settings.work_days),
-        timezone=settings.timezone,
-    )
-    vip_ids = frozenset(
-        [f"{TELEGRAM}:{i}" for i in settings.vip_telegram_ids]
-        + [f"{VK}:{i}" for i in settings.vip_vk_ids]
-    )
-    escalation = Escalation(
-        kb.texts,
-        EscalationPolicy(
-            default_wait_minutes=settings.default_wait_minutes, hours=hours, vip_ids=vip_ids
-        ),
-    )
-    dialog = Dialog(
-        kb,
-        classifier,
-        orders,
-        DialogPolicy(
-            min_confidence=settings.nlu_min_confidence,
-            misunderstandings_before_operator=settings.misunderstandings_before_operator,
-            order_attempts_before_operator=settings.order_attempts_before_operator,
-            timezone=settings.timezone,
-        ),
-        subcases=SubCases.load(Path(settings.knowledge_dir) / "subcases.yaml"),
-        feedback=Feedback.from_file(Path(settings.nlu_dir) / "feedback.yaml"),
-    )
+    hours = working_hours(settings)
+    team = _team(settings, storage, clock, hours, delivery)
+    dialog = _dialog(settings, kb, classifier, orders)
+    escalation = Escalation(kb.texts, escalation_policy(settings, hours), team.on_ticket_open)
     manners = Manners.from_file(Path(settings.nlu_dir) / "rude.yaml")
     engine = Engine(storage, dialog, escalation, clock, manners, delivery=delivery)
-    desk = OperatorDesk(storage, kb.texts, clock, delivery=delivery)
-    team = build_team(settings, storage, clock, hours, delivery)
-    escalation.on_open = team.on_ticket_open
-    desk.team = team
-    canned = load_canned(Path(settings.knowledge_dir) / "canned.yaml")
+    desk = OperatorDesk(storage, clock, kb.texts, kb.desk, delivery, team)
     compensation = Compensation(storage, desk, kb.texts, settings.compensation_low_threshold)
     await compensation.load_pool(Path(settings.compensation_codes_file))
-    watcher = ModelWatcher(dialog, models_dir(settings), storage)
     return Core(
         settings=settings,
         storage=storage,
@@ -224,13 +198,110 @@ async def build_core(
         engine=engine,
         desk=desk,
         delivery=delivery,
-        canned=canned,
+        canned=load_canned(Path(settings.knowledge_dir) / "canned.yaml"),
         clock=clock,
         files=FileFetchers(),
         dialog=dialog,
         compensation=compensation,
-        model_watcher=watcher,
+        model_watcher=ModelWatcher(dialog, models_dir(settings), storage),
         intake=Intake(storage, liveness.worker_id),
         liveness=liveness,
         team=team,
+    )
+
+
+async def _model(
+    settings: Settings, storage: Storage, kb: KnowledgeBase, clock: Clock
+) -> IntentClassifier:
+    """The intent model every replica runs, published for the others."""
+    started = time.perf_counter()
+    classifier = await bot_classifier(settings, storage, kb)
+    publish(models_dir(settings), classifier.fingerprint)
+    await publish_model(storage, classifier, models_dir(settings), clock.now())
+    log.info("intent model ready in %.2f s", time.perf_counter() - started)
+    return classifier
+
+
+def _order_service(settings: Settings, clock: Clock) -> OrderService:
+    token = settings.orders_api_token.get_secret_value() if settings.orders_api_token else None
+    return make_order_service(
+        settings.orders_api_url,
+        Path(settings.orders_demo_file),
+        settings.orders_api_timeout,
+        token,
+        clock=clock,
+        timezone=settings.timezone,
+        knowledge_dir=Path(settings.knowledge_dir),
+    )
+
+
+def _dialog(
+    settings: Settings, kb: KnowledgeBase, classifier: IntentClassifier, orders: OrderService
+) -> Dialog:
+    policy = DialogPolicy(
+        min_confidence=settings.nlu_min_confidence,
+        misunderstandings_before_operator=settings.misunderstandings_before_operator,
+        order_attempts_before_operator=settings.order_attempts_before_operator,
+        timezone=settings.timezone,
+    )
+    return Dialog(
+        kb,
+        classifier,
+        orders,
+        policy,
+        subcases=SubCases.load(Path(settings.knowledge_dir) / "subcases.yaml"),
+        feedback=Feedback.from_file(Path(settings.nlu_dir) / "feedback.yaml"),
+    )
+
+
+def working_hours(settings: Settings) -> WorkingHours:
+    return WorkingHours(
+        start=settings.work_hours_start,
+        end=settings.work_hours_end,
+        days=frozenset(int(d) for d in settings.work_days),
+        timezone=settings.timezone,
+    )
+
+
+def escalation_policy(settings: Settings, hours: WorkingHours) -> EscalationPolicy:
+    vip_ids = frozenset(
+        [f"{TELEGRAM}:{i}" for i in settings.vip_telegram_ids]
+        + [f"{VK}:{i}" for i in settings.vip_vk_ids]
+    )
+    return EscalationPolicy(
+        default_wait_minutes=settings.default_wait_minutes, hours=hours, vip_ids=vip_ids
+    )
+
+
+def sla_policy(settings: Settings, hours: WorkingHours | None) -> SlaPolicy:
+    minute, hour = 60.0, 3600.0
+    return SlaPolicy(
+        first_response={
+            sla.VIP: settings.sla_first_response_minutes_vip * minute,
+            sla.COMPLAINT: settings.sla_first_response_minutes_complaint * minute,
+            sla.ORDINARY: settings.sla_first_response_minutes_ordinary * minute,
+        },
+        resolution={
+            sla.VIP: settings.sla_resolution_hours_vip * hour,
+            sla.COMPLAINT: settings.sla_resolution_hours_complaint * hour,
+            sla.ORDINARY: settings.sla_resolution_hours_ordinary * hour,
+        },
+        warn_share=settings.sla_warn_share,
+        hours=hours,
+    )
+
+
+def _team(
+    settings: Settings,
+    storage: Storage,
+    clock: Clock,
+    hours: WorkingHours,
+    delivery: Delivery,
+) -> Team:
+    """The team from the settings; the routing file was validated with them."""
+    routing = load_routing(Path(settings.routing_file))
+    return Team(
+        routing=routing.serving(frozenset(settings.operator_groups) | {MAIN}),
+        assignment=Assignment(auto=settings.auto_assign),
+        sla=SlaMonitor(storage, sla_policy(settings, hours), clock, delivery),
     )

@@ -31,7 +31,7 @@ class Attachment:
     `kind` is photo, document, voice, video, audio or sticker. `source` is the channel the
     file came from, `ref` that channel's own handle (a Telegram file_id, a VK attachment
     string) and `url` a link where the channel gives one. Another channel gets the bytes
-    through `core.files.FileFetchers`; `data` holds bytes only in memory, never stored.
+    through `core.runtime.files.FileFetchers`; `data` holds bytes only in memory, never stored.
     """
 
     kind: str

@@ -15,7 +15,7 @@ import pytest
 from core.app import Core
 from core.clock import ManualClock
 from core.desk.roles import Operator
-from core.reports import kpi
+from core.reports import kpi, summary
 from core.types import TELEGRAM, VK
 from tests.case_helpers import (
     escalate,
@@ -220,20 +220,53 @@ async def test_a_narrower_period_and_the_operators_summary(core, clock):
 
     since, until = kpi.period("week", NOW)
     week = await kpi.compute(core.storage, since, until, NOW)
-    text = kpi.summary_text(week, "За 7 дней")
+    text = summary.summary_text(week, summary.period_title(core.kb.desk, "week"), core.kb.desk)
     lines = text.splitlines()
     assert lines[0] == "За 7 дней"
     assert "Обращений к операторам: 5, закрыто: 3" in lines
     assert "Время решения (медиана): 1.5 ч" in lines
     assert "Решено с первого обращения: 67%" in lines
-    assert "CSAT: 3.67 из 5 (3 оценок, 4–5: 67%)" in lines
+    assert "CSAT: 3.67 из 5 (3 оценки, 4–5: 67%)" in lines
     assert "Повторные обращения: 1" in lines
     assert "Бот справился сам: 20% (1 из 5 диалогов)" in lines
     assert "В очереди сейчас: 1, дольше всех ждёт 20.0 мин" in lines
-    assert "VIP: 1 обращ., ожидание (медиана) 5.0 мин" in lines
-    assert "• Telegram: 3 обращ., ожидание 10.0 мин, CSAT 3.5" in lines
-    assert "• VK: 2 обращ., ожидание 20.0 мин, CSAT 4.0" in lines
+    assert "VIP: 1 обращение, ожидание (медиана) 5.0 мин" in lines
+    assert "• Telegram: 3 обращения, ожидание 10.0 мин, CSAT 3.5" in lines
+    assert "• VK: 2 обращения, ожидание 20.0 мин, CSAT 4.0" in lines
     assert lines[2].startswith("Ожидание первого ответа: медиана 15.0 мин")
+
+
+@pytest.mark.parametrize(
+    "count,ratings,cases,conversations",
+    [
+        (1, "1 оценка", "1 обращение", "из 1 диалога"),
+        (3, "3 оценки", "3 обращения", "из 3 диалогов"),
+        (5, "5 оценок", "5 обращений", "из 5 диалогов"),
+        (21, "21 оценка", "21 обращение", "из 21 диалога"),
+    ],
+)
+def test_the_summary_puts_numbers_with_their_word_forms(kb, count, ratings, cases, conversations):
+    block = kpi.KpiBlock(tickets=count, csat_count=count, csat_avg=5.0)
+    report = kpi.KpiReport(
+        since=0.0,
+        until=DAY,
+        overall=block,
+        vip=block,
+        per_channel={"vk": block},
+        per_intent={},
+        per_day={},
+        conversations=count,
+        contained=0,
+        containment_share=0.0,
+        waiting_now=0,
+        oldest_wait=None,
+    )
+    lines = summary.summary_text(report, "Сегодня", kb.desk).splitlines()
+    assert f"CSAT: 5.00 из 5 ({ratings}, 4–5: —)" in lines
+    assert f"Бот справился сам: 0% (0 {conversations})" in lines
+    assert f"VIP: {cases}, ожидание (медиана) —" in lines
+    assert f"• VK: {cases}, ожидание —, CSAT 5.0" in lines
+    assert "В очереди сейчас: 0, дольше всех ждёт —" in lines
 
 
 # ---------------------------------------------------------------------------- the report
@@ -332,37 +365,34 @@ async def test_report_table_and_bad_dates(core, clock, settings, tmp_path):
     result = run_cli([*REPORT, "--format", "table"], settings, tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "period: 2026-01-01 .. 2026-01-02 (Europe/Moscow)"
+    # For people, in the operators' words (desk.yaml `reports.table`).
+    assert lines[0] == "Период: 2026-01-01 — 2026-01-02 (Europe/Moscow)"
     # A header line, then a unit for every column under it.
     assert lines[2].split() == [
-        "scope",
-        "tickets",
-        "closed",
-        "FRT",
-        "med",
-        "FRT",
-        "avg",
-        "resolution",
+        "срез",
+        "обращений",
+        "закрыто",
+        "ответ_мед",
+        "ответ_сред",
+        "решение_мед",
         "FCR",
-        "reopened",
+        "переоткрыто",
         "CSAT",
-        "ratings",
-        "repeat",
+        "оценок",
+        "повторных",
     ]
-    units = ["count", "count", "min", "min", "min", "%", "count", "1–5", "count", "count"]
+    units = ["шт.", "шт.", "мин", "мин", "мин", "%", "шт.", "1–5", "шт.", "шт."]
     assert lines[3].split() == units
-    overall = next(line.split() for line in lines if line.startswith("overall"))
-    assert overall == ["overall", "5", "3", "15.0", "16.25", "90.0", "66.7", "0", "3.67", "3", "1"]
-    vip = next(line.split() for line in lines if line.startswith("vip"))
-    assert vip[:4] == ["vip", "1", "0", "5.0"]
-    assert any(
-        line.startswith("conversations: 5, solved by the bot: 1 (containment 20.0 %;")
-        for line in lines
-    )
-    assert any(line.startswith("waiting now: 1, oldest wait: ") for line in lines)
+    overall = next(line.split() for line in lines if line.startswith("всего"))
+    assert overall == ["всего", "5", "3", "15.0", "16.25", "90.0", "66.7", "0", "3.67", "3", "1"]
+    vip = next(line.split() for line in lines if line.startswith("VIP"))
+    assert vip[:4] == ["VIP", "1", "0", "5.0"]
+    assert any(line.startswith("Диалогов: 5, бот справился сам: 1 (доля 20.0 %;") for line in lines)
+    assert any(line.startswith("В очереди сейчас: 1, дольше всех ждёт: ") for line in lines)
+    assert lines[-1].endswith("за 7 дней)")  # the repeat window, with its word form
     # Only days with cases are listed unless asked for.
-    days = [line.split()[0] for line in lines if line.startswith("day:")]
-    assert days == ["day:2026-01-01", "day:2026-01-02"]
+    days = [line.split()[0] for line in lines if line.startswith("день:")]
+    assert days == ["день:2026-01-01", "день:2026-01-02"]
 
     bad = run_cli(["report", "--since", "01.01.2026"], settings, tmp_path)
     assert bad.returncode == 2
@@ -386,18 +416,18 @@ async def test_report_table_and_bad_dates(core, clock, settings, tmp_path):
     )
     assert empty.returncode == 0
     empty_overall = next(
-        line.split() for line in empty.stdout.splitlines() if line.startswith("overall")
+        line.split() for line in empty.stdout.splitlines() if line.startswith("всего")
     )
-    assert empty_overall[:3] == ["overall", "0", "0"]
-    assert "(2 days without cases not shown; --all-days lists them)" in empty.stdout
+    assert empty_overall[:3] == ["всего", "0", "0"]
+    assert "(не показаны дни без обращений: 2 дня; --all-days покажет их)" in empty.stdout
     every = run_cli(
         ["report", "--since", "2025-06-01", "--until", "2025-06-02", "--all-days"],
         settings,
         tmp_path,
     )
-    assert [line.split()[0] for line in every.stdout.splitlines() if line.startswith("day:")] == [
-        "day:2025-06-01",
-        "day:2025-06-02",
+    assert [line.split()[0] for line in every.stdout.splitlines() if line.startswith("день:")] == [
+        "день:2025-06-01",
+        "день:2025-06-02",
     ]
 
 
@@ -430,7 +460,7 @@ async def test_stats_in_the_operators_group(tmp_path, classifier):
         assert "Обращений к операторам: 1, закрыто: 1" in lines
         assert "Ожидание первого ответа: медиана 5.0 мин, среднее 5.0 мин" in lines
         assert "Время решения (медиана): 15.0 мин" in lines
-        assert "CSAT: 5.00 из 5 (1 оценок, 4–5: 100%)" in lines
+        assert "CSAT: 5.00 из 5 (1 оценка, 4–5: 100%)" in lines
         assert "Решено с первого обращения: 100%" in lines
 
         # In a topic, the picture goes to that topic.

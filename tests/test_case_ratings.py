@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from core.clock import ManualClock
 from core.desk import housekeeping
-from core.desk.housekeeping import AUTO_CLOSER
 from tests.case_helpers import (
     buttons,
     count,
@@ -181,7 +180,7 @@ async def test_auto_close_after_the_customer_is_silent(tmp_path, classifier):
         await fake.wait_for("sendMessage", in_topic(silent_thread, f"№{silent} закрыто"))
         ticket = await core.storage.tickets.get(silent)
         assert ticket.status == "closed"
-        assert ticket.closed_by == AUTO_CLOSER.name
+        assert ticket.closed_by == core.kb.desk.get("roles.auto_closer")
         assert ticket.closed_at == clock.now()
         # The rating works as after a manual close.
         await press(fake, CUSTOMER, f"rate:{silent}:4")

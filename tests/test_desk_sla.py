@@ -156,7 +156,7 @@ def ticket(**values: object) -> Ticket:
     return Ticket(**base)  # type: ignore[arg-type]
 
 
-def test_sla_tiers_targets_and_compliance():
+def test_sla_tiers_targets_and_compliance(kb):
     from core.desk.hours import WorkingHours
 
     policy = sla.SlaPolicy(
@@ -193,7 +193,7 @@ def test_sla_tiers_targets_and_compliance():
     )
     assert (result.first_response.met, result.first_response.counted) == (1, 3)
     assert (result.resolution.met, result.resolution.counted) == (1, 3)
-    assert result.summary_line().startswith("SLA: первый ответ в срок 33% (1 из 3)")
+    assert result.summary_line(kb.desk).startswith("SLA: первый ответ в срок 33% (1 из 3)")
 
 
 WORK_TIME_NIGHT = WORK_TIME - 9 * 3600  # 03:00 Moscow

@@ -106,13 +106,13 @@ async def test_engine_flow_on_postgres(pg_url, tmp_path, classifier, clock):
     restarted = await build_core(settings, classifier=classifier, clock=clock)
     try:
         conv = await restarted.storage.conversations.find(customer.customer)
-        assert conv.slots["order"] == "12345678-0001"
+        assert conv.slots.order == "12345678-0001"
         assert (await restarted.storage.tickets.open_for(conv.id)).id == ticket.id
     finally:
         await restarted.close()
 
 
-async def test_two_replicas_never_claim_the_same_item(pg_url, clock):
+async def test_two_replicas_never_claim_the_same_item(pg_url, clock, kb):
     first, second = await Storage.open(pg_url), await Storage.open(pg_url)
     try:
         for n in range(40):
@@ -122,7 +122,7 @@ async def test_two_replicas_never_claim_the_same_item(pg_url, clock):
         got: list[list[int]] = [[], []]
 
         async def worker(storage: Storage, into: list[int]) -> None:
-            delivery = Delivery(storage, clock, batch=5)
+            delivery = Delivery(storage, clock, kb.desk, batch=5)
             collector = Collector()
             delivery.register("telegram", collector)
             for _ in range(20):

@@ -370,8 +370,8 @@ class OperatorsSender:
     ) -> None:
         """A warning in the case's topic; a breach in the group's General topic, with a
         mention of the case's operator or, when nobody has it, of the senior operators."""
-        what = sla.TARGET_NAMES.get(event.target, event.target)
-        tier = sla.TIER_NAMES.get(event.tier, "")
+        what = sla.target_name(self.core.kb.desk, event.target)
+        tier = sla.tier_name(self.core.kb.desk, event.tier)
         due = event.due
         when = cards.clock_time(due, self.core.settings.timezone) if due is not None else "—"
         if ticket.operator_id:

@@ -9,8 +9,10 @@ and the tag is opened again at the start of the next part.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import html
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -28,40 +30,7 @@ _SEPARATORS = ("\n\n", "\n", " ")
 
 
 def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-@dataclass(frozen=True)
-class _Token:
-    raw: str
-    visible: str  # what Telegram shows for it ("" for a tag)
-    opens: str | None = None  # a start tag's name
-    closes: str | None = None  # an end tag's name
-
-    @property
-    def units(self) -> int:
-        return utf16_len(self.visible)
-
-
-def _tokens(text: str, markup: bool) -> list[_Token]:
-    """Characters, and in HTML whole tags and entities, each as one token."""
-    if not markup:
-        return [_Token(char, char) for char in text]
-    tokens: list[_Token] = []
-    at = 0
-    for match in _HTML_TOKEN.finditer(text):
-        tokens += [_Token(char, char) for char in text[at : match.start()]]
-        raw = match.group()
-        if raw.startswith("<"):
-            name = _TAG_NAME.match(raw)
-            tag = name.group(1).lower() if name else ""
-            closing = raw.startswith("</")
-            tokens.append(_Token(raw, "", None if closing else tag, tag if closing else None))
-        else:
-            tokens.append(_Token(raw, html.unescape(raw)))
-        at = match.end()
-    tokens += [_Token(char, char) for char in text[at:]]
-    return tokens
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def split_text(text: str, limit: int = SAFE_PART, *, markup: bool = False) -> list[str]:
@@ -69,71 +38,136 @@ def split_text(text: str, limit: int = SAFE_PART, *, markup: bool = False) -> li
     paragraph, line and word boundaries. With `markup` (Telegram HTML) tags and entities
     are never cut and tags open at a cut are closed and reopened. An empty text gives no
     parts."""
-    tokens = _tokens(text.strip(), markup)
+    text = text.strip()
+    if 2 * len(text) <= limit or utf16_len(text) <= limit:
+        # Parsing only shortens a text (a tag shows nothing, an entity is written with
+        # more units than it shows), so this one is within the limit as it is.
+        return [text] if _shows_something(text, markup) else []
+    return _split(_Tokens.of(text, markup), limit)
+
+
+def _shows_something(text: str, markup: bool) -> bool:
+    if not markup or ("<" not in text and "&" not in text):
+        return bool(text)
+    return bool(_HTML_TOKEN.sub(_shown, text).strip())
+
+
+def _shown(match: re.Match[str]) -> str:
+    raw = match.group()
+    return "" if raw.startswith("<") else html.unescape(raw)
+
+
+@dataclass
+class _Tag:
+    index: int  # of its token
+    raw: str
+    opens: str | None  # a start tag's name
+    closes: str | None  # an end tag's name
+
+
+@dataclass
+class _Tokens:
+    """A text as tokens (characters, and in HTML whole tags and entities) with what each
+    shows and running totals, so that a part's length is a subtraction."""
+
+    raws: list[str]
+    shown: list[str]  # what Telegram shows of each token ("" for a tag)
+    tags: list[_Tag]  # in order
+    closing: set[int]  # indexes of end tags
+    visible: str  # everything shown
+    chars: list[int]  # characters shown before each token (and after the last)
+    units: list[int]  # UTF-16 units shown before each token (and after the last)
+
+    @classmethod
+    def of(cls, text: str, markup: bool) -> _Tokens:
+        raws: list[str] = []
+        shown: list[str] = []
+        tags: list[_Tag] = []
+        at = 0
+        for match in _HTML_TOKEN.finditer(text) if markup else ():
+            raws += text[at : match.start()]
+            shown += text[at : match.start()]
+            raw = match.group()
+            if raw.startswith("<"):
+                name = _TAG_NAME.match(raw)
+                tag = name.group(1).lower() if name else ""
+                opens, closes = (None, tag) if raw.startswith("</") else (tag, None)
+                tags.append(_Tag(len(raws), raw, opens, closes))
+                shown.append("")
+            else:
+                shown.append(html.unescape(raw))
+            raws.append(raw)
+            at = match.end()
+        raws += text[at:]
+        shown += text[at:]
+        visible = "".join(shown)
+        chars = [0, *itertools.accumulate(map(len, shown))]
+        wide = bool(visible) and max(visible) > "\uffff"  # two UTF-16 units each
+        units = [0, *itertools.accumulate(map(utf16_len, shown))] if wide else chars
+        closing = {tag.index for tag in tags if tag.closes is not None}
+        return cls(raws, shown, tags, closing, visible, chars, units)
+
+
+def _split(tokens: _Tokens, limit: int) -> list[str]:
+    """Part after part, each token looked at a bounded number of times."""
     parts: list[str] = []
+    count = len(tokens.raws)
+    stack: list[tuple[str, str]] = []  # (raw start tag, name) open where the part starts
+    next_tag = 0
     start = 0
-    while start < len(tokens):
-        end, opened = _part_end(tokens, start, limit)
-        prefix = "".join(raw for raw, _ in _open_tags(tokens[:start]))
-        body = "".join(token.raw for token in tokens[start:end])
-        closers = "".join(f"</{name}>" for _, name in reversed(opened))
-        part = (prefix + body).strip() + closers if end < len(tokens) else prefix + body
-        if _visible(tokens[start:end]).strip():
+    while start < count:
+        end = _part_end(tokens, start, limit)
+        prefix = "".join(raw for raw, _ in stack)
+        while next_tag < len(tokens.tags) and tokens.tags[next_tag].index < end:
+            _follow(stack, tokens.tags[next_tag])
+            next_tag += 1
+        body = "".join(tokens.raws[start:end])
+        closers = "".join(f"</{name}>" for _, name in reversed(stack))
+        part = (prefix + body).strip() + closers if end < count else prefix + body
+        if tokens.visible[tokens.chars[start] : tokens.chars[end]].strip():
             parts.append(part.strip())
         start = end
-        while start < len(tokens) and tokens[start].visible.isspace():
+        while start < count and tokens.shown[start].isspace():
             start += 1
     return parts
 
 
-def _part_end(tokens: list[_Token], start: int, limit: int) -> tuple[int, list[tuple[str, str]]]:
-    """Where the part beginning at `start` ends, and the tags still open there."""
-    units = 0
-    end = start
-    while end < len(tokens) and units + tokens[end].units <= limit:
-        units += tokens[end].units
-        end += 1
+def _part_end(tokens: _Tokens, start: int, limit: int) -> int:
+    """Where the part beginning at `start` ends."""
+    units = tokens.units
+    end = bisect.bisect_right(units, units[start] + limit, lo=start) - 1
     if end == start:  # one character wider than the limit: it goes alone
-        end = start + 1
-    elif end < len(tokens):
-        end = _best_cut(tokens, start, end)
-    return end, _open_tags(tokens[:end])
+        return start + 1
+    if end < len(tokens.raws):
+        return _best_cut(tokens, start, end)
+    return end
 
 
-def _best_cut(tokens: list[_Token], start: int, end: int) -> int:
+def _best_cut(tokens: _Tokens, start: int, end: int) -> int:
     """The last paragraph, line or word break in the second half of the part, else `end`."""
-    visible = _visible(tokens[start:end])
-    half = len(visible) // 2
+    first, last = tokens.chars[start], tokens.chars[end]
+    half = (last - first) // 2
     for separator in _SEPARATORS:
-        at = visible.rfind(separator)
-        if at > half:
+        at = tokens.visible.rfind(separator, first, last)
+        if at - first > half:
             # Back to a token index; end tags just before the break stay in this part.
-            seen, index = 0, start
-            while index < end and seen < at:
-                seen += len(tokens[index].visible)
-                index += 1
-            while index < end and tokens[index].closes is not None:
+            index = bisect.bisect_left(tokens.chars, at, lo=start, hi=end)
+            while index < end and index in tokens.closing:
                 index += 1
             return index
     return end
 
 
-def _visible(tokens: list[_Token]) -> str:
-    return "".join(token.visible for token in tokens)
-
-
-def _open_tags(tokens: list[_Token]) -> list[tuple[str, str]]:
-    """(raw start tag, name) of the tags opened and not closed in `tokens`."""
-    stack: list[tuple[str, str]] = []
-    for token in tokens:
-        if token.opens is not None:
-            stack.append((token.raw, token.opens))
-        elif token.closes is not None:
-            for index in range(len(stack) - 1, -1, -1):
-                if stack[index][1] == token.closes:
-                    del stack[index:]
-                    break
-    return stack
+def _follow(stack: list[tuple[str, str]], tag: _Tag) -> None:
+    """The tags open after `tag`: a start tag opens, an end tag closes its latest match
+    and everything opened inside it."""
+    if tag.opens is not None:
+        stack.append((tag.raw, tag.opens))
+    elif tag.closes is not None:
+        for index in range(len(stack) - 1, -1, -1):
+            if stack[index][1] == tag.closes:
+                del stack[index:]
+                break
 
 
 def fit_caption(caption: str, *, markup: bool = False) -> tuple[str, bool]:

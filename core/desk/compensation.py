@@ -1,4 +1,5 @@
-"""Compensation promo codes: a pool the shop fills, each code given to one ticket only."""
+"""Compensation promo codes: a pool the shop fills, each code given to one ticket only,
+sent to the customer as an operator's reply (`/compensate`)."""
 
 from __future__ import annotations
 
@@ -55,16 +56,11 @@ class Compensation:
         async with self.desk.action(ticket_id, external_id) as action:
             ticket = action.ticket
             if not ticket.is_open:  # the reply would be refused: keep the code in the pool
-                raise OperatorError(
-                    f"Обращение №{ticket.id} закрыто. Чтобы отправить промокод, "
-                    "откройте его: /reopen"
-                )
+                refusal = self.desk.desk_texts.format("errors.closed_no_code", ticket=ticket.id)
+                raise OperatorError(refusal)
             code = await action.tx.promo.issue(ticket.id, operator.name, now)
             if code is None:
-                raise OperatorError(
-                    "Промокоды для компенсации закончились: пополните пул "
-                    "(COMPENSATION_CODES_FILE)."
-                )
+                raise OperatorError(self.desk.desk_texts.get("errors.no_codes"))
             text = self.texts.format("compensation", code=code)
             await self.desk.record_reply(action, operator, text)
         remaining = await self.storage.promo.remaining()

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any, Protocol
+from typing import Protocol
 
-from core.desk.operators import OperatorDesk, OperatorError
+from core.desk.action import ActionRunner, OperatorError
 from core.events import CustomerMessage, CustomerReply, ReplyEdited
-from core.knowledge.base import Texts
+from core.knowledge.base import KnowledgeBase, Texts
 from core.storage import DuplicateUpdate, OutboxItem, Storage
 from core.storage import messages as log_kind
-from core.types import OPERATORS, Inbound, Reply
+from core.types import Inbound, Reply
 
 log = logging.getLogger(__name__)
 
@@ -91,15 +91,28 @@ async def _remember(
     )
 
 
+class HasDesk(Protocol):
+    """What `EditRelay.of` needs of a built `core.app.Core`."""
+
+    @property
+    def desk(self) -> ActionRunner: ...
+
+    @property
+    def kb(self) -> KnowledgeBase: ...
+
+
 class EditRelay:
-    def __init__(self, desk: OperatorDesk, texts: Texts) -> None:
+    """Relays edits as operator actions (`core.desk.action`); `texts` are the customers'
+    (the correction's wording, and how an edit is marked in the transcript)."""
+
+    def __init__(self, desk: ActionRunner, texts: Texts) -> None:
         self.desk = desk
         self.storage = desk.storage
         self.texts = texts
         self.clock = desk.clock
 
     @classmethod
-    def of(cls, core: Any) -> EditRelay:
+    def of(cls, core: HasDesk) -> EditRelay:
         """The relay for a built `core.app.Core`."""
         return cls(core.desk, core.kb.texts)
 
@@ -158,9 +171,7 @@ class EditRelay:
                 )
                 await action.tx.tickets.update(ticket.id, last_customer_at=now)
                 message = CustomerMessage(ticket.id, shown, edited=True)
-                action.queued.append(
-                    await action.tx.outbox.add(OPERATORS, conv.customer.key, message, now)
-                )
+                await self.desk.to_operators(action, message)
         except (DuplicateUpdate, OperatorError):
             return False  # the same edit delivered again, or the case closed meanwhile
         return True

@@ -7,6 +7,7 @@ import statistics
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from core.conversation.state import case_opened
 from core.desk.hours import WorkingHours
 from core.events import CaseOpened
 from core.knowledge.base import Texts
@@ -42,10 +43,15 @@ class EscalationPolicy:
 
 
 class Escalation:
-    def __init__(self, texts: Texts, policy: EscalationPolicy) -> None:
+    """Opens cases; `texts` are the customers' (what they are told), `on_open` the team's
+    routing and assignment (`core.desk.team.Team.on_ticket_open`)."""
+
+    def __init__(
+        self, texts: Texts, policy: EscalationPolicy, on_open: OpenHook | None = None
+    ) -> None:
         self.texts = texts
         self.policy = policy
-        self.on_open: OpenHook | None = None  # the team's (`core.desk.team`)
+        self.on_open = on_open
 
     def is_vip(self, conv: Conversation) -> bool:
         return conv.vip or conv.customer.key in self.policy.vip_ids
@@ -69,7 +75,7 @@ class Escalation:
             customer=conv.customer,
             now=now,
             intent=request.intent,
-            order_number=str(conv.slots["order"]) if conv.slots.get("order") else None,
+            order_number=conv.slots.order,
             reason=request.reason,
             summary=request.summary[:2000],
             priority=priority,
@@ -81,9 +87,7 @@ class Escalation:
             context_upto = await self.on_open(tx, conv, ticket, request, now)
         opened = CaseOpened(ticket.id, context_upto=context_upto)
         announced = await tx.outbox.add(OPERATORS, conv.customer.key, opened, now)
-        for key in ("complaint", "description", "files", "pending_intent", "order_attempts"):
-            conv.slots.pop(key, None)
-        conv.step = "idle"
+        case_opened(conv)
         return ticket, Reply(await self._told(tx, ticket, request, now)), [announced]
 
     async def status_text(self, storage: Storage, ticket: Ticket) -> str:
@@ -106,8 +110,10 @@ class Escalation:
                 "escalated_offhours",
                 ticket=ticket.id,
                 position=position,
-                hours=hours.describe(),
-                when=f"{opening:%d.%m} после {opening:%H:%M}",
+                hours=hours.describe(self.texts),
+                when=self.texts.format(
+                    "next_opening", date=f"{opening:%d.%m}", time=f"{opening:%H:%M}"
+                ),
             )
         if ticket.vip:
             return self.texts.format(

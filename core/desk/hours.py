@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from core.knowledge.texts import Texts
+
 
 @dataclass(frozen=True)
 class WorkingHours:
@@ -46,5 +48,6 @@ class WorkingHours:
                 return opening
         return local
 
-    def describe(self) -> str:
-        return f"с {self.start:%H:%M} до {self.end:%H:%M}"
+    def describe(self, texts: Texts) -> str:
+        """The hours as customers read them (texts.yaml `working_hours`)."""
+        return texts.format("working_hours", start=f"{self.start:%H:%M}", end=f"{self.end:%H:%M}")

@@ -1,5 +1,6 @@
-"""Periodic work of a running bot: closing tickets that wait on a silent customer, and
-raising SLA alerts (`core.sla`) for cases close to or past their targets."""
+"""Periodic work of a running bot: closing tickets that wait on a silent customer,
+forgetting old claims of applied updates, and raising SLA alerts (`core.desk.sla`) for
+cases close to or past their targets."""
 
 from __future__ import annotations
 
@@ -15,7 +16,12 @@ from core.storage import Storage
 from core.storage.claims import KEEP_DAYS
 
 log = logging.getLogger(__name__)
-AUTO_CLOSER = Operator("bot", "автозакрытие: клиент не ответил")
+AUTO_CLOSER_ID = "bot"
+
+
+def auto_closer(desk: OperatorDesk) -> Operator:
+    """Who closes a case the customer left unanswered, named for the operators."""
+    return Operator(AUTO_CLOSER_ID, desk.desk_texts.get("roles.auto_closer"))
 
 
 async def close_stale(
@@ -24,9 +30,10 @@ async def close_stale(
     """Close, with the rating request, every open ticket whose operator spoke last and the
     customer has been silent for `hours`."""
     closed = []
+    closer = auto_closer(desk)
     for ticket in await storage.tickets.awaiting_customer(clock.now() - hours * 3600):
         try:
-            await desk.close(ticket.id, AUTO_CLOSER)
+            await desk.close(ticket.id, closer)
         except OperatorError:
             continue  # closed by someone meanwhile
         closed.append(ticket.id)

@@ -10,10 +10,8 @@ let an outsider act.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from core.storage import Ticket
+from core.storage import Ticket
 
 OUTSIDER = "outsider"
 OPERATOR = "operator"
@@ -52,19 +50,16 @@ SENIOR_ONLY = frozenset({VIP, MANAGER, COMPENSATE, STATS})
 # A senior operator, or the operator the case belongs to (or anyone while nobody has it).
 OWN_CASE_OR_SENIOR = frozenset({REOPEN, ASSIGN, TRANSFER})
 
-WHAT = {
-    VIP: "отмечать VIP-клиентов",
-    MANAGER: "назначать персонального менеджера",
-    COMPENSATE: "отправлять промокоды-компенсации",
-    STATS: "смотреть показатели (/stats)",
-    REOPEN: "открывать чужие обращения",
-    ASSIGN: "передавать чужие обращения",
-    TRANSFER: "переводить чужие обращения в другую группу",
-}
-
 
 class NotAllowed(Exception):
-    """The operator's role does not allow the action; the text is shown to them."""
+    """The operator's role does not allow `action`. The desk tells them why in their words
+    (`roles.operators_only`, or `roles.senior_only` with `roles.what.<action>`, in
+    desk.yaml)."""
+
+    def __init__(self, operator: Operator, action: str) -> None:
+        super().__init__(f"{operator.role} {operator.id} may not {action}")
+        self.action = action
+        self.outsider = operator.role not in (OPERATOR, SENIOR)
 
 
 def allowed(operator: Operator, action: str, ticket: Ticket | None = None) -> bool:
@@ -81,10 +76,6 @@ def allowed(operator: Operator, action: str, ticket: Ticket | None = None) -> bo
 
 
 def require(operator: Operator, action: str, ticket: Ticket | None = None) -> None:
-    """Raise `NotAllowed` (with a text for the operator) unless the action is allowed."""
-    if allowed(operator, action, ticket):
-        return
-    if operator.role not in (OPERATOR, SENIOR):
-        raise NotAllowed("Действия с обращениями доступны только операторам.")
-    what = WHAT.get(action, "делать это")
-    raise NotAllowed(f"Только старший оператор может {what}.")
+    """Raise `NotAllowed` unless the action is allowed."""
+    if not allowed(operator, action, ticket):
+        raise NotAllowed(operator, action)

@@ -1,8 +1,8 @@
 """Which operators' group (department) gets a new case: rules from a data file.
 
     groups:                       # every department, with the name operators see
-      main: {title: Поддержка}
-      complaints: {title: Претензии}
+      main: {title: Support}
+      complaints: {title: Complaints}
     rules:                        # the first rule that matches wins
       - when: {complaint: true}
         group: complaints
@@ -10,7 +10,8 @@
         group: payments
     default: main
 
-A rule's conditions all have to hold: `intent` (one name or a list, from the intent
+(The shipped `config/routing.yaml` names them in Russian, for the operators.) A rule's
+conditions all have to hold: `intent` (one name or a list, from the intent
 taxonomy), `channel` (telegram, vk, console), `vip` and `complaint` (true/false). The
 file is validated at start-up; a mistake is reported as one line naming the file and the
 rule. Which chat each department is lives in the settings (adapters), not here: a
@@ -55,7 +56,7 @@ class Rule:
 
 @dataclass(frozen=True)
 class Routing:
-    titles: dict[str, str] = field(default_factory=lambda: {MAIN: "Поддержка"})
+    titles: dict[str, str] = field(default_factory=lambda: {MAIN: MAIN})  # the file's titles
     rules: tuple[Rule, ...] = ()
     default: str = MAIN
     served: frozenset[str] = frozenset({MAIN})  # departments that have a chat of their own

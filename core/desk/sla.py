@@ -20,6 +20,7 @@ from core.clock import Clock
 from core.desk.escalation import PRIORITY_COMPLAINT, PRIORITY_VIP
 from core.desk.hours import WorkingHours
 from core.events import SlaAlert
+from core.knowledge.texts import Texts
 from core.runtime.delivery import Delivery
 from core.storage import Storage, Ticket
 from core.types import OPERATORS
@@ -38,8 +39,15 @@ TARGETS = (FIRST_RESPONSE, RESOLUTION)
 WARNING = "warning"
 BREACH = "breach"
 
-TIER_NAMES = {VIP: "VIP", COMPLAINT: "жалоба", ORDINARY: "обычное"}
-TARGET_NAMES = {FIRST_RESPONSE: "первого ответа", RESOLUTION: "решения"}
+
+def tier_name(desk_texts: Texts, tier: str) -> str:
+    """The tier as operators read it (desk.yaml `sla.tiers`)."""
+    return desk_texts.get(f"sla.tiers.{tier}") if tier in TIERS else ""
+
+
+def target_name(desk_texts: Texts, target: str) -> str:
+    """The target as operators read it, "the deadline of …" (desk.yaml `sla.targets`)."""
+    return desk_texts.get(f"sla.targets.{target}") if target in TARGETS else target
 
 
 def tier_of(ticket: Ticket) -> str:
@@ -170,16 +178,21 @@ class SlaCompliance:
     resolution: TargetCompliance = field(default_factory=TargetCompliance)
     per_tier: dict[str, dict[str, TargetCompliance]] = field(default_factory=dict)
 
-    def summary_line(self) -> str:
-        def part(name: str, c: TargetCompliance) -> str:
-            share = "—" if c.share is None else f"{c.share * 100:.0f}%"
-            return f"{name} в срок {share} ({c.met} из {c.counted})"
+    def summary_line(self, desk_texts: Texts) -> str:
+        """One line for /stats: the share of cases that met each target."""
 
-        return (
-            "SLA: "
-            + part("первый ответ", self.first_response)
-            + ", "
-            + part("решение", self.resolution)
+        def part(c: TargetCompliance) -> str:
+            share = (
+                desk_texts.get("reports.none")
+                if c.share is None
+                else desk_texts.format("reports.percent", value=f"{c.share * 100:.0f}")
+            )
+            return desk_texts.format("sla.share", share=share, met=c.met, counted=c.counted)
+
+        return desk_texts.format(
+            "sla.compliance",
+            first_response=part(self.first_response),
+            resolution=part(self.resolution),
         )
 
 

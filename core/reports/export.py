@@ -2,7 +2,9 @@
 
 The three text formats carry the same columns in the same units: durations in minutes
 (`_min`), shares in percent (`_pct`), CSAT on the 1–5 scale, everything else a count;
-dates are ISO (`YYYY-MM-DD`). Days without cases are left out unless asked for.
+dates are ISO (`YYYY-MM-DD`). Days without cases are left out unless asked for. CSV and
+JSON keep English column names (identifiers for spreadsheets and scripts); the table and
+the chart are for people, worded in desk.yaml (`reports.table`, `reports.chart`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from core.knowledge.texts import Texts
 from core.reports.kpi import KpiBlock, KpiReport
 
 # column → unit, in the order of the CSV and the JSON rows.
@@ -49,20 +52,22 @@ BOT_UNITS: dict[str, str] = {
     "waiting_now": "count",
     "oldest_wait_min": "minutes",
 }
-# (header, unit, column) of the table.
+# The columns of the table, in order; desk.yaml words their headers and units
+# (`reports.table.headers`, `reports.table.units`).
 TABLE = (
-    ("scope", "", "scope"),
-    ("tickets", "count", "tickets"),
-    ("closed", "count", "closed"),
-    ("FRT med", "min", "first_response_median_min"),
-    ("FRT avg", "min", "first_response_avg_min"),
-    ("resolution", "min", "resolution_median_min"),
-    ("FCR", "%", "fcr_pct"),
-    ("reopened", "count", "reopened"),
-    ("CSAT", "1–5", "csat_avg"),
-    ("ratings", "count", "csat_count"),
-    ("repeat", "count", "repeat_contacts"),
+    "scope",
+    "tickets",
+    "closed",
+    "first_response_median_min",
+    "first_response_avg_min",
+    "resolution_median_min",
+    "fcr_pct",
+    "reopened",
+    "csat_avg",
+    "csat_count",
+    "repeat_contacts",
 )
+SCOPES = ("overall", "vip", "channel", "intent", "day")  # `row`'s scopes: "channel:vk"…
 
 
 def _mins(value: float | None) -> float | None:
@@ -156,13 +161,19 @@ def as_json(report: KpiReport, timezone: str = "Europe/Moscow", all_days: bool =
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
-def as_table(report: KpiReport, timezone: str = "Europe/Moscow", all_days: bool = False) -> str:
-    header = tuple(name for name, _, _ in TABLE)
-    units = tuple(unit for _, unit, _ in TABLE)
-    lines = [header, units]
+def as_table(
+    report: KpiReport, desk_texts: Texts, timezone: str = "Europe/Moscow", all_days: bool = False
+) -> str:
+    """The report as aligned columns for people, in the operators' words."""
+    words = _TableWords(desk_texts)
+    lines = [
+        tuple(words.header(column) for column in TABLE),
+        tuple(words.unit(column) for column in TABLE),
+    ]
     for item in rows(report, all_days):
-        lines.append(tuple(_cell(item[column]) for _, _, column in TABLE))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+        item["scope"] = words.scope(str(item["scope"]))
+        lines.append(tuple(_cell(item[column]) for column in TABLE))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(TABLE))]
     text = [
         "  ".join(
             cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
@@ -171,32 +182,47 @@ def as_table(report: KpiReport, timezone: str = "Europe/Moscow", all_days: bool 
         for line in lines
     ]
     first, last = period_days(report, timezone)
+    text[:0] = [words.format("period", first=first, last=last, timezone=timezone), ""]
     hidden = len(report.per_day) - len(_days(report, all_days))
-    bot = bot_figures(report)
-    text[:0] = [f"period: {first} .. {last} ({timezone})", ""]
     if hidden:
-        text.append(f"({hidden} days without cases not shown; --all-days lists them)")
-    text += [
-        "",
-        f"conversations: {bot['conversations']}, solved by the bot: {bot['contained']} "
-        f"(containment {_cell(bot['containment_pct'])} %; answered {bot['contained_answered']}, "
-        f"helped {bot['contained_helped']}, self-service {bot['contained_self_service']})",
-        f"self-service actions: done {bot['self_service_done']}, refused by the shop "
-        f"{bot['self_service_refused']}, failed {bot['self_service_failed']}",
-        f"waiting now: {bot['waiting_now']}, oldest wait: {_cell(bot['oldest_wait_min'])} min",
-        f"(FRT = first response time; FCR = first-contact resolution: closed cases answered "
-        f"by an operator, never reopened, no new case on the issue within "
-        f"{report.repeat_days} days)",
-    ]
+        text.append(words.format("hidden_days", days=desk_texts.plural("reports.days", hidden)))
+    figures = {name: _cell(value) for name, value in bot_figures(report).items()}
+    text += ["", *(words.format(part, **figures) for part in ("bot", "self_service", "queue"))]
+    legend_days = desk_texts.plural("reports.days", report.repeat_days)
+    text.append(words.format("legend", days=legend_days))
     return "\n".join(text)
+
+
+class _TableWords:
+    """The table's words: desk.yaml `reports.table`."""
+
+    def __init__(self, desk_texts: Texts) -> None:
+        self.texts = desk_texts
+
+    def header(self, column: str) -> str:
+        return self.texts.get(f"reports.table.headers.{column}")
+
+    def unit(self, column: str) -> str:
+        return self.texts.get(f"reports.table.units.{column}")
+
+    def scope(self, scope: str) -> str:
+        kind, _, name = scope.partition(":")
+        if kind not in SCOPES:
+            return scope
+        return self.texts.format(f"reports.table.scopes.{kind}", name=name)
+
+    def format(self, key: str, **values: object) -> str:
+        return self.texts.get(f"reports.table.{key}").format(**values)
 
 
 def _cell(value: object) -> str:
     return "—" if value is None or value == "" else str(value)
 
 
-def chart_png(report: KpiReport, title: str = "") -> bytes:
+def chart_png(report: KpiReport, desk_texts: Texts, title: str = "") -> bytes:
     """Tickets per day, median first response per day and CSAT per day, as one PNG."""
+    # Imported here, not at the top: matplotlib with pyplot takes a second or so to
+    # import, and only /stats draws.
     import matplotlib
 
     matplotlib.use("Agg")
@@ -207,22 +233,22 @@ def chart_png(report: KpiReport, title: str = "") -> bytes:
     blocks = [report.per_day[d] for d in days]
     figure, axes = plt.subplots(3, 1, figsize=(8, 7), sharex=True)
     axes[0].bar(labels, [b.tickets for b in blocks], color="#4a90d9")
-    axes[0].set_ylabel("обращений")
+    axes[0].set_ylabel(desk_texts.get("reports.chart.cases"))
     waits = [b.first_response_median / 60 if b.first_response_median else None for b in blocks]
     axes[1].plot(
         labels, [w if w is not None else float("nan") for w in waits], marker="o", color="#e67e22"
     )
-    axes[1].set_ylabel("1-й ответ, мин")
+    axes[1].set_ylabel(desk_texts.get("reports.chart.first_response"))
     csat = [b.csat_avg if b.csat_avg is not None else float("nan") for b in blocks]
     axes[2].plot(labels, csat, marker="o", color="#27ae60")
     axes[2].set_ylim(0.5, 5.5)
-    axes[2].set_ylabel("CSAT")
+    axes[2].set_ylabel(desk_texts.get("reports.chart.csat"))
     for axis in axes:
         axis.grid(alpha=0.3)
     if len(labels) > 10:
         for tick in axes[2].get_xticklabels():
             tick.set_rotation(60)
-    figure.suptitle(title or "Поддержка: обращения, ожидание, оценки")
+    figure.suptitle(title or desk_texts.get("reports.chart.title"))
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90)

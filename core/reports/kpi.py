@@ -6,16 +6,18 @@ Definitions (README, "KPIs"), for cases (tickets) created in [since, until):
 - resolution: from creation to closing;
 - first-contact resolution (FCR): of the closed cases, the share that got an operator
   reply, were never reopened, and after which the customer did not come back (a new case
-  on the same topic, or on an unnamed one such as "позовите оператора") within
+  on the same topic, or on an unnamed one such as a bare request for an operator) within
   `repeat_days` days;
 - repeat contacts: cases that came within `repeat_days` days after an earlier case of
   the same customer on the same (or an unnamed) topic;
 - CSAT: the average rating 1–5, its distribution and the share of 4 and 5;
 - containment: of the conversations with a customer message in the period, the share
   the bot solved without an operator — the bot answered a question, the customer pressed
-  «Помогло», or a self-service action was done — and no case was opened in the period.
+  the "it helped" button, or a self-service action was done — and no case was opened in
+  the period.
 
-Broken down per channel, per intent and per day; VIP cases apart; the queue now.
+Broken down per channel, per intent and per day; VIP cases apart; the queue now. The
+operators' wording of it is `core.reports.summary` (and `export` for files and the chart).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from core.storage.ticket_events import REOPENED
 DAY = 24 * 3600.0
 WEEK = 7 * DAY
 REPEAT_DAYS = 7
-CHANNEL_NAMES = {"telegram": "Telegram", "vk": "VK", "console": "консоль"}
+PERIODS = ("today", "week", "month")  # /stats' periods, ending now (`period`)
 # Topics that name no issue: a case on one of them may be about anything.
 UNNAMED_TOPICS = frozenset({"operator", "out_of_scope", "greeting", "thanks", ""})
 
@@ -63,7 +65,7 @@ class BotBlock:
     conversations: int = 0
     contained: int = 0
     answered: int = 0  # contained conversations where the bot answered a question
-    helped: int = 0  # … where the customer pressed «Помогло»
+    helped: int = 0  # … where the customer pressed "it helped"
     self_service: int = 0  # … where a self-service action was done
     actions_done: int = 0  # self-service actions in the period, by outcome
     actions_refused: int = 0
@@ -86,7 +88,7 @@ class KpiReport:
     oldest_wait: float | None  # seconds
     bot: BotBlock = field(default_factory=BotBlock)
     repeat_days: int = REPEAT_DAYS
-    sla: SlaCompliance | None = None  # set by callers that know the targets (`core.sla`)
+    sla: SlaCompliance | None = None  # set by callers that know the targets (`off_loop`)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -245,55 +247,3 @@ def period(name: str, now: float, timezone: str = "Europe/Moscow") -> tuple[floa
     midnight = datetime.fromtimestamp(now, zone).replace(hour=0, minute=0, second=0, microsecond=0)
     days = {"today": 0, "week": 6, "month": 29}.get(name, 0)
     return (midnight - timedelta(days=days)).timestamp(), now
-
-
-def minutes(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} мин"
-    return f"{seconds / 3600:.1f} ч"
-
-
-def percent(share: float | None) -> str:
-    return "—" if share is None else f"{share * 100:.0f}%"
-
-
-def summary_text(report: KpiReport, title: str) -> str:
-    """A short summary for operators (plain text, Russian)."""
-    o = report.overall
-    bot = report.bot
-    lines = [
-        title,
-        f"Обращений к операторам: {o.tickets}, закрыто: {o.closed}",
-        f"Ожидание первого ответа: медиана {minutes(o.first_response_median)}, "
-        f"среднее {minutes(o.first_response_avg)}",
-        f"Время решения (медиана): {minutes(o.resolution_median)}",
-        f"Решено с первого обращения: {percent(o.fcr_share)}",
-        f"CSAT: {'—' if o.csat_avg is None else f'{o.csat_avg:.2f}'} из 5 "
-        f"({o.csat_count} оценок, 4–5: {percent(o.csat_good_share)})",
-        f"Повторные обращения: {o.repeat_contacts}",
-        f"Бот справился сам: {percent(report.containment_share)} "
-        f"({report.contained} из {report.conversations} диалогов)",
-    ]
-    if bot.actions_done or bot.actions_refused or bot.actions_failed:
-        lines.append(
-            f"Самообслуживание: выполнено {bot.actions_done}, отказов магазина "
-            f"{bot.actions_refused}, сбоев {bot.actions_failed}"
-        )
-    lines.append(
-        f"В очереди сейчас: {report.waiting_now}, дольше всех ждёт {minutes(report.oldest_wait)}"
-    )
-    if report.sla is not None:
-        lines.append(report.sla.summary_line())
-    if report.vip.tickets:
-        lines.append(
-            f"VIP: {report.vip.tickets} обращ., ожидание (медиана) "
-            f"{minutes(report.vip.first_response_median)}"
-        )
-    for channel, b in report.per_channel.items():
-        name = CHANNEL_NAMES.get(channel, channel)
-        csat = "—" if b.csat_avg is None else f"{b.csat_avg:.1f}"
-        wait = minutes(b.first_response_median)
-        lines.append(f"• {name}: {b.tickets} обращ., ожидание {wait}, CSAT {csat}")
-    return "\n".join(lines)

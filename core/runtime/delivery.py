@@ -45,6 +45,7 @@ from core.events import (
     UnknownEvent,
     encode,
 )
+from core.knowledge.texts import Texts
 from core.storage import OutboxItem, Storage
 from core.storage import messages as log_kind
 from core.types import OPERATORS
@@ -64,7 +65,8 @@ class RetryLater(Exception):
 
 
 class PermanentFailure(Exception):
-    """The item can never be delivered; `reason` is shown to operators."""
+    """The item can never be delivered; `reason` is shown to operators, so a sender words
+    it for them (desk.yaml `undelivered`)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -76,10 +78,13 @@ class Sender(Protocol):
 
 
 class Delivery:
+    """The outbox's sender: `desk_texts` words the transcript note of an undelivered reply."""
+
     def __init__(
         self,
         storage: Storage,
         clock: Clock,
+        desk_texts: Texts,
         *,
         worker_id: str = "local",
         max_attempts: int = 8,
@@ -88,6 +93,7 @@ class Delivery:
     ) -> None:
         self.storage = storage
         self.clock = clock
+        self.desk_texts = desk_texts
         self.worker_id = worker_id
         self.max_attempts = max_attempts
         self.batch = batch
@@ -282,7 +288,7 @@ class Delivery:
             await tx.messages.add(
                 ticket.conversation_id,
                 log_kind.NOTE,
-                f"Не доставлено клиенту: {reason}",
+                self.desk_texts.format("notes.undelivered", reason=reason),
                 self.clock.now(),
                 ticket_id=ticket.id,
                 author="bot",

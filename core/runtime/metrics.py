@@ -1,14 +1,15 @@
 """Prometheus metrics of the bot (prometheus-client), read at `/metrics` by `bots.health`.
 
-Counted as things happen (one call each from the engine, the adapters, the outbox worker):
+Counted as things happen (`handled` from the engine, `rate_limited` from the adapters'
+error mapping):
 
 * `supportbot_updates_handled_total{channel}` — customer messages and presses answered;
 * `supportbot_reply_seconds{channel}` — the engine's time from a customer message to its
   answers (database writes included; the messenger's own sending is not);
 * `supportbot_rate_limited_total{channel}` — 429 / flood-control answers of an API.
 
-Read from the database when scraped (`scrape()`, asynchronous: the event loop is never
-blocked by it), for whichever replica is asked:
+Read from the database when scraped (`Snapshot.read`, asynchronous: the event loop is
+never blocked by it; `exposition` writes both kinds out), for whichever replica is asked:
 
 * `supportbot_outbox_pending`, `supportbot_outbox_oldest_pending_seconds`,
   `supportbot_outbox_dead`, `supportbot_open_cases`,

@@ -197,7 +197,7 @@ class SQLiteDatabase:
         if self.path == ":memory:":  # no second connection can see it: read here
             yield self
             return
-        import aiosqlite
+        import aiosqlite  # on first use: only long reads need it, a turn never does
 
         conn = await aiosqlite.connect(f"file:{self.path}?mode=ro", uri=True)
         conn.row_factory = aiosqlite.Row
@@ -274,7 +274,7 @@ class PostgresDatabase:
     @classmethod
     async def open(cls, dsn: str) -> PostgresDatabase:
         try:
-            import asyncpg
+            import asyncpg  # an optional extra, needed only for a PostgreSQL URL
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise RuntimeError(
                 "DATABASE_URL points at PostgreSQL: install the extra with "

@@ -1,7 +1,7 @@
 """Running processes and their heartbeats.
 
 Every process that applies updates or delivers the outbox registers itself and renews
-its heartbeat every few seconds (`core.liveness`). Work it has claimed — outbox items,
+its heartbeat every few seconds (`core.runtime.liveness`). Work it has claimed — outbox items,
 inbox partitions — stays its own only while the heartbeat is fresh: a process killed
 mid-work gives its claims up within `LIVE_FOR` seconds, without a fixed long lease.
 """

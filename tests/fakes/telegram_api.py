@@ -223,11 +223,15 @@ class FakeTelegramAPI:
         )
 
     # ------------------------------------------------------------------ lifecycle
-    async def start(self) -> str:
+    def _app(self) -> web.Application:
+        """The HTTP application (a subclass may add routes, e.g. a bench's control API)."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_method)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        return app
+
+    async def start(self) -> str:
+        self._runner = web.AppRunner(self._app(), access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))

@@ -18,7 +18,7 @@ from bots.telegram.render import escape
 from core.desk import roles, team_actions
 from core.desk.operators import OperatorError
 from core.desk.roles import Operator
-from core.reports import export, kpi, off_loop
+from core.reports import export, kpi, off_loop, summary
 from core.storage import Ticket
 
 HELP = (
@@ -198,7 +198,7 @@ def build_router(desk: TelegramDesk) -> Router:
             repeat_days=core.settings.kpi_repeat_days,
         )
         title = PERIODS[name]
-        picture = await asyncio.to_thread(export.chart_png, report, title)
+        picture = await asyncio.to_thread(export.chart_png, report, core.kb.desk, title)
         poster = await desk.pool.reserve_interactive(message.chat.id)
         await poster.bot.send_photo(
             message.chat.id,
@@ -206,7 +206,7 @@ def build_router(desk: TelegramDesk) -> Router:
             message_thread_id=message.message_thread_id if message.is_topic_message else None,
             caption=title,
         )
-        await desk.say(message, escape(kpi.summary_text(report, title)))
+        await desk.say(message, escape(summary.summary_text(report, title, core.kb.desk)))
 
     return router
 
