@@ -52,7 +52,8 @@ async def test_each_outcome_is_read_from_what_the_engine_did(eval_settings, clas
         (UNSURE, "greeting"),
         (GIBBERISH, "out_of_scope"),  # "did not understand" is right for gibberish
         (GIBBERISH, "order_status"),  # ... and a question without the topic otherwise
-        ("верните деньги за возврат, бля", "refund"),  # only the boundary: wrong
+        ("да вы там все идиоты", "refund"),  # only the boundary: wrong
+        ("верните деньги за возврат, бля", "refund"),  # the boundary and the answer: right
     ]
     report = await act_on(eval_settings, classifier, examples)
     outcomes = [a.outcome for a in report.acted]
@@ -66,20 +67,22 @@ async def test_each_outcome_is_read_from_what_the_engine_did(eval_settings, clas
         ANSWERED_RIGHT,
         ASKED_MISSING,
         ANSWERED_WRONG,
+        ANSWERED_RIGHT,
     ]
     acted = report.acted
     assert acted[0].intent == "order_status" and acted[1].intent == "order_status"
     assert acted[2].intent == "operator" and acted[3].intent == "courier_complaint"
     assert acted[6].not_understood and not acted[6].options
-    assert acted[8].intent is None  # an insult is not classified: the boundary only
-    assert report.share(ANSWERED_RIGHT) == pytest.approx(4 / 9)
-    assert report.share(ANSWERED_WRONG) == pytest.approx(2 / 9)
+    assert acted[8].intent is None  # an insult alone is not classified: the boundary only
+    assert acted[9].intent == "refund"  # the request beside the insult is
+    assert report.share(ANSWERED_RIGHT) == pytest.approx(5 / 10)
+    assert report.share(ANSWERED_WRONG) == pytest.approx(2 / 10)
     assert report.share(ASKED_RIGHT, "greeting") == 0.0
     assert report.top1 == pytest.approx(sum(a.ranked[0] == a.truth for a in acted) / len(acted))
     assert report.top3 >= report.top1
     text = format_outcomes(report)
-    assert re.search(r"^answered right:\s+44\.4%$", text, re.M)
-    assert re.search(r"^answered wrong:\s+22\.2%$", text, re.M)
+    assert re.search(r"^answered right:\s+50\.0%$", text, re.M)
+    assert re.search(r"^answered wrong:\s+20\.0%$", text, re.M)
     assert re.search(r"^operator\s+1\s+100%\s+0%\s+0%\s+0%$", text, re.M)
     listed = format_messages(report)
     assert "refund ← acted on order_status: где мой заказ" in listed

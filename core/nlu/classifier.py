@@ -214,6 +214,22 @@ class IntentClassifier:
                     also, strongest = self.intents[top], float(p[top])
         return base, also
 
+    def without_manners(self, text: str) -> Prediction | None:
+        """The reading of the message without its greeting and thanks pieces ("Спасибо
+        огромное, но сколько ещё ждать?"); None when it has no such piece or nothing else."""
+        repaired = self.normalizer.repair(text)
+        cut = [
+            n for n in (self.normalizer.normalize(p) for p in pieces(repaired)) if _has_letters(n)
+        ]
+        content = [piece for piece in cut if not self._is_manners(self.probabilities(piece))]
+        if not content or len(content) == len(cut):
+            return None
+        rest = " ".join(content)
+        p = self.probabilities(rest)
+        order = np.argsort(-p)[:5]
+        ranked = tuple((self.intents[int(i)], float(p[int(i)])) for i in order)
+        return Prediction(ranked[0][0], ranked[0][1], rest, ranked)
+
     def _is_manners(self, p: np.ndarray) -> bool:
         return self.intents[int(np.argmax(p))] in SOCIAL and p.max() >= SOCIAL_PIECE
 
