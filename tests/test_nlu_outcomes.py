@@ -24,6 +24,7 @@ from core.reports.nlu_outcomes import (
     format_messages,
     format_outcomes,
 )
+from core.reports.nlu_scenarios import act_on_scenarios, load_scenarios
 from core.reports.nlu_traffic import OPERATORS, PICKS, format_traffic, score_traffic
 
 UNSURE = "у меня проблема с заказом"  # the model hesitates between several topics
@@ -214,3 +215,68 @@ def test_eval_from_picks_on_the_bot_database(cli_data, tmp_path, classifier):
         rf"^{re.escape(OPERATORS)}, shipped phrases only\s+1\s+100\.0%", result.stdout, re.M
     )
     assert "the bot's model *" in result.stdout
+
+
+# ---------------------------------------------------------------------------- conversations
+SCENARIOS = """
+contexts:
+  delivered: ["где мой заказ 2233445566-0015"]
+  delivered_long_ago: ["где мой заказ 2233445566-0015", "wait 7200"]
+  closed_case:
+    - "пришёл разбитый чайник: носик отколот, крышка треснула, 2233445566-0015"
+    - "press no_photo"
+    - "close"
+scenarios:
+  - {context: delivered, say: "верните деньги", intent: return_item}
+  - {context: delivered_long_ago, say: "верните деньги", intent: return_item}
+  - {context: closed_case, say: "спасибо, всё решили", intent: thanks}
+  - {say: "где мой заказ", intent: order_status}
+"""
+
+
+async def test_conversations_are_played_through_the_engine(eval_settings, classifier, tmp_path):
+    path = tmp_path / "scenarios.yaml"
+    path.write_text(SCENARIOS, encoding="utf-8")
+    scenarios = load_scenarios(path)
+    assert [s.context for s in scenarios] == ["delivered", "delivered_long_ago", "closed_case", ""]
+    assert scenarios[2].turns[-1] == "close" and scenarios[3].turns == ()
+    report = await act_on_scenarios(eval_settings, classifier, scenarios)
+    # The delivered order decides within the hour; two hours later the words alone do.
+    assert [(a.outcome, a.intent) for a in report.acted] == [
+        (ANSWERED_RIGHT, "return_item"),
+        (ANSWERED_WRONG, "refund"),
+        (ANSWERED_RIGHT, "thanks"),  # after the operator closed the case it opened
+        (ANSWERED_RIGHT, "order_status"),
+    ]
+    assert report.acted[0].text == "верните деньги"
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        ("scenarios: [{say: привет}]", "needs say: and intent:"),
+        ("scenarios: [{say: привет, intent: hello}]", "unknown intent"),
+        ("scenarios: [{context: nowhere, say: привет, intent: greeting}]", "no context"),
+        ("contexts: {a: привет}\nscenarios: [{context: a, say: б, intent: greeting}]", "a list"),
+        ("- just a list", "expected contexts"),
+    ],
+)
+def test_a_bad_conversations_file_is_refused_with_its_reason(tmp_path, content, error):
+    path = tmp_path / "scenarios.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match=error):
+        load_scenarios(path)
+
+
+def test_eval_command_plays_a_conversations_file(cli_data, tmp_path):
+    path = tmp_path / "scenarios.yaml"
+    path.write_text(SCENARIOS, encoding="utf-8")
+    result = run_cli(["eval", str(path), "--errors"], cli_data, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "messages: 4" in result.stdout
+    assert re.search(r"^answered right:\s+75\.0%$", result.stdout, re.M)
+    assert "return_item ← acted on refund: верните деньги" in result.stdout
+    path.write_text("scenarios: [{say: привет, intent: hello}]", encoding="utf-8")
+    refused = run_cli(["eval", str(path)], cli_data, tmp_path)
+    assert refused.returncode == 2
+    assert len(refused.stderr.strip().splitlines()) == 1 and "unknown intent" in refused.stderr
