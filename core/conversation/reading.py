@@ -6,9 +6,10 @@ manners and with what the conversation already knows (issue 21).
   without its greeting and thanks pieces.
 - What the conversation knows (`config/nlu/context.yaml`), for a message sent soon after
   the last one and naming no other order: a reading means something else about the
-  order where it is ("верните деньги" about an order in hand asks for its return, about
-  one not yet received for its cancellation), and the topic answered last, or of the case
-  just closed, is likelier for a follow-up ("а сроки какие?").
+  order where it is ("верните деньги" about an order in hand asks for its return,
+  "хочу его вернуть" about one not received yet for its cancellation), and the topic
+  answered last, or of the case just closed, is likelier for a follow-up ("а сроки
+  какие?").
 
 The result is a `Prediction` like the classifier's, so asking and answering treat both
 alike; the dialog logs the intent it acted on.
