@@ -7,9 +7,11 @@ phrases and scored on every set: the four outcomes of each message sent as a new
 customer's first message through the real engine (`core.reports.nlu_outcomes`: answered right,
 asked with the right topic among the buttons, asked without it, answered wrong) and the
 classifier's top-1 / top-3. The real development set is read from `../shared/` beside the
-checkout at run time (never copied here); the team's sets from `tests/data/`. The blind
-final set is scored only with `--final`, and only its totals are printed. Nothing is
-trained on any of these sets.
+checkout at run time (never copied here); the team's sets from `tests/data/`, with the
+short conversations of `tests/data/nlu_scenarios.yaml` (`core.reports.nlu_scenarios`: the
+outcome of each one's last message, after its context). The blind final set is scored
+only with `--final`, and only its totals are printed. Nothing is trained on any of these
+sets.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from core.nlu.classifier import IntentClassifier  # noqa: E402
 from core.nlu.dataset import Example, load_tsv  # noqa: E402
 from core.nlu.normalize import Normalizer, load_slang  # noqa: E402
 from core.reports.nlu_outcomes import OUTCOMES, SHORT, act_on  # noqa: E402
+from core.reports.nlu_scenarios import Scenario, act_on_scenarios, load_scenarios  # noqa: E402
 
 NLU_DIR = REPO / "config" / "nlu"
 REAL_DEV = REPO.parent / "shared" / "nlu_real_dev.tsv"
@@ -44,40 +47,56 @@ TEAM_SETS = (
     "nlu_eval_layout.tsv",
 )
 FINAL = "nlu_real_final.tsv"
+SCENARIOS = "nlu_scenarios.yaml"
 SHIPPED = ModelSpec()
+PHASE_1 = replace(SHIPPED, vector_weight=1.0)  # the model of issue 21's first phase
 BEFORE = ("training.yaml", "training_long.yaml")
 CLOSE = (*BEFORE, "training_close.yaml")
+REAL = (*CLOSE, "training_real.yaml")
 # name: (spec, training phrase files)
 CANDIDATES: dict[str, tuple[ModelSpec, tuple[str, ...]]] = {
-    "before (issue 10)": (SHIPPED, BEFORE),
-    "+ close-intent phrases": (SHIPPED, CLOSE),
-    "+ close, confidence x0.45": (replace(SHIPPED, confidence_scale=0.45), CLOSE),
-    "+ close, confidence x0.7": (replace(SHIPPED, confidence_scale=0.7), CLOSE),
-    "+ close, confidence x0.85": (replace(SHIPPED, confidence_scale=0.85), CLOSE),
+    "before (issue 10)": (PHASE_1, BEFORE),
+    "+ close-intent phrases (phase 1)": (PHASE_1, CLOSE),
+    "+ real-style phrases": (PHASE_1, REAL),
+    "+ real, vectors x0.5 (shipped)": (SHIPPED, REAL),
+    "... confidence x0.5": (replace(SHIPPED, confidence_scale=0.5), REAL),
+    "... confidence x0.6": (replace(SHIPPED, confidence_scale=0.6), REAL),
+    "... no word vectors": (replace(SHIPPED, parts=("chars", "lemmas")), REAL),
+    "... + word n-grams": (replace(SHIPPED, parts=("chars", "words", "lemmas", "vectors")), REAL),
+    "... logistic regression C=10": (replace(SHIPPED, model="logreg", c=10.0), REAL),
+    "... SVM C=0.5": (replace(SHIPPED, c=0.5), REAL),
+    "... best piece weighed 0.2": (replace(SHIPPED, piece_weight=0.2), REAL),
+    "... clear piece promoted (0.4)": (replace(SHIPPED, promote_piece=0.4), REAL),
 }
 
 
-def load_sets(names: list[str], final: bool) -> dict[str, list[Example]]:
-    sets: dict[str, list[Example]] = {}
+def load_sets(names: list[str], final: bool) -> dict[str, list[Example] | list[Scenario]]:
+    sets: dict[str, list[Example] | list[Scenario]] = {}
     if REAL_DEV.exists():
         sets["real dev (shared, 95)"] = load_tsv(REAL_DEV)
     for name in names:
         path = REPO / "tests" / "data" / name
         if path.exists():
-            sets[name] = load_tsv(path)
+            sets[name] = load_scenarios(path) if path.suffix == ".yaml" else load_tsv(path)
     if final:
         sets[FINAL + " (blind: totals only)"] = load_tsv(REPO / "tests" / "data" / FINAL)
     return sets
 
 
 async def score(
-    label: str, model: IntentClassifier, sets: dict[str, list[Example]], folder: Path
+    label: str,
+    model: IntentClassifier,
+    sets: dict[str, list[Example] | list[Scenario]],
+    folder: Path,
 ) -> None:
     settings = load_settings(
         _env_file=None, data_dir=folder, database_url=f"sqlite:///{folder / 'unused.db'}"
     )
     for name, examples in sets.items():
-        report = await act_on(settings, model, examples)
+        if name.endswith(".yaml"):
+            report = await act_on_scenarios(settings, model, examples)  # type: ignore[arg-type]
+        else:
+            report = await act_on(settings, model, examples)  # type: ignore[arg-type]
         shares = " ".join(f"{report.share(o):>7.1%}" for o in OUTCOMES)
         print(
             f"{label:<34} {name[:30]:<30} {report.total:>4} {shares} "
@@ -88,7 +107,7 @@ async def score(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sets", nargs="*", default=list(TEAM_SETS))
+    parser.add_argument("--sets", nargs="*", default=[*TEAM_SETS, SCENARIOS])
     parser.add_argument("--only", nargs="*", default=None, help="candidate names")
     parser.add_argument("--final", action="store_true", help="also the blind final set")
     args = parser.parse_args()

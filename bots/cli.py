@@ -6,7 +6,8 @@ supportbot chat         offline console chat: customer and operator in one termi
 supportbot classify     one message per line on stdin → `intent<TAB>confidence`
 supportbot eval FILE    accuracy, macro-F1, the shares answered wrongly / sent to
                         clarification, per-intent precision/recall, confusions, and the
-                        four outcomes as the bot acts; --from-picks: on the bot's own labels
+                        four outcomes as the bot acts; --from-picks: on the bot's own labels;
+                        FILE.yaml: conversations (the outcome of each one's last message)
 supportbot report       KPIs for a period (the table in the operators' language)
 supportbot unrecognized what the bot did not understand
 supportbot train        retrain on the shipped phrases and operators' labels
@@ -44,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--user", default="console-user", help="the console customer's id")
     sub.add_parser("classify", help="classify stdin lines: intent<TAB>confidence")
     ev = sub.add_parser(
-        "eval", help="the classifier and the bot's four outcomes on intent<TAB>text lines"
+        "eval",
+        help="the classifier and the bot's four outcomes on intent<TAB>text lines "
+        "(or on the conversations of a .yaml file)",
     )
     ev.add_argument("file", type=Path, nargs="?")
     ev.add_argument(
@@ -124,6 +127,8 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
     if args.file is None:
         print("supportbot eval: give FILE.tsv or --from-picks", file=sys.stderr)
         return CONFIG_EXIT
+    if args.file.suffix in (".yaml", ".yml"):
+        return evaluate_scenarios(settings, args.file, args.errors)
     return evaluate_file(settings, args.file, args.errors, args.threshold)
 
 
@@ -236,6 +241,30 @@ def evaluate_file(
     acted = asyncio.run(act_on(settings, model, examples))
     print("\n" + format_outcomes(acted, "as the bot acts (each message a new customer's first):"))
     if show_errors:
+        print("\n" + format_messages(acted))
+    return 0
+
+
+def evaluate_scenarios(settings: Settings, path: Path, show_messages: bool) -> int:
+    """The four outcomes of each conversation's last message (`core.reports.nlu_scenarios`)."""
+    import yaml
+
+    from core.reports.nlu_outcomes import format_messages, format_outcomes
+    from core.reports.nlu_scenarios import act_on_scenarios, load_scenarios
+
+    try:
+        scenarios = load_scenarios(path)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        print(f"Cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    logging.getLogger("supportbot.turns").setLevel(logging.WARNING)
+    try:
+        acted = asyncio.run(act_on_scenarios(settings, _bot_model(settings), scenarios))
+    except ValueError as exc:  # a context turn that cannot be played (no case to close)
+        print(f"{path}: {exc}", file=sys.stderr)
+        return 2
+    print(format_outcomes(acted, "as the bot acts on each conversation's last message:"))
+    if show_messages:
         print("\n" + format_messages(acted))
     return 0
 

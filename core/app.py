@@ -23,6 +23,7 @@ from core.conversation.clarify import Feedback
 from core.conversation.dialog import Dialog, DialogPolicy
 from core.conversation.engine import Engine
 from core.conversation.manners import Manners
+from core.conversation.reading import ContextRules
 from core.desk import sla
 from core.desk.assignment import Assignment
 from core.desk.compensation import Compensation
@@ -287,6 +288,7 @@ def _dialog(
         policy,
         subcases=SubCases.load(Path(settings.knowledge_dir) / "subcases.yaml"),
         feedback=Feedback.from_file(Path(settings.nlu_dir) / "feedback.yaml"),
+        context=ContextRules.from_file(Path(settings.nlu_dir) / "context.yaml"),
     )
 
 

@@ -29,7 +29,7 @@ async def test_an_insult_gets_one_calm_answer_and_the_ticket_a_conflict_mark(tmp
         fake, core = bot.fake, bot.core
         boundary = core.kb.texts.get("conflict_boundary").strip()
 
-        rude = "вы там все идиоты? где мой заказ"
+        rude = "вы там все идиоты?"  # nothing asked besides (tests/test_understanding.py)
         answer = await say(fake, CUSTOMER, rude)
         assert answer["text"].strip() == boundary
         assert "идиот" not in answer["text"].lower()  # never a mirror

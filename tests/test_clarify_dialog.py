@@ -41,13 +41,28 @@ async def test_unsure_message_gets_a_question_with_the_likely_topics(core):
     question = replies[0]
     assert question.text == core.kb.texts.get("clarify_options")
     options = picks(question)
-    # Two or three likely topics, not the whole menu; and a way out.
-    assert 2 <= len(options) <= 3
+    # The three likeliest topics, not the whole menu; and "Другое — позвать оператора".
+    assert len(options) == 3
     assert options[0] == prediction.intent
     assert not set(options) & NOT_OFFERED
     assert options == [n for n, _ in prediction.ranked if n in options]
-    assert buttons.OPERATOR in flat_ids(question) and buttons.MENU in flat_ids(question)
-    assert len(question.flat_buttons) < len(core.kb.menu)
+    other = question.buttons[-1]
+    assert [(b.id, b.title) for b in other] == [
+        (buttons.OPERATOR, core.kb.texts.get("buttons.other_operator"))
+    ]
+    assert len(question.flat_buttons) == 4 < len(core.kb.menu)
+
+
+async def test_none_of_the_topics_hands_the_question_to_an_operator(core):
+    customer = Customer(core)
+    await customer.say(UNSURE)
+    replies = await customer.press(buttons.OPERATOR)  # "Другое — позвать оператора"
+    ticket = await customer.open_ticket()
+    assert ticket is not None
+    assert replies[0].text == core.kb.texts.get("handoff.without_order")
+    # The operator reads the question itself in the case's transcript.
+    transcript = await core.storage.messages.for_ticket(ticket.id)
+    assert UNSURE in [m.text for m in transcript]
 
 
 async def test_the_picked_topic_is_answered_and_kept_as_a_label(core, settings):

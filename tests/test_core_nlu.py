@@ -188,6 +188,18 @@ def test_load_tsv(tmp_path):
         load_tsv(path)
 
 
+def test_load_training_refuses_a_phrase_read_as_a_mapping(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "intents:\n  refund:\n    - деньги не пришли\n    - жду возврат: уже месяц\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match=r"refund: not a phrase \(quote it\)"):
+        load_training(path)
+    path.write_text('intents:\n  refund:\n    - "жду возврат: уже месяц"\n', encoding="utf-8")
+    assert load_training(path) == [("жду возврат: уже месяц", "refund")]
+
+
 async def test_layout_phrase_through_the_engine(core):
     replies = await Customer(core).say("ult vjq pfrfp")
     assert replies[0].text == core.kb.texts.get("ask_order.order_status")

@@ -6,8 +6,10 @@ without scikit-learn."""
 from __future__ import annotations
 
 import pickle
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +17,7 @@ from conftest import REPO, make_settings
 
 from core.app import classifier_for, models_dir
 from core.nlu import IntentClassifier, ModelSpec, training_examples
-from core.nlu.dataset import load_tsv
+from core.nlu.dataset import load_training, load_tsv
 from core.nlu.evaluate import evaluate, format_report
 from core.nlu.features import char_grams, lemma_grams, word_grams
 from core.nlu.lemmas import is_dictionary_word, lemmatize
@@ -184,16 +186,36 @@ def test_existing_sets_stay_above_their_floors(classifier, name, floor, layout_f
         assert layout and evaluate(classifier, layout).accuracy >= layout_floor
 
 
+def _evaluation_sets() -> list[Path]:
+    real_dev = REPO.parent / "shared" / "nlu_real_dev.tsv"  # read at run time, never copied
+    return [*DATA.glob("nlu_*.tsv"), *([real_dev] if real_dev.exists() else [])]
+
+
 def test_long_phrases_copy_no_evaluation_message():
     nlu = REPO / "config" / "nlu"
-    files = ("training_long.yaml", "training_close.yaml")
+    files = ("training_long.yaml", "training_close.yaml", "training_real.yaml")
     written = {t.strip().lower() for t, _ in training_examples(nlu, files)}
-    assert len(written) > 380
-    real_dev = REPO.parent / "shared" / "nlu_real_dev.tsv"  # read at run time, never copied
-    for path in [*DATA.glob("nlu_*.tsv"), *([real_dev] if real_dev.exists() else [])]:
+    assert len(written) > 1000
+    for path in _evaluation_sets():
         overlap = [t for t, _ in load_tsv(path) if t.strip().lower() in written]
         # Very short messages ("привет") may coincide; longer ones never do.
         assert not [t for t in overlap if len(t.split()) > 3], (path.name, overlap[:5])
+
+
+def _five_word_runs(text: str) -> set[str]:
+    words = re.findall(r"[а-яa-z0-9]+", text.lower().replace("ё", "е"))
+    return {" ".join(words[i : i + 5]) for i in range(len(words) - 4)}
+
+
+def test_real_style_phrases_share_no_five_words_in_a_row_with_an_evaluation_set():
+    """`training_real.yaml` was written after studying the kinds of the real messages:
+    not one of its phrases repeats five words in a row of any evaluation message."""
+    phrases = load_training(REPO / "config" / "nlu" / "training_real.yaml")
+    assert len(phrases) > 600
+    runs = set().union(*(_five_word_runs(text) for text, _ in phrases))
+    for path in _evaluation_sets():
+        shared = [t for t, _ in load_tsv(path) if _five_word_runs(t) & runs]
+        assert not shared, (path.name, len(shared))
 
 
 def test_a_cached_model_loads_without_scikit_learn(tmp_path, kb):

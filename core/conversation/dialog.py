@@ -18,8 +18,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from core import buttons
-from core.conversation.clarify import Clarifier, ClarifyPolicy, Feedback
+from core.conversation.clarify import NOT_OFFERED, Clarifier, ClarifyPolicy, Feedback
 from core.conversation.order_replies import OrderReplies
+from core.conversation.reading import ContextRules, Reader
 from core.conversation.replies import ReplyBuilder
 from core.conversation.selfservice import PREFIX as ACTION_PREFIX
 from core.conversation.selfservice import SelfService
@@ -92,6 +93,7 @@ class Dialog:
         policy: DialogPolicy,
         subcases: SubCases | None = None,
         feedback: Feedback | None = None,
+        context: ContextRules | None = None,
     ) -> None:
         self.kb = kb
         self.texts = kb.texts
@@ -104,14 +106,11 @@ class Dialog:
         self.order_replies = OrderReplies(
             kb, self.replies, self.advice, self.selfservice, subcases or SubCases([])
         )
-        self.clarify = Clarifier(
-            kb,
-            self.replies,
-            feedback,
-            ClarifyPolicy(
-                misunderstandings_before_operator=policy.misunderstandings_before_operator
-            ),
+        clarify_policy = ClarifyPolicy(
+            misunderstandings_before_operator=policy.misunderstandings_before_operator
         )
+        self.clarify = Clarifier(kb, self.replies, feedback, clarify_policy)
+        self.reader = Reader(context, clarify_policy.answer_confidence)
         # What a typed message means at each step.
         self.steps: dict[Step, StepHandler] = {
             Step.IDLE: self._new_question,
@@ -135,11 +134,14 @@ class Dialog:
         }
 
     # ------------------------------------------------------------------ entry points
-    async def handle_text(self, turn: Turn) -> None:
-        text = turn.inbound.text.strip()
+    async def handle_text(self, turn: Turn, text: str | None = None) -> None:
+        """A typed message (`text`: what to read instead of the message as typed)."""
+        text = (turn.inbound.text if text is None else text).strip()
         if not await self._command(turn, text):
             message = Message(text, find_order_number(text))
             if message.order:
+                if message.order != turn.slots.order:
+                    turn.slots.order_state = None  # another order: its state is not known
                 turn.slots.order = message.order
             step = turn.conversation.step
             # A bare "hello" while the bot waits for something is answered before the
@@ -156,6 +158,22 @@ class Dialog:
             await self._topic(turn, payload)
         else:
             await self.buttons.get(payload, self._unknown_button)(turn)
+
+    async def insult(self, turn: Turn, request: str) -> None:
+        """A rude message with no case open: a calm boundary, then the answer to what it
+        asks for besides (`request`: the message without its insults), if anything."""
+        if turn.inbound.attachments:
+            turn.slots.add_files(list(turn.inbound.attachments))
+        message = Message(request, find_order_number(request))
+        prediction = self._predict(message)
+        asks = message.order is not None or (
+            prediction.intent not in NOT_OFFERED
+            and prediction.confidence >= self.policy.min_confidence
+        )
+        boundary = "conflict_boundary_request" if asks else "conflict_boundary"
+        turn.say(Reply(self.texts.get(boundary)))
+        if asks:
+            await self.handle_text(turn, request)
 
     def handle_files_only(self, turn: Turn) -> None:
         """Photos or documents with no text and no open ticket."""
@@ -285,6 +303,20 @@ class Dialog:
         turn.normalized = prediction.normalized
         return prediction
 
+    def _read(self, turn: Turn, message: Message, prediction: Prediction) -> Prediction:
+        """The reading acted on: manners set aside, what the conversation knows weighed
+        (`core.conversation.reading`); it becomes the turn's intent."""
+        reading = self.reader.read(
+            self.classifier,
+            prediction,
+            message.text[:CLASSIFY_LIMIT],
+            turn.conversation,
+            turn.now,
+            names_order=message.order is not None,
+        )
+        turn.intent, turn.confidence = reading.intent, reading.confidence
+        return reading
+
     def _confident(self, prediction: Prediction) -> bool:
         return (
             prediction.confidence >= self.policy.min_confidence
@@ -293,6 +325,7 @@ class Dialog:
 
     async def _answer_question(self, turn: Turn, message: Message, prediction: Prediction) -> None:
         conv = turn.conversation
+        prediction = self._read(turn, message, prediction)
         confident = self._confident(prediction)
         if prediction.normalized == ORDER_TOKEN and message.order:
             # Only a number: the customer wants to know about that order.
@@ -364,6 +397,7 @@ class Dialog:
         if order.vip:
             conv.vip = True
         conv.slots.order_status = order.status
+        conv.slots.order_state = order.state
         if intent in COMPLAINTS:
             await self._complaint_about(turn, intent, order)
             return

@@ -152,11 +152,12 @@ class Engine:
         text = inbound.text.strip()
         if self.manners.is_rude(text):
             turn.mark_conflict = True
-            turn.say(Reply(self.dialog.texts.get("conflict_boundary")))
             if turn.open_ticket is not None:
+                turn.say(Reply(self.dialog.texts.get("conflict_boundary")))
                 turn.forward_to_operators = True
-            else:
+            else:  # the boundary, and an answer to what the message asks for besides
                 turn.conversation.slots.conflict = True
+                await self.dialog.insult(turn, self.manners.without_insults(text))
             return
         rating = buttons.parse_rate(inbound.payload) if inbound.payload else None
         if rating is not None:

@@ -1,4 +1,5 @@
-"""Recognising insults and obscenities, so the bot answers them calmly and once."""
+"""Recognising insults and obscenities, so the bot answers them calmly and once — and
+what such a message asks for besides, so that the request is answered too."""
 
 from __future__ import annotations
 
@@ -32,9 +33,20 @@ class Manners:
     def is_rude(self, text: str) -> bool:
         if not text or not self.stems:
             return False
-        lowered = fold(text)
-        lowered = fix_layout(lowered, lambda word: word.startswith(self.stems))
-        for word in _WORD.findall(lowered):
-            if word.startswith(self.stems) and not word.startswith(self.harmless):
-                return True
-        return False
+        return any(self._is_insult(word) for word in _WORD.findall(self._folded(text)))
+
+    def without_insults(self, text: str) -> str:
+        """The message with its insults left out (lowercased): what it asks for, if
+        anything ("Верните деньги сволочи!" → "верните деньги !")."""
+        kept = _WORD.sub(
+            lambda word: " " if self._is_insult(word.group(0)) else word.group(0),
+            self._folded(text),
+        )
+        return " ".join(kept.split())
+
+    def _folded(self, text: str) -> str:
+        return fix_layout(fold(text), lambda word: word.startswith(self.stems))
+
+    def _is_insult(self, word: str) -> bool:
+        return word.startswith(self.stems) and not word.startswith(self.harmless)
+

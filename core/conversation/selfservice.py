@@ -120,6 +120,7 @@ class SelfService:
             turn.say(Reply(self.texts.format(key, number=number), self.replies.operator_row()))
             return
         conv.slots.order = number
+        conv.slots.order_state = order.state
         conv.slots.last_intent = INTENT_OF[action]
         if action not in order.actions:  # no longer possible: what applies to it now
             answer = self.advice.answer(INTENT_OF[action], order, turn.now)
@@ -197,6 +198,8 @@ class SelfService:
             turn.outcomes.append("self_service")
             text = self._done_text(offer, result, turn)
             state = result.order.state if result.order is not None else STATE_AFTER.get(action)
+            if state and number == conv.slots.order:
+                conv.slots.order_state = state  # where the order is now, for the next question
             turn.say(self._with_buttons(text, action, state))
             return
         if result.outcome == act.REFUSED:

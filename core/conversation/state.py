@@ -124,6 +124,7 @@ class Slots:
 
     order: str | None = None  # the order number the conversation is about
     order_status: str | None = None  # its status words when last looked up (for the card)
+    order_state: str | None = None  # its state then (core.orders.states), for reading questions
     last_intent: str | None = None  # the topic last answered
     pending_intent: str | None = None  # the question an order number is awaited for
     order_attempts: int = 0  # wrong order numbers in a row
@@ -150,6 +151,7 @@ class Slots:
         return cls(
             order=_text(data.get("order")),
             order_status=_text(data.get("order_status")),
+            order_state=_text(data.get("order_state")),
             last_intent=_text(data.get("last_intent")),
             pending_intent=_text(data.get("pending_intent")),
             order_attempts=_int(data.get("order_attempts")) or 0,
@@ -202,6 +204,7 @@ class Slots:
 
     def forget_case(self) -> None:
         """A case opened: what was collected for it went to the operators."""
+        self.order_state = None  # operators may change the order: look it up again
         self.complaint = None
         self.description = ""
         self.files = []

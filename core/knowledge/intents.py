@@ -32,3 +32,14 @@ NEEDS_ORDER = frozenset({"order_status", "order_cancel", "delivery_change", "ref
 COMPLAINTS = frozenset({"courier_complaint", "damaged_item", "not_received"})
 # Complaints about a product, where a photo helps the operator.
 NEEDS_PHOTO = frozenset({"damaged_item"})
+# Close intents: real customers' words often fit two of one family (a defect, its return
+# and its money; where an order is and what went wrong on its way), so the dialog asks
+# between two of a family unless one is clearly ahead (issue 21).
+FAMILIES: tuple[frozenset[str], ...] = (
+    frozenset({"damaged_item", "return_item", "refund", "order_cancel"}),
+    frozenset({"order_status", "courier_complaint", "delivery_change", "not_received"}),
+)
+
+
+def same_family(first: str, second: str) -> bool:
+    return any(first in family and second in family for family in FAMILIES)

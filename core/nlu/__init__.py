@@ -26,13 +26,19 @@ CURRENT = "current-model.txt"
 MODEL_GRACE_SECONDS = 3600.0
 
 
-TRAINING_FILES = ("training.yaml", "training_long.yaml", "training_close.yaml")
+TRAINING_FILES = (
+    "training.yaml",
+    "training_long.yaml",
+    "training_close.yaml",
+    "training_real.yaml",
+)
 
 
 def training_examples(nlu_dir: Path, files: Sequence[str] = TRAINING_FILES) -> list[Example]:
     """The shipped phrases: short ones (`training.yaml`), long real-style messages
-    (`training_long.yaml`) and phrases that tell close intents apart
-    (`training_close.yaml`)."""
+    (`training_long.yaml`), phrases that tell close intents apart
+    (`training_close.yaml`) and reviews, complaints and stories in real customers'
+    style (`training_real.yaml`)."""
     examples: list[Example] = []
     for name in files:
         if (nlu_dir / name).exists() or name == TRAINING_FILES[0]:

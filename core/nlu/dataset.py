@@ -10,10 +10,14 @@ Example = tuple[str, str]  # (text, intent)
 
 
 def load_training(path: Path) -> list[Example]:
+    """`intents: {name: [phrase, ...]}`. A phrase YAML did not read as text (an unquoted
+    "word: rest" becomes a mapping) is refused: it would be trained on as its repr."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     examples: list[Example] = []
     for intent, phrases in (raw.get("intents") or {}).items():
         for phrase in phrases or []:
+            if not isinstance(phrase, str | int | float):
+                raise ValueError(f"{path}: {intent}: not a phrase (quote it): {phrase!r}")
             examples.append((str(phrase), str(intent)))
     return examples
 

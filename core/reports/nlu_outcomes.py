@@ -31,8 +31,9 @@ same messages (`Prediction.ranked`).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -130,11 +131,10 @@ def clock_in_working_hours(settings: Any) -> ManualClock:
     return ManualClock(opening + 60 if hours.is_open(opening + 60) else opening)
 
 
-async def act_on(
-    settings: Any, classifier: IntentClassifier, examples: Sequence[Example]
-) -> OutcomeReport:
-    """Send every message as a new customer's first message through an engine built on a
-    throw-away SQLite file, and sort what the bot did (see the module doc)."""
+@asynccontextmanager
+async def scratch_core(settings: Any, classifier: IntentClassifier) -> AsyncIterator[Any]:
+    """A bot core on a throw-away SQLite file with the demo orders and a fixed clock in
+    working hours, running `classifier` (never the shop's database or order API)."""
     with tempfile.TemporaryDirectory(prefix="supportbot-eval-") as folder:
         scratch = settings.model_copy(
             update={
@@ -149,36 +149,40 @@ async def act_on(
         )
         core = await build_core(scratch, clock=clock, orders=orders, classifier=classifier)
         try:
-            rephrase = core.kb.texts.get("clarify")
-            acted = []
-            for number, (text, truth) in enumerate(examples, start=1):
-                inbound = Inbound(CONSOLE, f"eval-{number}", text=text, name="eval")
-                replies = await core.engine.handle(inbound)
-                intent = await _logged_intent(core, inbound)
-                verdict = judge(truth, intent, replies, rephrase)
-                ranked = classifier.predict(text[:CLASSIFY_LIMIT]).ranked
-                acted.append(
-                    Acted(
-                        text,
-                        truth,
-                        verdict.outcome,
-                        intent,
-                        verdict.options,
-                        verdict.not_understood,
-                        tuple(name for name, _ in ranked[:3]),
-                    )
-                )
+            yield core
         finally:
             await core.close()
+
+
+async def act_on(
+    settings: Any, classifier: IntentClassifier, examples: Sequence[Example]
+) -> OutcomeReport:
+    """Send every message as a new customer's first message through an engine built on a
+    throw-away SQLite file, and sort what the bot did (see the module doc)."""
+    acted = []
+    async with scratch_core(settings, classifier) as core:
+        for number, (text, truth) in enumerate(examples, start=1):
+            inbound = Inbound(CONSOLE, f"eval-{number}", text=text, name="eval")
+            replies = await core.engine.handle(inbound)
+            acted.append(await judge_turn(core, inbound, truth, replies))
     return OutcomeReport(tuple(acted))
 
 
+async def judge_turn(core: Any, inbound: Inbound, truth: str, replies: Sequence[Reply]) -> Acted:
+    """The outcome of the customer's last message (`inbound`), answered with `replies`."""
+    intent = await _logged_intent(core, inbound)
+    verdict = judge(truth, intent, replies, core.kb.texts.get("clarify"))
+    ranked = core.classifier.predict(inbound.text[:CLASSIFY_LIMIT]).ranked
+    return replace(verdict, text=inbound.text, ranked=tuple(name for name, _ in ranked[:3]))
+
+
 async def _logged_intent(core: Any, inbound: Inbound) -> str | None:
-    """The intent the engine logged with the customer's (first) message."""
+    """The intent the engine logged with the customer's last message."""
     conv = await core.storage.conversations.find(inbound.customer)
     if conv is None:
         return None
-    for message in await core.storage.messages.for_conversation(conv.id, 20):
+    logged = await core.storage.messages.for_conversation(conv.id, 20)
+    for message in reversed(logged):
         if message.direction == "in":
             return message.intent
     return None
