@@ -49,4 +49,3 @@ class Manners:
 
     def _is_insult(self, word: str) -> bool:
         return word.startswith(self.stems) and not word.startswith(self.harmless)
-
