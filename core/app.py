@@ -33,6 +33,8 @@ from core.knowledge.base import KnowledgeBase, load_canned
 from core.knowledge.subcases import SubCases
 from core.nlu import IntentClassifier, load_classifier, model_key, publish
 from core.orders import OrderService, make_order_service
+from core.privacy.requests import PrivacyPolicy
+from core.privacy.service import Privacy
 from core.runtime.delivery import Delivery
 from core.runtime.files import FileFetchers
 from core.runtime.intake import Intake
@@ -46,6 +48,7 @@ if TYPE_CHECKING:  # the settings are the caller's (config/): core reads, never 
     from config.settings import Settings
 
 log = logging.getLogger(__name__)
+SHIPPED_NLU = Path(__file__).resolve().parent.parent / "config" / "nlu"
 
 
 @dataclass
@@ -68,6 +71,7 @@ class Core:
     intake: Intake
     liveness: Liveness
     team: Team  # departments, shifts and SLA of the operators' desk
+    privacy: Privacy  # erasure, export, retention of customers' personal data
 
     @property
     def worker_id(self) -> str:
@@ -186,8 +190,12 @@ async def build_core(
     dialog = _dialog(settings, kb, classifier, orders)
     escalation = Escalation(kb.texts, escalation_policy(settings, hours), team.on_ticket_open)
     manners = Manners.from_file(Path(settings.nlu_dir) / "rude.yaml")
-    engine = Engine(storage, dialog, escalation, clock, manners, delivery=delivery)
+    privacy = _privacy(settings, storage, clock, kb, delivery, dialog)
+    engine = Engine(
+        storage, dialog, escalation, clock, manners, delivery=delivery, privacy=privacy.requests
+    )
     desk = OperatorDesk(storage, clock, kb.texts, kb.desk, delivery, team)
+    desk.privacy = privacy
     compensation = Compensation(storage, desk, kb.texts, settings.compensation_low_threshold)
     await compensation.load_pool(Path(settings.compensation_codes_file))
     return Core(
@@ -207,6 +215,7 @@ async def build_core(
         intake=Intake(storage, liveness.worker_id),
         liveness=liveness,
         team=team,
+        privacy=privacy,
     )
 
 
@@ -250,6 +259,33 @@ def _dialog(
         policy,
         subcases=SubCases.load(Path(settings.knowledge_dir) / "subcases.yaml"),
         feedback=Feedback.from_file(Path(settings.nlu_dir) / "feedback.yaml"),
+    )
+
+
+def _privacy(
+    settings: Settings,
+    storage: Storage,
+    clock: Clock,
+    kb: KnowledgeBase,
+    delivery: Delivery,
+    dialog: Dialog,
+) -> Privacy:
+    phrases = Path(settings.nlu_dir) / "privacy.yaml"
+    if not phrases.exists():  # a shop's NLU_DIR from before issue 18: the shipped phrases
+        phrases = SHIPPED_NLU / "privacy.yaml"
+    policy = PrivacyPolicy(
+        policy_url=settings.privacy_policy_url or "",
+        retention_days=settings.retention_days,
+        timezone=settings.timezone,
+    )
+    return Privacy.build(
+        storage,
+        clock,
+        kb.texts,
+        policy,
+        phrases,
+        delivery,
+        normalize=lambda text: dialog.classifier.normalizer.normalize(text),
     )
 
 

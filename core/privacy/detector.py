@@ -1,0 +1,85 @@
+"""Recognising a customer's request about their personal data, before the classifier.
+
+A rule-based match (the phrases of `config/nlu/privacy.yaml`), not a new intent: the
+intent taxonomy is a public interface, the classifier's training files are a fixed set,
+and a new intent would change its evaluation. A phrase is a set of word beginnings that
+must all be in a short message, in any order ("удал данн" — "удалите, пожалуйста, мои
+данные"); a message that names something else (a bank card) is not a request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_WORD = re.compile(r"[а-яa-z0-9]+")
+EXACT = 2  # words this short must match whole ("не", "я")
+
+
+class Ask(StrEnum):
+    ERASE = "erase"  # delete my data / I withdraw my consent
+    QUESTION = "question"  # what do you keep about me?
+
+
+@dataclass(frozen=True)
+class Phrase:
+    words: tuple[str, ...]
+
+    def found_in(self, words: list[str]) -> bool:
+        return all(any(_fits(part, word) for word in words) for part in self.words)
+
+
+def _fits(part: str, word: str) -> bool:
+    return word == part if len(part) <= EXACT else word.startswith(part)
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower().replace("ё", "е"))
+
+
+class PrivacyDetector:
+    def __init__(
+        self,
+        erase: Iterable[str] = (),
+        question: Iterable[str] = (),
+        not_erase: Iterable[str] = (),
+        max_words: int = 14,
+    ) -> None:
+        self.erase = [Phrase(tuple(_words(p))) for p in erase if _words(p)]
+        self.question = [Phrase(tuple(_words(p))) for p in question if _words(p)]
+        self.not_erase = tuple(w for p in not_erase for w in _words(p))
+        self.max_words = max_words
+
+    @classmethod
+    def from_file(cls, path: Path) -> PrivacyDetector:
+        """The phrases of `path`; none (nothing recognised) when the file is absent."""
+        if not path.exists():
+            return cls()
+        raw: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return cls(
+            (str(p) for p in raw.get("erase") or ()),
+            (str(p) for p in raw.get("question") or ()),
+            (str(p) for p in raw.get("not_erase") or ()),
+            int(raw.get("max_words") or 14),
+        )
+
+    def ask(self, text: str, normalize: Callable[[str], str] | None = None) -> Ask | None:
+        """What the message asks about the customer's data, if anything. `normalize` is
+        the classifier's (keyboard layout, Latin letters, slang repaired)."""
+        words = _words(text)
+        if not words or len(words) > self.max_words:
+            return None
+        if normalize is not None:
+            words = list(dict.fromkeys(words + _words(normalize(text))))
+        if any(p.found_in(words) for p in self.erase):
+            if not any(_fits(veto, word) for veto in self.not_erase for word in words):
+                return Ask.ERASE
+        if any(p.found_in(words) for p in self.question):
+            return Ask.QUESTION
+        return None
