@@ -7,6 +7,7 @@ supportbot classify     one message per line on stdin → `intent<TAB>confidence
 supportbot eval FILE    accuracy, macro-F1, the shares answered wrongly / sent to
                         clarification, per-intent precision/recall, confusions, and the
                         four outcomes as the bot acts; --from-picks: on the bot's own labels
+supportbot forget telegram:ID | vk:ID, export …, erasures   personal data (bots/privacy_cli.py)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bots import privacy_cli
 from bots.startup import settings_and_logging
 from config.settings import Settings
 
@@ -80,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         help="held-out intent<TAB>text file for the before/after evaluation",
     )
     tr.add_argument("--quiet", action="store_true", help="train only, print one line")
+    privacy_cli.add_parsers(sub)  # forget, export, erasures
     args = parser.parse_args(argv)
 
     settings = settings_and_logging()
@@ -90,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or (
         "run" if settings.telegram_enabled or settings.vk_enabled else "chat"
     )
+    if command in privacy_cli.COMMANDS:
+        return privacy_cli.run(settings, args)
     if command == "classify":
         return classify(settings)
     if command == "eval":

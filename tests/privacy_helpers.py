@@ -4,7 +4,9 @@ nowhere else, to search the dump for."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,6 +24,15 @@ from tests.conftest import db_rows
 OPS_CHAT = "-1001234567890"
 OPERATOR = Operator("777", "Ольга Операторова", OPERATOR_ROLE)
 SENIOR_OPERATOR = Operator("778", "Павел Старший", SENIOR)
+
+
+async def until(check: Callable[[], bool], what: str, limit: float = 30.0) -> None:
+    """Wait for a condition, with a generous deadline."""
+    deadline = asyncio.get_running_loop().time() + limit
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
 
 
 def tables(settings: Settings) -> list[str]:

@@ -9,8 +9,16 @@ from core.privacy.requests import ERASE, KEEP
 from core.reports import kpi
 from core.storage.privacy import TABLES
 from core.types import Inbound
-from tests.conftest import WORK_TIME, all_text, flat_ids
-from tests.privacy_helpers import OPS_CHAT, dump, found_in, kpis, live_history, tables
+from tests.conftest import WORK_TIME, Collector, all_text, flat_ids
+from tests.privacy_helpers import (
+    OPS_CHAT,
+    dump,
+    found_in,
+    kpis,
+    live_history,
+    tables,
+    until,
+)
 
 
 def test_every_table_is_known_to_the_erasure(settings):

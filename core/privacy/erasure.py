@@ -88,6 +88,11 @@ class Erasure:
         self.texts = texts
         self.delivery = delivery
 
+    @property
+    def farewell(self) -> str:
+        """What an erased customer is told (kept in the outbox only until sent)."""
+        return self.texts.get("privacy.erased")
+
     async def request(self, customer: CustomerRef, reason: str, requested_by: str) -> Request:
         """A request to erase `customer`, its hash computed (off the event loop)."""
         customer_hash = await self.identity.hash_of(customer)
@@ -164,10 +169,12 @@ class Erasure:
                 raise DuplicateUpdate(external_id)
             conv = await tx.conversations.find(customer)
             erased = None
-            if conv is not None:
+            # Taken first (another replica may be erasing them this very moment): nothing
+            # is written for a customer erased meanwhile.
+            if conv is not None and await tx.privacy.take(conv.id):
                 farewell = None
                 if tell_customer:
-                    done = CustomerReply(Reply(self.texts.get("privacy.erased")), from_bot=True)
+                    done = CustomerReply(Reply(self.farewell), from_bot=True)
                     farewell = await tx.outbox.add(customer.channel, customer.user_id, done, now)
                 erased = await self.erase_in(tx, conv.id, request, farewell=farewell)
                 if erased is not None and farewell is not None:

@@ -116,7 +116,7 @@ class PrivacyRequests:
             customer, BY_CUSTOMER, BY_CUSTOMER
         )
         slots[CONFIRMED] = True
-        turn.say(Reply(self.texts.get("privacy.erased")))
+        turn.say(Reply(self.erasure.farewell))
 
     def what_we_keep(self) -> str:
         """The answer to "what do you keep about me?"."""

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import logging
 
+import asyncio
+
 from core.clock import Clock
-from core.events import CustomerErased
+from core.events import CustomerErased, CustomerReply, UnknownEvent
 from core.privacy.erasure import BY_RETENTION, Erasure
-from core.storage import Storage
+from core.storage import OutboxItem, Storage
 from core.types import OPERATORS
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,29 @@ class Retention:
         self.erasure = erasure
         self.days = days
         self._last = float("-inf")
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def on_delivered(self, item: OutboxItem) -> None:
+        """A delivery callback: once the message telling an erased customer it is done has
+        been sent, the last row with their id goes (not an hour later)."""
+        if item.channel == OPERATORS:
+            return
+        try:
+            event = item.event
+        except UnknownEvent:
+            return
+        if not isinstance(event, CustomerReply) or event.reply.text != self.erasure.farewell:
+            return
+        task = asyncio.get_running_loop().create_task(self._forget_farewells())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _forget_farewells(self) -> None:
+        try:
+            async with self.storage.transaction() as tx:
+                await tx.privacy.forget_farewells()
+        except Exception as exc:  # the hourly pass tries again
+            log.warning("sent farewells not deleted yet: %r", exc)
 
     async def maybe_run(self) -> dict[str, int] | None:
         """A pass when the last one was an hour ago or more (the housekeeping loop)."""

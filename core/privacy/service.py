@@ -42,11 +42,14 @@ class Privacy:
         identity = Identity(storage, clock)
         erasure = Erasure(storage, clock, identity, texts, delivery)
         detector = PrivacyDetector.from_file(phrases)
+        retention = Retention(storage, clock, erasure, policy.retention_days)
+        if delivery is not None:
+            delivery.on_delivered.append(retention.on_delivered)
         return cls(
             identity=identity,
             erasure=erasure,
             requests=PrivacyRequests(erasure, detector, texts, policy, normalize),
-            retention=Retention(storage, clock, erasure, policy.retention_days),
+            retention=retention,
             export=Export(storage, erasure, policy.timezone),
         )
 

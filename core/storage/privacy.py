@@ -243,11 +243,10 @@ class PrivacyRepo:
         customer = found.customer
         tickets = found.tickets
         marks = _marks(tickets)
-        kept = _marks(keep)
+        kept = f" AND id NOT IN ({_marks(keep)})" if keep else ""  # NOT IN (NULL) is never true
         return await self._ex.execute(
             "DELETE FROM outbox WHERE ((channel = ? AND recipient = ?) OR "
-            f"(channel = 'operators' AND recipient = ?) OR ticket_id IN ({marks})) "
-            f"AND id NOT IN ({kept})",
+            f"(channel = 'operators' AND recipient = ?) OR ticket_id IN ({marks})){kept}",
             (customer.channel, customer.user_id, customer.key, *tickets, *keep),
         )
 
@@ -437,7 +436,8 @@ class PrivacyRepo:
     async def expire(self, before: float) -> dict[str, int]:
         """Remove message texts and files of cases closed before `before` (and of
         messages of no case written before it), with the cases' order numbers and comments
-        and the self-service actions' details; the rows stay for the KPIs."""
+        and the self-service actions' details (the rows stay for the KPIs), and outbox
+        items written before it, sent or not."""
         old = (
             "(ticket_id IS NULL AND created_at < ?) OR ticket_id IN (SELECT id FROM tickets "
             f"WHERE status = '{CLOSED}' AND COALESCE(closed_at, created_at) < ?)"
@@ -469,6 +469,9 @@ class PrivacyRepo:
             "reply_copies": await self._ex.execute(
                 "DELETE FROM reply_copies WHERE created_at < ?", (before,)
             ),
+            # Never sent in all that time (e.g. cases for an operators' group never set):
+            # given up rather than kept.
+            "outbox": await self._ex.execute("DELETE FROM outbox WHERE created_at < ?", (before,)),
         }
         return {key: value for key, value in counts.items() if value}
 
