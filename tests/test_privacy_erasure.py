@@ -38,8 +38,8 @@ def test_every_table_is_known_to_the_erasure(settings):
 async def test_forgotten_on_request(core, clock, settings):
     anna = await live_history(core, clock, "987654331", "telegram", "31")
     boris = await live_history(core, clock, "987654342", "telegram", "42")
-    since, until = WORK_TIME - 86400, WORK_TIME + 3 * 86400
-    before = kpis(await kpi.compute(core.storage, since, until, clock.now()))
+    since, till = WORK_TIME - 86400, WORK_TIME + 3 * 86400
+    before = kpis(await kpi.compute(core.storage, since, till, clock.now()))
     everything = dump(settings)
     assert found_in(everything, anna.needles).keys() == set(anna.needles)  # all were stored
 
@@ -56,20 +56,25 @@ async def test_forgotten_on_request(core, clock, settings):
     after = dump(settings)
     assert found_in(after, anna.needles) == {"987654331": ["outbox"]}  # the answer, until sent
     assert found_in(after, boris.needles).keys() == set(boris.needles)  # the other one's stay
-    assert kpis(await kpi.compute(core.storage, since, until, clock.now())) == before
+    assert kpis(await kpi.compute(core.storage, since, till, clock.now())) == before
 
     [act] = await core.storage.privacy.acts()
     assert act.reason == "customer" and act.channel == "telegram" and act.label.startswith("K")
     assert act.removed["cases"] == 2 and act.removed["cases_closed"] == 1
     assert act.removed["files"] == 1 and act.removed["topics"] == 1
     assert act.customer_hash and anna.user_id not in act.customer_hash
-    events = [
-        item
-        for item in await core.storage.outbox.claim_recipient(
-            "operators", f"privacy:{act.label}", "test", clock.now(), clock.now(), 10
-        )
-    ]
-    [erased] = [item.event for item in events]
+
+    # Delivered: the operators' side gets the deletion, the customer the last message —
+    # and then that message, the last row with her id, is gone too.
+    customers, operators = Collector(), Collector()
+    core.delivery.register("telegram", customers)
+    core.delivery.register("operators", operators)
+    await core.delivery.run_once()
+    [erased] = [item.event for item in operators.items if item.kind == "customer_erased"]
     assert isinstance(erased, CustomerErased)
     assert erased.topics == [[OPS_CHAT, "931"]] and erased.cases == anna.cases
     assert [OPS_CHAT, "5313"] in erased.posts and erased.groups == [OPS_CHAT]
+    [told] = [item for item in customers.items if item.recipient == anna.user_id]
+    assert "ваши данные удалены" in told.payload["reply"]["text"]
+    await until(lambda: not found_in(dump(settings), anna.needles), "the last row gone")
+    assert found_in(dump(settings), boris.needles).keys() == set(boris.needles)

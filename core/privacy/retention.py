@@ -18,9 +18,8 @@ Run from the housekeeping loop, at most once an hour (`run` does one pass):
 
 from __future__ import annotations
 
-import logging
-
 import asyncio
+import logging
 
 from core.clock import Clock
 from core.events import CustomerErased, CustomerReply, UnknownEvent
