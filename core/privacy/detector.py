@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 _WORD = re.compile(r"[а-яa-z0-9]+")
+_LATIN = re.compile(r"[A-Za-z]")
 EXACT = 2  # words this short must match whole ("не", "я")
 
 
@@ -75,8 +76,13 @@ class PrivacyDetector:
         words = _words(text)
         if not words or len(words) > self.max_words:
             return None
-        if normalize is not None:
-            words = list(dict.fromkeys(words + _words(normalize(text))))
+        found = self._ask(words)
+        if found is None and normalize is not None and _LATIN.search(text):
+            # Typed on the English layout or spelt in Latin letters: read back first.
+            found = self._ask(_words(normalize(text)))
+        return found
+
+    def _ask(self, words: list[str]) -> Ask | None:
         if any(p.found_in(words) for p in self.erase):
             if not any(_fits(veto, word) for veto in self.not_erase for word in words):
                 return Ask.ERASE

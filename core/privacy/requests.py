@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core import buttons
 from core.conversation.turn import Turn
 from core.knowledge.texts import Texts
 from core.privacy.detector import Ask, PrivacyDetector
@@ -24,8 +25,8 @@ from core.privacy.erasure import BY_CUSTOMER, Erasure, Request
 from core.storage import Conversation, OutboxItem, Storage
 from core.types import Button, Reply
 
-ERASE = "privacy:erase"  # the confirmation button
-KEEP = "privacy:keep"  # "no, keep it"
+ERASE = buttons.ERASE_DATA  # the confirmation button
+KEEP = buttons.KEEP_DATA  # "no, keep it"
 OFFERED = "privacy_offered"  # slot: when the erasure was offered
 CONFIRMED = "privacy_confirmed"  # slot, within one turn: erase at commit
 TOLD = "privacy_told"  # slot: the privacy line was shown
