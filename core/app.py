@@ -38,7 +38,7 @@ from core.privacy.service import Privacy
 from core.runtime.delivery import Delivery
 from core.runtime.files import FileFetchers
 from core.runtime.intake import Intake
-from core.runtime.learning import ModelWatcher, fetch_model, publish_model
+from core.runtime.learning import ModelWatcher, fetch_model, publish_model, retrain
 from core.runtime.liveness import Liveness, new_worker_id
 from core.runtime.retry import is_network_error, retry
 from core.storage import Storage
@@ -196,6 +196,7 @@ async def build_core(
     )
     desk = OperatorDesk(storage, clock, kb.texts, kb.desk, delivery, team)
     desk.privacy = privacy
+    privacy.retention.retrain = lambda: retrain_without_erased(settings, storage, kb)
     compensation = Compensation(storage, desk, kb.texts, settings.compensation_low_threshold)
     await compensation.load_pool(Path(settings.compensation_codes_file))
     return Core(
@@ -288,6 +289,18 @@ def _privacy(
         delivery,
         normalize=lambda text: dialog.classifier.normalizer.normalize(text),
     )
+
+
+async def retrain_without_erased(settings: Settings, storage: Storage, kb: KnowledgeBase) -> str:
+    """Train the intent model again on the shipped phrases and the labels left after an
+    erasure, publish it (every replica switches), and delete the other cached models of
+    this machine; returns the new model's fingerprint."""
+    model = await retrain(storage, Path(settings.nlu_dir), models_dir(settings), kb.all_texts())
+    key = model.fingerprint
+    for old in models_dir(settings).glob("intent-model-*.pkl"):
+        if old.name != f"intent-model-{key}.pkl":
+            await asyncio.to_thread(old.unlink, missing_ok=True)
+    return key
 
 
 def working_hours(settings: Settings) -> WorkingHours:

@@ -47,8 +47,9 @@ def tables(settings: Settings) -> list[str]:
 
 
 def _text(value: Any) -> str:
+    """A value as text; a blob (the published intent model) as the UTF-8 strings in it."""
     if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).decode("latin-1")
+        return bytes(value).decode("utf-8", errors="replace")
     return str(value)
 
 

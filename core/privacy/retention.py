@@ -13,13 +13,17 @@ Run from the housekeeping loop, at most once an hour (`run` does one pass):
 - whatever the setting, delivered outbox items and set-aside updates are deleted after
   `OPERATIONAL_DAYS`, the message telling an erased customer it is done as soon as it has
   been sent, and a topic or post recorded for an erased customer after the erasure (a send
-  that was under way) is deleted too.
+  that was under way) is deleted too;
+- when an erasure removed labelled texts (operators' `/intent`, customers' picks), the
+  intent model — which keeps words of what it was trained on — is trained again without
+  them and published, and the models trained with them are deleted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from core.clock import Clock
 from core.events import CustomerErased, CustomerReply, UnknownEvent
@@ -44,6 +48,9 @@ class Retention:
         self.days = days
         self._last = float("-inf")
         self._tasks: set[asyncio.Task[None]] = set()
+        # Trains the intent model again on what is left and publishes it; returns its
+        # fingerprint (set by `core.app.build_core`; None: no model to keep clean).
+        self.retrain: Callable[[], Awaitable[str]] | None = None
 
     def on_delivered(self, item: OutboxItem) -> None:
         """A delivery callback: once the message telling an erased customer it is done has
@@ -100,9 +107,25 @@ class Retention:
         removed |= {key: count for key, count in purged.items() if count}
         if purged["leftovers"] and self.erasure.delivery is not None:
             self.erasure.delivery.wake()
+        if await self._refresh_model():
+            removed["model_retrained"] = 1
         if removed:
             log.info("retention pass: %s", removed)
         return removed
+
+    async def _refresh_model(self) -> bool:
+        """Labelled texts were erased: the model, which holds words of them, is trained
+        again without them, and the models trained with them are dropped."""
+        if self.retrain is None:
+            return False
+        upto = await self.storage.privacy.model_stale()
+        if upto is None:
+            return False
+        fingerprint = await self.retrain()
+        async with self.storage.transaction() as tx:
+            await tx.privacy.model_retrained(fingerprint, upto)
+        log.info("intent model %s trained again without erased labels", fingerprint)
+        return True
 
     async def _erase_idle(self, cutoff: float) -> dict[str, int]:
         total: dict[str, int] = {}

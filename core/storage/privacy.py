@@ -300,8 +300,8 @@ class PrivacyRepo:
         """Record an act (a bulk retention pass names no customer)."""
         row = await self._ex.fetchone(
             "INSERT INTO erasures (channel, customer_hash, label, reason, requested_by, "
-            "requested_at, done_at, removed, farewell_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "RETURNING id",
+            "requested_at, done_at, removed, farewell_id, model_stale) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 channel,
                 customer_hash,
@@ -312,6 +312,7 @@ class PrivacyRepo:
                 now,
                 json.dumps(removed, sort_keys=True),
                 farewell_id,
+                1 if removed.get("labels") else 0,
             ),
         )
         assert row is not None
@@ -421,6 +422,21 @@ class PrivacyRepo:
         return {
             table: await self._ex.fetchall(sql, params) for table, (sql, params) in queries.items()
         }
+
+    # ------------------------------------------------------------------ the intent model
+    async def model_stale(self) -> int | None:
+        """The last act that removed labelled texts the intent model was trained on (it
+        holds words of them) before it was trained again without them; None when none."""
+        row = await self._ex.fetchone("SELECT MAX(id) AS last FROM erasures WHERE model_stale = 1")
+        return int(row["last"]) if row and row["last"] is not None else None
+
+    async def model_retrained(self, fingerprint: str, upto: int) -> None:
+        """The model `fingerprint` was trained without the labels erased by acts up to
+        `upto`: those acts are settled, and every other published model goes."""
+        await self._ex.execute(
+            "UPDATE erasures SET model_stale = 0 WHERE model_stale = 1 AND id <= ?", (upto,)
+        )
+        await self._ex.execute("DELETE FROM intent_models WHERE fingerprint <> ?", (fingerprint,))
 
     # ------------------------------------------------------------------ retention
     async def idle(self, before: float, limit: int) -> list[tuple[int, CustomerRef]]:

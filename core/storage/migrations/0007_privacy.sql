@@ -11,7 +11,9 @@ ALTER TABLE conversations ADD COLUMN erased_at DOUBLE PRECISION;
 -- repeated request is recognised and nobody can read the id back; `label` (K + 8 hex
 -- digits of the hash) is how operators and logs refer to them. Bulk retention passes
 -- leave one act each, with no customer. `farewell_id`: the outbox item telling the
--- customer it is done, deleted (and this cleared) once it has been sent.
+-- customer it is done, deleted (and this cleared) once it has been sent. `model_stale`:
+-- labelled texts were removed, and the intent model (which holds words of what it was
+-- trained on) is to be trained again without them; cleared once it has been.
 CREATE TABLE erasures (
     id {id},
     channel TEXT NOT NULL DEFAULT '',
@@ -22,7 +24,8 @@ CREATE TABLE erasures (
     requested_at DOUBLE PRECISION NOT NULL,
     done_at DOUBLE PRECISION NOT NULL,
     removed TEXT NOT NULL DEFAULT '{}',
-    farewell_id BIGINT
+    farewell_id BIGINT,
+    model_stale INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX erasures_customer ON erasures (customer_hash);
 
