@@ -56,6 +56,14 @@ class PrivacyDetector:
         self.question = [Phrase(tuple(_words(p))) for p in question if _words(p)]
         self.not_erase = tuple(w for p in not_erase for w in _words(p))
         self.max_words = max_words
+        # A message without the longest word beginning of any phrase cannot match one:
+        # one search of this rules out almost every message at once.
+        keys = sorted({max(p.words, key=len) for p in self.erase + self.question}, key=len)
+        self._maybe = re.compile(
+            r"(?<![а-яa-z0-9])(?:" + "|".join(re.escape(k) for k in reversed(keys)) + ")"
+            if keys
+            else r"(?!)"
+        )
 
     @classmethod
     def from_file(cls, path: Path) -> PrivacyDetector:
@@ -73,11 +81,15 @@ class PrivacyDetector:
     def ask(self, text: str, normalize: Callable[[str], str] | None = None) -> Ask | None:
         """What the message asks about the customer's data, if anything. `normalize` is
         the classifier's (keyboard layout, Latin letters, slang repaired)."""
-        words = _words(text)
+        lowered = text.lower().replace("ё", "е")
+        latin = normalize is not None and _LATIN.search(lowered) is not None
+        if not latin and not self._maybe.search(lowered):
+            return None
+        words = _WORD.findall(lowered)
         if not words or len(words) > self.max_words:
             return None
         found = self._ask(words)
-        if found is None and normalize is not None and _LATIN.search(text):
+        if found is None and latin and normalize is not None:
             # Typed on the English layout or spelt in Latin letters: read back first.
             found = self._ask(_words(normalize(text)))
         return found
