@@ -23,6 +23,7 @@ from core.events import (
     CaseClosed,
     CaseOpened,
     ConflictMarked,
+    CustomerErased,
     CustomerMessage,
     CustomerReply,
     Delivered,
@@ -37,6 +38,7 @@ from core.events import (
     render_for_customer,
     render_for_desk,
 )
+from core.privacy.erasure import TOLD, operators_line
 from core.storage import OutboxItem
 from core.types import CONSOLE, OPERATORS, Inbound, Reply
 
@@ -369,6 +371,10 @@ class _DeskPrinter:
 
     async def rating_comment(self, item: OutboxItem, event: RatingComment) -> None:
         self._say(event, f"комментарий к оценке: {event.text}")
+
+    async def customer_erased(self, item: OutboxItem, event: CustomerErased) -> None:
+        if event.reason in TOLD:  # the console has no topics to delete
+            self.chat.print(f"[операторам] {operators_line(self.chat.core.kb.desk, event)}")
 
     async def conflict(self, item: OutboxItem, event: ConflictMarked) -> None:
         self._say(event, "клиент перешёл на грубость, обращение отмечено как конфликтное")

@@ -26,7 +26,7 @@ import time
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNotFound
 from aiogram.types import InlineKeyboardMarkup, ReactionTypeEmoji
 
-from bots.telegram import cards
+from bots.telegram import cards, erasure
 from bots.telegram.errors import for_delivery, is_not_modified, is_thread_missing
 from bots.telegram.groups import Groups
 from bots.telegram.operators.buttons import card_keyboard
@@ -43,6 +43,7 @@ from core.events import (
     CaseClosed,
     CaseOpened,
     ConflictMarked,
+    CustomerErased,
     CustomerMessage,
     Delivered,
     DeskEvent,
@@ -421,6 +422,16 @@ class OperatorsSender:
             await self.bot.close_forum_topic(chat, thread_id)
         except TelegramBadRequest as exc:
             log.info("topic %s not closed: %s", thread_id, exc.message)
+
+    async def customer_erased(self, item: OutboxItem, event: CustomerErased) -> None:
+        await erasure.delete_customer(
+            self.pool,
+            item,
+            event,
+            self.core.delivery.checkpoint,
+            self.core.kb.desk,
+            self.groups.main,
+        )
 
     # ------------------------------------------------------------------ topics
     async def is_forum(self, chat: int) -> bool:

@@ -38,6 +38,7 @@ BY_CUSTOMER = "customer"
 BY_OPERATOR = "operator"
 BY_COMMAND = "command"
 BY_RETENTION = "retention"
+TOLD = (BY_CUSTOMER, BY_OPERATOR, BY_COMMAND)  # the operators' groups hear of these
 
 
 @dataclass(frozen=True)
@@ -226,3 +227,20 @@ class Erasure:
     async def acts_for(self, customer: CustomerRef) -> list[Act]:
         """Earlier erasures of this customer (recognised by the hash)."""
         return await self.storage.privacy.acts_for(await self.identity.hash_of(customer))
+
+
+def operators_line(
+    desk_texts: Texts, event: CustomerErased, topics_left: int = 0, posts_left: int = 0
+) -> str:
+    """The one line an operators' group is told (desk.yaml `privacy`): the customer's
+    label, their case numbers, and what Telegram did not let the bot delete."""
+    cases = ""
+    if event.cases:
+        numbers = ", ".join(desk_texts.format("privacy.case", ticket=n) for n in event.cases)
+        cases = desk_texts.format("privacy.cases", numbers=numbers)
+    line = desk_texts.format(f"privacy.erased.{event.reason}", label=event.label, cases=cases)
+    if topics_left:
+        line += desk_texts.format("privacy.topics_left", count=topics_left)
+    if posts_left:
+        line += desk_texts.format("privacy.posts_left", count=posts_left)
+    return line
