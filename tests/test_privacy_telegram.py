@@ -1,4 +1,4 @@
-"""Issue 18 through the real bot and the fake Bot API: a Telegram customer with two cases
+"""Issue 18 through the real bot and the fake Bot API (and the fake VK API): a Telegram customer with two cases
 (one open), messages, a photo, an edit, a rating with a comment and an order number asks to
 be forgotten and confirms — the fake saw deleteForumTopic for their topic and one line in
 the group, they are told it is done, and no table of the database holds anything of theirs
@@ -7,6 +7,7 @@ deleted, and one Telegram keeps (older than 48 hours) is named in the line."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -14,8 +15,10 @@ import pytest
 
 from core.privacy.requests import ERASE
 from tests.case_helpers import TICKET_NO, card_of, press, raw_text, say, to_chat
+from tests.fakes.vk_api import FakeVKAPI
 from tests.privacy_helpers import dump, found_in, until
 from tests.telegram_harness import OPS, telegram_bot
+from tests.vk_helpers import payloads
 
 CUSTOMER, OTHER = 6987654321, 6912345678
 OPERATOR, SENIOR = 777, 778
@@ -125,3 +128,52 @@ async def test_forgotten_in_telegram(tmp_path, classifier, forum):
 
         await until(lambda: not found_in(dump(settings), mine), "nothing of hers left", 60)
         assert found_in(dump(settings), theirs).keys() == set(theirs)
+
+
+VK_USER = 715158642
+
+
+async def test_forgotten_through_vk(tmp_path, classifier):
+    """The same for a VK customer (operators in the Telegram group): the callback button
+    erases, the topic is deleted, they are told in VK, nothing of theirs is left."""
+    async with FakeVKAPI() as vk:
+        vk.set_user(VK_USER, "Всеслава", "Редкостная")
+        async with telegram_bot(
+            tmp_path,
+            classifier,
+            vk_group_token=vk.token,
+            vk_group_id=vk.group_id,
+            vk_api_url=vk.api_url,
+            vk_requests_per_second=20,
+        ) as bot:
+            fake, core = bot.fake, bot.core
+            await vk.wait_for("groups.getLongPollServer", timeout=60)
+            vk.push_message(VK_USER, "позовите оператора, секретвк", photo=True)
+            await vk_receives(vk, VK_USER, "№ 1")
+            await fake.wait_for("sendMessage", lambda p: "Обращение №1" in raw_text(p))
+            thread = card_of(fake, 1)["message_thread_id"]
+            fake.group_message(OPS, OPERATOR, "Всеслава, проверяю", thread_id=thread)
+            await vk_receives(vk, VK_USER, "проверяю")
+            mine = [str(VK_USER), "Всеслава", "Редкостная", "секретвк"]
+            assert found_in(dump(core.settings), mine).keys() == set(mine)
+
+            vk.push_message(VK_USER, "отзываю согласие на обработку персональных данных")
+            offer = await vk_receives(vk, VK_USER, "Удалить данные?")
+            assert [p["b"] for p in payloads(offer)] == [ERASE, "privacy:keep"]
+            vk.push_event(VK_USER, {"b": ERASE})
+            await vk_receives(vk, VK_USER, "ваши данные удалены")
+            await fake.wait_for("deleteForumTopic", lambda p: p["message_thread_id"] == thread)
+            await fake.wait_for("sendMessage", lambda p: "удалены по его запросу" in raw_text(p))
+            [act] = await core.storage.privacy.acts()
+            assert act.channel == "vk" and act.removed["files"] == 1
+            await until(lambda: not found_in(dump(core.settings), mine), "nothing left", 60)
+
+
+async def vk_receives(vk: FakeVKAPI, user: int, needle: str, limit: float = 30.0) -> dict:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        found = [m for m in vk.sent_messages(user) if needle in str(m.get("message") or "")]
+        if found:
+            return found[-1]
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"the VK customer never got {needle!r}")
