@@ -68,3 +68,32 @@ def test_masked_above_debug(captured, fmt):
 def test_no_debug_warning_at_info(captured):
     out = captured("text", "INFO")
     assert out.getvalue() == ""
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+async def test_a_conversation_leaves_no_personal_data_in_the_log(
+    tmp_path, classifier, captured, fmt
+):
+    """A customer's two cases, a photo, an edit, a rating comment, their phone, e-mail and
+    order number, operators' replies and the erasure, through the real bot at INFO: the
+    log holds none of their words (they appear as telegram:ID, cases by number)."""
+    from core.privacy.requests import ERASE
+    from tests.case_helpers import press, say
+    from tests.telegram_harness import telegram_bot
+    from tests.test_privacy_telegram import CUSTOMER, history
+
+    out = captured(fmt, "INFO")
+    async with telegram_bot(tmp_path, classifier) as bot:
+        fake = bot.fake
+        needles, _ = await history(fake, CUSTOMER, "71", "zlata_unique71")
+        contact = f"мой телефон {PHONE}, почта {EMAIL}"
+        fake.private_message(CUSTOMER, contact, first_name="Злата71")  # to the open case
+        await fake.wait_for("sendMessage", lambda p: "почта" in str(p.get("text")))
+        await say(fake, CUSTOMER, "удалите мои данные", needle="Удалить данные?")
+        await press(fake, CUSTOMER, ERASE, needle="ваши данные удалены")
+        await fake.wait_for("deleteForumTopic")
+    text = out.getvalue()
+    assert "handled in" in text and "erased (act 1, customer)" in text  # it did log
+    words = [n for n in needles if not n.isdigit() and not n.startswith("AgAC")]
+    words += [PHONE, EMAIL, "+7 912", "mail.example", "Вторая71", "телефон"]
+    assert [w for w in words if w in text] == []

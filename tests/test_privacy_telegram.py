@@ -1,9 +1,10 @@
-"""Issue 18 through the real bot and the fake Bot API (and the fake VK API): a Telegram customer with two cases
-(one open), messages, a photo, an edit, a rating with a comment and an order number asks to
-be forgotten and confirms — the fake saw deleteForumTopic for their topic and one line in
-the group, they are told it is done, and no table of the database holds anything of theirs
-(another customer's data stays); in a group without topics the bot's cards and posts are
-deleted, and one Telegram keeps (older than 48 hours) is named in the line."""
+"""Issue 18 through the real bot and the fake Bot API (and the fake VK API): a Telegram
+customer with two cases (one open), messages, a photo, an edit, a rating with a comment
+and an order number asks to be forgotten and confirms — the fake saw deleteForumTopic for
+their topic and one line in the group, they are told it is done, and no table of the
+database holds anything of theirs (another customer's data stays); in a group without
+topics the bot's cards and posts are deleted, and one Telegram keeps (older than 48 hours)
+is named in the line. The same for a VK customer."""
 
 from __future__ import annotations
 
@@ -106,8 +107,9 @@ async def test_forgotten_in_telegram(tmp_path, classifier, forum):
             "sendMessage", lambda p: p["chat_id"] == OPS and "удалены по его запросу" in p["text"]
         )
         [act] = await core.storage.privacy.acts()
-        assert f"Данные клиента {act.label} удалены по его запросу (обращения №1, №2)" in (
-            line["text"]
+        assert (
+            f"Данные клиента {act.label} удалены по его запросу (обращения №1, №2)"
+            in (line["text"])
         )
         assert "message_thread_id" not in line  # in the group, not in a topic
         if forum:
