@@ -418,6 +418,14 @@ class PrivacyRepo:
                 "SELECT * FROM inbox WHERE partition_key = ? ORDER BY id",
                 (partition,),
             ),
+            "reply_copies": (
+                "SELECT * FROM reply_copies WHERE channel = ? AND recipient = ? ORDER BY source",
+                (customer.channel, customer.user_id),
+            ),
+            "claims": (
+                "SELECT * FROM claims WHERE external_id LIKE ? ESCAPE '!' ORDER BY claimed_at",
+                (_like_prefix(partition + ":"),),
+            ),
         }
         return {
             table: await self._ex.fetchall(sql, params) for table, (sql, params) in queries.items()
