@@ -4,6 +4,7 @@
     └── desk             the gate (`gate.py`): operators only, the role resolved
         ├── buttons      «Взять» / «Закрыть» under a card (`CardAction` callback data)
         ├── commands     /take, /close, /assign, /transfer, /shift, /stats, …
+        ├── privacy      /forget, /export (senior operators)
         └── replies      answers to the customer, notes, saved replies, anything else
     errors               one handler: refusals shown to the operator, repeats ignored
 
@@ -17,7 +18,7 @@ from aiogram import Bot, F, Router
 from aiogram.types import BotCommand, BotCommandScopeChat, ChatMemberUpdated
 
 from bots.telegram.filters import on_loop
-from bots.telegram.operators import buttons, commands, errors, replies
+from bots.telegram.operators import buttons, commands, errors, privacy, replies
 from bots.telegram.operators.desk import TelegramDesk
 from bots.telegram.operators.gate import Gate
 
@@ -48,7 +49,10 @@ def build_router(desk: TelegramDesk) -> Router:
     gated.edited_message.outer_middleware(gate)
     gated.callback_query.outer_middleware(gate)
     gated.include_routers(
-        buttons.build_router(desk), commands.build_router(desk), replies.build_router(desk)
+        privacy.build_router(desk),  # /forget, /export (before the buttons' catch-all)
+        buttons.build_router(desk),
+        commands.build_router(desk),
+        replies.build_router(desk),
     )
     router.include_router(gated)
     errors.attach(router, desk)
