@@ -179,3 +179,52 @@ async def vk_receives(vk: FakeVKAPI, user: int, needle: str, limit: float = 30.0
             return found[-1]
         await asyncio.sleep(0.02)
     raise AssertionError(f"the VK customer never got {needle!r}")
+
+
+VIP_GROUP = -1009000000777
+ROUTING = """
+groups:
+  main: {title: Поддержка}
+  vip: {title: VIP-клиенты}
+rules:
+  - when: {vip: true}
+    group: vip
+default: main
+"""
+
+
+async def test_every_topic_in_every_group(tmp_path, classifier):
+    """A VIP customer's case opened in the VIP group and transferred to the main one: a
+    topic in each; both are deleted and each group is told."""
+    routing = tmp_path / "routing.yaml"
+    routing.write_text(ROUTING, encoding="utf-8")
+    async with telegram_bot(
+        tmp_path,
+        classifier,
+        routing_file=routing,
+        operator_groups=f"vip:{VIP_GROUP}",
+        vip_telegram_ids=str(CUSTOMER),
+    ) as bot:
+        fake = bot.fake
+        fake.add_chat(VIP_GROUP, title="VIP", is_forum=True)
+        await say(fake, CUSTOMER, "позовите оператора", first_name="Вита", needle="№")
+        [card] = await fake.wait_for(
+            "sendMessage", lambda p: p["chat_id"] == VIP_GROUP and "Обращение №1" in raw_text(p)
+        )
+        vip_thread = card["message_thread_id"]
+        fake.group_message(VIP_GROUP, OPERATOR, "/transfer Поддержка", thread_id=vip_thread)
+        [moved] = await fake.wait_for(
+            "sendMessage", lambda p: p["chat_id"] == OPS and "Обращение №1" in raw_text(p)
+        )
+        main_thread = moved["message_thread_id"]
+
+        await say(fake, CUSTOMER, "забудьте меня", first_name="Вита", needle="Удалить данные?")
+        await press(fake, CUSTOMER, ERASE, needle="ваши данные удалены")
+        deleted = await fake.wait_for("deleteForumTopic", count=2)
+        assert sorted((p["chat_id"], p["message_thread_id"]) for p in deleted) == sorted(
+            [(VIP_GROUP, vip_thread), (OPS, main_thread)]
+        )
+        lines = await fake.wait_for(
+            "sendMessage", lambda p: "удалены по его запросу" in raw_text(p), count=2
+        )
+        assert sorted(p["chat_id"] for p in lines) == sorted([OPS, VIP_GROUP])
