@@ -87,15 +87,14 @@ def _confirmed(key: str) -> bool:
 
 
 async def _open(settings: Settings) -> tuple[Storage, Privacy]:
-    from core.app import SHIPPED_NLU
+    from core.app import SHIPPED_NLU, open_storage
     from core.clock import SystemClock
     from core.knowledge.base import KnowledgeBase
     from core.privacy.requests import PrivacyPolicy
     from core.privacy.service import Privacy
-    from core.storage import Storage
 
     kb = KnowledgeBase.load(Path(settings.knowledge_dir))
-    storage = await Storage.open(settings.database_url)
+    storage = await open_storage(settings.database_url)
     policy = PrivacyPolicy(
         settings.privacy_policy_url or "", settings.retention_days, settings.timezone
     )
@@ -155,9 +154,9 @@ async def list_acts(settings: Settings, since: str | None, until: str | None, fm
     except ValueError:
         print(f"Not a date: {since or until!r}. Dates are YYYY-MM-DD.", file=sys.stderr)
         return 2
-    from core.storage import Storage
+    from core.app import open_storage
 
-    storage = await Storage.open(settings.database_url)
+    storage = await open_storage(settings.database_url)
     try:
         acts = await storage.privacy.acts(start, end)
     finally:
