@@ -13,19 +13,19 @@ delete by hand. Retention and the clean-up of a late topic are deleted without a
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 
-from bots.telegram.posting import BotPool
 from core.events import CustomerErased
-from core.knowledge.texts import Texts
 from core.privacy.erasure import TOLD, operators_line
 from core.storage import OutboxItem
 
+if TYPE_CHECKING:
+    from bots.telegram.operators_sender.outlet import Outlet
+
 log = logging.getLogger(__name__)
 
-Checkpoint = Callable[..., Awaitable[None]]
 _GONE = ("not found", "topic_id_invalid", "message_id_invalid")
 
 
@@ -34,35 +34,26 @@ def _gone(exc: TelegramBadRequest) -> bool:
     return any(marker in text for marker in _GONE)
 
 
-async def delete_customer(
-    pool: BotPool,
-    item: OutboxItem,
-    event: CustomerErased,
-    checkpoint: Checkpoint,
-    desk_texts: Texts,
-    main_chat: int | None,
-) -> None:
+async def delete_customer(out: Outlet, item: OutboxItem, event: CustomerErased) -> None:
     """Delete the customer's topics and the bot's posts, then tell the groups."""
-    progress = item.progress
-    left_topics = await _topics(pool, item, event, checkpoint)
-    left_posts = await _posts(pool, item, event, checkpoint)
+    left_topics = await _topics(out, item, event)
+    left_posts = await _posts(out, item, event)
     if event.reason not in TOLD:
         return
-    groups = event.groups or ([str(main_chat)] if main_chat is not None and event.cases else [])
-    told = set(progress.get("told", []))
-    line = operators_line(desk_texts, event, left_topics, left_posts)
+    main = str(out.groups.main)
+    groups = event.groups or ([main] if event.cases else [])
+    told = set(item.progress.get("told", []))
+    line = operators_line(out.desk_texts, event, left_topics, left_posts)
     for chat in groups:
         if chat in told:
             continue
-        poster = await pool.reserve(int(chat))
+        poster = await out.pool.reserve(int(chat))
         await poster.bot.send_message(int(chat), line)
         told.add(chat)
-        await checkpoint(item, told=sorted(told))
+        await out.done(item, told=sorted(told))
 
 
-async def _topics(
-    pool: BotPool, item: OutboxItem, event: CustomerErased, checkpoint: Checkpoint
-) -> int:
+async def _topics(out: Outlet, item: OutboxItem, event: CustomerErased) -> int:
     """Delete every topic of the customer; returns how many Telegram refused."""
     done = set(item.progress.get("topics", []))
     left = int(item.progress.get("topics_left", 0))
@@ -71,7 +62,7 @@ async def _topics(
         if key in done:
             continue
         try:
-            await pool.main.bot.delete_forum_topic(int(chat), int(thread))
+            await out.bot.delete_forum_topic(int(chat), int(thread))
         except TelegramBadRequest as exc:
             if not _gone(exc):  # no right to delete messages: an admin has to
                 log.warning("topic %s of group %s not deleted: %s", thread, chat, exc.message)
@@ -80,13 +71,11 @@ async def _topics(
             log.warning("topic %s of group %s not deleted: %s", thread, chat, exc.message)
             left += 1
         done.add(key)
-        await checkpoint(item, topics=sorted(done), topics_left=left)
+        await out.done(item, topics=sorted(done), topics_left=left)
     return left
 
 
-async def _posts(
-    pool: BotPool, item: OutboxItem, event: CustomerErased, checkpoint: Checkpoint
-) -> int:
+async def _posts(out: Outlet, item: OutboxItem, event: CustomerErased) -> int:
     """Delete the bot's cards and posts in groups where the customer had no topic (in a
     forum they were inside the topic, deleted with it); returns how many were refused."""
     in_topics = {chat for chat, _ in event.topics}
@@ -97,12 +86,12 @@ async def _posts(
         if chat in in_topics or key in done:
             continue
         try:
-            await pool.main.bot.delete_message(int(chat), int(message_id))
+            await out.bot.delete_message(int(chat), int(message_id))
         except TelegramBadRequest as exc:
             if not _gone(exc):  # older than 48 hours: Telegram keeps it
                 left += 1
         except TelegramForbiddenError:
             left += 1
         done.add(key)
-        await checkpoint(item, posts=sorted(done), posts_left=left)
+        await out.done(item, posts=sorted(done), posts_left=left)
     return left
