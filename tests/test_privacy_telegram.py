@@ -60,6 +60,8 @@ async def history(fake, user: int, tag: str, username: str) -> tuple[list[str], 
     fake.group_message(OPS, OPERATOR, answer, is_forum=thread is not None, **where)
     await fake.wait_for("sendMessage", to_chat(user, answer))
     fake.group_message(OPS, OPERATOR, f"/close {first}", is_forum=thread is not None, **where)
+    # The group and the private chat are applied independently: rate once the close is in.
+    await fake.wait_for("sendMessage", to_chat(user, f"Обращение № {first} закрыто"))
     await press(fake, user, f"rate:{first}:2", needle="Расскажите")
     await say(fake, user, f"курьер грубил, отзыв{tag}", needle="Спасибо", **name)
     await escalated(fake, user, f"снова нужен оператор, жалоба{tag}", name)
@@ -81,9 +83,14 @@ async def history(fake, user: int, tag: str, username: str) -> tuple[list[str], 
 
 
 @pytest.mark.parametrize("forum", [True, False])
-async def test_forgotten_in_telegram(tmp_path, classifier, forum):
+async def test_forgotten_in_telegram(tmp_path, classifier, database_url, forum):
+    """On the SQLite file and on PostgreSQL (`database_url`), in a forum and a plain group."""
     async with telegram_bot(
-        tmp_path, classifier, forum=forum, senior_operator_ids=[str(SENIOR)]
+        tmp_path,
+        classifier,
+        forum=forum,
+        senior_operator_ids=[str(SENIOR)],
+        database_url=database_url,
     ) as bot:
         fake, core = bot.fake, bot.core
         settings = core.settings
@@ -135,9 +142,10 @@ async def test_forgotten_in_telegram(tmp_path, classifier, forum):
 VK_USER = 715158642
 
 
-async def test_forgotten_through_vk(tmp_path, classifier):
-    """The same for a VK customer (operators in the Telegram group): the callback button
-    erases, the topic is deleted, they are told in VK, nothing of theirs is left."""
+async def test_forgotten_through_vk(tmp_path, classifier, database_url):
+    """The same for a VK customer (operators in the Telegram group), on both databases: the
+    callback button erases, the topic is deleted, they are told in VK, nothing of theirs is
+    left."""
     async with FakeVKAPI() as vk:
         vk.set_user(VK_USER, "Всеслава", "Редкостная")
         async with telegram_bot(
@@ -147,6 +155,7 @@ async def test_forgotten_through_vk(tmp_path, classifier):
             vk_group_id=vk.group_id,
             vk_api_url=vk.api_url,
             vk_requests_per_second=20,
+            database_url=database_url,
         ) as bot:
             fake, core = bot.fake, bot.core
             await vk.wait_for("groups.getLongPollServer", timeout=60)
