@@ -58,6 +58,9 @@ async def test_forgotten_on_request(core, clock, settings):
     assert found_in(after, boris.needles).keys() == set(boris.needles)  # the other one's stay
     assert kpis(await kpi.compute(core.storage, since, till, clock.now())) == before
 
+    for number in anna.cases:  # her open case closed first (withdrawn), none left open
+        case = await core.storage.tickets.get(number)
+        assert case is not None and case.status == "closed", case
     [act] = await core.storage.privacy.acts()
     assert act.reason == "customer" and act.channel == "telegram" and act.label.startswith("K")
     assert act.removed["cases"] == 2 and act.removed["cases_closed"] == 1
