@@ -24,8 +24,6 @@ from core.desk.roles import Operator
 from core.desk.team import Team
 from core.events import Ack, CaseClosed, CustomerReply
 from core.knowledge.texts import Texts
-from core.privacy import desk as privacy_desk
-from core.privacy.erasure import Erased
 from core.runtime.delivery import Delivery
 from core.storage import Conversation, LoggedMessage, Storage, Ticket
 from core.storage import messages as log_kind
@@ -34,6 +32,7 @@ from core.storage.tickets import CLOSED, IN_PROGRESS, WAITING
 from core.types import Attachment, Button, Reply
 
 if TYPE_CHECKING:
+    from core.privacy.erasure import Erased
     from core.privacy.service import Privacy
 
 __all__ = ["Action", "OperatorDesk", "OperatorError", "TicketView"]
@@ -229,12 +228,12 @@ class OperatorDesk(ActionRunner):
     ) -> Erased:
         """`/forget` (seniors): erase the case's customer's personal data."""
         assert self.privacy is not None, "build_core sets the desk's privacy"
-        return await privacy_desk.forget(self, self.privacy, ticket_id, operator, external_id)
+        return await self.privacy.forget_case(self, ticket_id, operator, external_id)
 
     async def export(self, ticket_id: int, operator: Operator) -> tuple[str, str]:
         """`/export` (seniors): (file name, JSON) of everything stored about the customer."""
         assert self.privacy is not None, "build_core sets the desk's privacy"
-        return await privacy_desk.export(self, self.privacy, ticket_id, operator)
+        return await self.privacy.export_case(self, ticket_id, operator)
 
     async def queue(self, department: str | None = None) -> list[Ticket]:
         """Waiting cases, first to be answered first; only one department's when named."""

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.clock import Clock
+from core.desk.action import ActionRunner
+from core.desk.roles import Operator
 from core.knowledge.texts import Texts
+from core.privacy import desk
 from core.privacy.detector import PrivacyDetector
-from core.privacy.erasure import Erasure
+from core.privacy.erasure import Erased, Erasure
 from core.privacy.export import Export
 from core.privacy.identity import Identity
 from core.privacy.requests import PrivacyPolicy, PrivacyRequests
@@ -56,3 +59,19 @@ class Privacy:
     async def housekeeping(self) -> None:
         """The periodic part (from the housekeeping loop): a retention pass each hour."""
         await self.retention.maybe_run()
+
+    async def forget_case(
+        self,
+        runner: ActionRunner,
+        ticket_id: int,
+        operator: Operator,
+        external_id: str | None = None,
+    ) -> Erased:
+        """A senior operator's `/forget` (`core.desk.operators.OperatorDesk.forget`)."""
+        return await desk.forget(runner, self, ticket_id, operator, external_id)
+
+    async def export_case(
+        self, runner: ActionRunner, ticket_id: int, operator: Operator
+    ) -> tuple[str, str]:
+        """A senior operator's `/export` (`core.desk.operators.OperatorDesk.export`)."""
+        return await desk.export(runner, self, ticket_id, operator)
