@@ -38,10 +38,19 @@ async def test_forget_and_export_in_the_group(tmp_path, classifier):
         document = sent["document"].decode()
         assert "тайна55" in document and "Заявительница" in document
 
+        # A senior who never started a chat with the bot: the file comes in the topic.
+        fake.fail_next("sendDocument", code=403, description="Forbidden: bot can't initiate")
+        fake.group_message(OPS, SENIOR, "/export", thread_id=thread)
+        [here] = await fake.wait_for("sendDocument", lambda p: p["chat_id"] == OPS)
+        assert here["message_thread_id"] == thread and "Не получилось" in here["caption"]
+        assert "тайна55" in here["document"].decode()
+
         asked = await operator_says(fake, thread, "/forget", operator=SENIOR)
         assert "Отменить будет нельзя" in raw_text(asked)
         [[button]] = asked["reply_markup"]["inline_keyboard"]
-        [question] = [m for m in fake.sent_messages(OPS) if "Отменить будет нельзя" in m["text"]]
+        [question] = [
+            m for m in fake.sent_messages(OPS) if "Отменить будет нельзя" in m.get("text", "")
+        ]
         press = {"message_chat_id": OPS, "message_id": question["message_id"], "thread_id": thread}
         fake.callback_query(OPERATOR, button["callback_data"], **press)
         await fake.wait_for(

@@ -63,7 +63,9 @@ async def on_forget(
     keyboard.button(
         text=desk_texts.get("privacy.confirm_button"), callback_data=Forget(ticket=ticket.id)
     )
-    await desk.pool.main.bot.send_message(
+    # The main bot asks (only it receives the button's press), within the group's budget.
+    poster = await desk.pool.reserve_interactive(message.chat.id, main_only=True)
+    await poster.bot.send_message(
         message.chat.id,
         desk_texts.format("privacy.confirm", ticket=ticket.id),
         message_thread_id=_thread(message),
@@ -105,15 +107,15 @@ async def on_export(
     file = BufferedInputFile(text.encode("utf-8"), filename=name)
     caption = desk_texts.format("privacy.exported", ticket=ticket.id)
     user = message.from_user
-    bot = desk.pool.main.bot
     if user is not None and not message.sender_chat:  # a person, not an anonymous admin
-        try:
-            await bot.send_document(user.id, file, caption=caption)
+        try:  # by the main bot: the one the operator may have started a chat with
+            await desk.pool.main.bot.send_document(user.id, file, caption=caption)
             await desk.say(message, desk_texts.get("privacy.exported_private"))
             return
         except (TelegramForbiddenError, TelegramBadRequest) as exc:
             log.info("export not sent privately: %s", exc)
-    await bot.send_document(
+    poster = await desk.pool.reserve_interactive(message.chat.id)
+    await poster.bot.send_document(
         message.chat.id,
         file,
         caption=f"{caption}\n{desk_texts.get('privacy.exported_here')}",
