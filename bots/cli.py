@@ -11,6 +11,7 @@ supportbot eval FILE    accuracy, macro-F1, the shares answered wrongly / sent t
 supportbot report       KPIs for a period (the table in the operators' language)
 supportbot unrecognized what the bot did not understand
 supportbot train        retrain on the shipped phrases and operators' labels
+supportbot forget telegram:ID | vk:ID, export …, erasures   personal data (privacy_cli.py)
 
 A database that cannot be opened (or reached: commands try once) is one line on stderr
 and exit code 2, like a misconfiguration.
@@ -26,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bots import privacy_cli
 from bots.startup import CONFIG_EXIT, refusal, report_problems, settings_and_logging
 from config.settings import Settings
 
@@ -78,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="held-out intent<TAB>text file for the before/after evaluation",
     )
     tr.add_argument("--quiet", action="store_true", help="train only, print one line")
+    privacy_cli.add_parsers(sub)  # forget, export, erasures
     return parser
 
 
@@ -180,6 +183,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "train": _train,
     "chat": _chat,
     "run": _run,
+    **dict.fromkeys(privacy_cli.COMMANDS, privacy_cli.run),  # personal data
 }
 
 

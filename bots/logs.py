@@ -20,6 +20,8 @@ import sys
 from collections.abc import Iterable
 from types import TracebackType
 
+from bots.log_privacy import RedactPersonalData, warn_if_debug
+
 REDACTED = "***"
 # Shapes of secrets that need no configuration to be recognised.
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -81,6 +83,7 @@ def make_handler(fmt: str = "text", secrets: Iterable[str] = ()) -> logging.Hand
     else:
         handler.setFormatter(logging.Formatter(TEXT_FORMAT))
     handler.addFilter(RedactSecrets(secrets))
+    handler.addFilter(RedactPersonalData())  # phones, e-mails, order numbers above DEBUG
     return handler
 
 
@@ -94,6 +97,7 @@ def setup(level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = ()) -
     quiet_libraries(level)
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
+    warn_if_debug(level)
 
 
 def quiet_libraries(level: str) -> None:

@@ -158,6 +158,21 @@ class Settings(BaseSettings):
     # messages when the main bot's share of Telegram's per-group limit is spent.
     telegram_helper_bot_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
 
+    # --- personal data (issue 18) ---------------------------------------------------------------
+    # The shop's privacy policy: one line with it under a new customer's first answer, and in
+    # the answer to "what do you keep about me?". Unset: no line.
+    privacy_policy_url: str | None = None
+    # Message texts and files of cases closed this many days ago are erased, and customers
+    # silent this long are erased entirely (KPIs kept); 0 keeps them until a customer asks.
+    retention_days: int = Field(365, ge=0)
+
+    @field_validator("privacy_policy_url")
+    @classmethod
+    def _privacy_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_url(value, schemes=("http", "https"))
+        return value
+
     @field_validator("operator_ids", "senior_operator_ids", mode="before")
     @classmethod
     def _desk_ids(cls, value: object) -> object:

@@ -37,10 +37,12 @@ from core.knowledge.base import KnowledgeBase, load_canned
 from core.knowledge.subcases import SubCases
 from core.nlu import IntentClassifier, load_classifier, model_key, publish
 from core.orders import OrderService, make_order_service
+from core.privacy.requests import PrivacyPolicy
+from core.privacy.service import Privacy
 from core.runtime.delivery import Delivery
 from core.runtime.files import FileFetchers
 from core.runtime.intake import Intake
-from core.runtime.learning import ModelWatcher, fetch_model, publish_model
+from core.runtime.learning import ModelWatcher, fetch_model, publish_model, retrain
 from core.runtime.liveness import Liveness, new_worker_id
 from core.runtime.retry import describe, is_network_error, retry
 from core.storage import Storage
@@ -50,6 +52,7 @@ if TYPE_CHECKING:  # the settings are the caller's (config/): core reads, never 
     from config.settings import Settings
 
 log = logging.getLogger(__name__)
+SHIPPED_NLU = Path(__file__).resolve().parent.parent / "config" / "nlu"
 
 
 @dataclass
@@ -72,6 +75,7 @@ class Core:
     intake: Intake
     liveness: Liveness
     team: Team  # departments, shifts and SLA of the operators' desk
+    privacy: Privacy  # erasure, export, retention of customers' personal data
 
     @property
     def worker_id(self) -> str:
@@ -223,8 +227,13 @@ async def build_core(
     dialog = _dialog(settings, kb, classifier, orders)
     escalation = Escalation(kb.texts, escalation_policy(settings, hours), team.on_ticket_open)
     manners = Manners.from_file(Path(settings.nlu_dir) / "rude.yaml")
-    engine = Engine(storage, dialog, escalation, clock, manners, delivery=delivery)
+    privacy = _privacy(settings, storage, clock, kb, delivery, dialog)
+    engine = Engine(
+        storage, dialog, escalation, clock, manners, delivery=delivery, privacy=privacy.requests
+    )
     desk = OperatorDesk(storage, clock, kb.texts, kb.desk, delivery, team)
+    desk.privacy = privacy
+    privacy.retention.retrain = lambda: retrain_without_erased(settings, storage, kb)
     compensation = Compensation(storage, desk, kb.texts, settings.compensation_low_threshold)
     await compensation.load_pool(Path(settings.compensation_codes_file))
     return Core(
@@ -244,6 +253,7 @@ async def build_core(
         intake=Intake(storage, liveness.worker_id),
         liveness=liveness,
         team=team,
+        privacy=privacy,
     )
 
 
@@ -290,6 +300,45 @@ def _dialog(
         feedback=Feedback.from_file(Path(settings.nlu_dir) / "feedback.yaml"),
         context=ContextRules.from_file(Path(settings.nlu_dir) / "context.yaml"),
     )
+
+
+def _privacy(
+    settings: Settings,
+    storage: Storage,
+    clock: Clock,
+    kb: KnowledgeBase,
+    delivery: Delivery,
+    dialog: Dialog,
+) -> Privacy:
+    phrases = Path(settings.nlu_dir) / "privacy.yaml"
+    if not phrases.exists():  # a shop's NLU_DIR from before issue 18: the shipped phrases
+        phrases = SHIPPED_NLU / "privacy.yaml"
+    policy = PrivacyPolicy(
+        policy_url=settings.privacy_policy_url or "",
+        retention_days=settings.retention_days,
+        timezone=settings.timezone,
+    )
+    return Privacy.build(
+        storage,
+        clock,
+        kb.texts,
+        policy,
+        phrases,
+        delivery,
+        normalize=lambda text: dialog.classifier.normalizer.normalize(text),
+    )
+
+
+async def retrain_without_erased(settings: Settings, storage: Storage, kb: KnowledgeBase) -> str:
+    """Train the intent model again on the shipped phrases and the labels left after an
+    erasure, publish it (every replica switches), and delete the other cached models of
+    this machine; returns the new model's fingerprint."""
+    model = await retrain(storage, Path(settings.nlu_dir), models_dir(settings), kb.all_texts())
+    key = model.fingerprint
+    for old in models_dir(settings).glob("intent-model-*.pkl"):
+        if old.name != f"intent-model-{key}.pkl":
+            await asyncio.to_thread(old.unlink, missing_ok=True)
+    return key
 
 
 def working_hours(settings: Settings) -> WorkingHours:

@@ -19,6 +19,8 @@ OTHER_ORDER = "order_other"  # "another order": the bot asks for its number
 TOPIC = "topic:"  # topic:<intent>
 PICK = "pick:"  # pick:<intent>: a topic picked in answer to a clarifying question
 RATE = "rate:"  # rate:<ticket>:<1..5>
+ERASE_DATA = "privacy:erase"  # "yes, delete my data" (core.privacy.requests)
+KEEP_DATA = "privacy:keep"  # "no, keep it"
 
 
 def topic(intent: str, title: str) -> Button:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from core.types import Attachment, Reply
@@ -216,6 +216,25 @@ class SlaAlert(Notice):
     tier: str = ""
 
 
+@dataclass(frozen=True)
+class CustomerErased(DeskEvent):
+    """A customer's data was erased (act `act`, customer `label`, `reason`: customer,
+    operator, command or retention). The operators' side deletes the customer's `topics`
+    and the bot's `posts` about their cases (`[chat id, id]` pairs), then tells each of
+    `groups` in one line; `ticket_id` is their latest case (0: none), `cases` all of them.
+    Nothing here names the customer."""
+
+    KIND: ClassVar[str] = "customer_erased"
+
+    act: int = 0
+    label: str = ""
+    reason: str = ""
+    cases: list[int] = field(default_factory=list)
+    topics: list[list[str]] = field(default_factory=list)
+    posts: list[list[str]] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+
+
 CustomerEvent = CustomerReply | ReplyEdited
 NoticeEvent = (
     Delivered
@@ -228,11 +247,12 @@ NoticeEvent = (
     | Transferred
     | SlaAlert
 )
-DeskEvents = CaseOpened | CustomerMessage | CaseClosed | NoticeEvent
+DeskEvents = CaseOpened | CustomerMessage | CaseClosed | CustomerErased | NoticeEvent
 AnyEvent = CustomerEvent | DeskEvents
 
 _KINDS: dict[str, type[Event]] = {
-    cls.KIND: cls for cls in (CustomerReply, ReplyEdited, CaseOpened, CustomerMessage, CaseClosed)
+    cls.KIND: cls
+    for cls in (CustomerReply, ReplyEdited, CaseOpened, CustomerMessage, CaseClosed, CustomerErased)
 }
 _NOTICES: dict[str, type[Event]] = {
     cls.NOTICE: cls

@@ -15,6 +15,7 @@ from core.events import (
     CaseClosed,
     CaseOpened,
     ConflictMarked,
+    CustomerErased,
     CustomerMessage,
     CustomerReply,
     Delivered,
@@ -51,6 +52,17 @@ EVERY_EVENT = [
     Assigned(7, to_id="42", to_name="Пётр", by="Анна"),
     Transferred(7, left="main", to="VIP", by="Анна"),
     SlaAlert(7, target="first_response", level="warning", due=1234.5, tier="vip"),
+    CustomerErased(
+        7,
+        act=3,
+        label="K1A2B3C4D",
+        reason="customer",
+        cases=[5, 7],
+        topics=[["-1001", "42"]],
+        posts=[["-1002", "9"]],
+        groups=["-1001", "-1002"],
+    ),
+    CustomerErased(0, act=4, reason="retention"),
 ]
 
 

@@ -15,6 +15,7 @@ from core.events import (
     CaseClosed,
     CaseOpened,
     ConflictMarked,
+    CustomerErased,
     CustomerMessage,
     CustomerReply,
     Delivered,
@@ -29,6 +30,7 @@ from core.events import (
 )
 from core.knowledge.base import Answer
 from core.knowledge.texts import Texts
+from core.privacy.erasure import TOLD, operators_line
 from core.runtime.renderers import render_for_customer, render_for_desk
 from core.storage import OutboxItem
 
@@ -132,3 +134,7 @@ class DeskPrinter:
         else:
             text = texts.format("console.sla.warning", target=target)
         self._say(texts.format("console.notice", ticket=event.ticket_id, text=text))
+
+    async def customer_erased(self, item: OutboxItem, event: CustomerErased) -> None:
+        if event.reason in TOLD:  # the console has no topics to delete: the group's line
+            self._say(operators_line(self.texts, event))

@@ -69,13 +69,14 @@ class BotPool:
             return posters[found]
         raise RetryLater(wait, "operators' group limit", count_attempt=False)
 
-    async def reserve_interactive(self, chat_id: int) -> Poster:
+    async def reserve_interactive(self, chat_id: int, *, main_only: bool = False) -> Poster:
         """A bot to answer an operator at once: may use the minute's last slots; when even
-        those are spent it waits a little, then answers anyway."""
+        those are spent it waits a little, then answers anyway. `main_only`: a post with
+        buttons, whose presses only the main bot receives."""
         limit = max(
             self.per_minute, min(self.per_minute + INTERACTIVE_HEADROOM, TELEGRAM_GROUP_LIMIT)
         )
-        posters = self.bots
+        posters = [self.main] if main_only else self.bots
         keys = [self.budget_key(poster, chat_id) for poster in posters]
         found = await self.budget.wait_free(keys, limit, INTERACTIVE_PATIENCE)
         if found is not None:

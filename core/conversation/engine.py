@@ -22,6 +22,7 @@ import asyncio
 import logging
 import time
 import weakref
+from typing import TYPE_CHECKING
 
 from core import buttons
 from core.clock import Clock, SystemClock
@@ -46,6 +47,9 @@ from core.storage import messages as log_kind
 from core.storage.database import is_unique_violation
 from core.types import OPERATORS, Inbound, Reply
 
+if TYPE_CHECKING:
+    from core.privacy.requests import PrivacyRequests
+
 log = logging.getLogger(__name__)
 
 MAX_STORED_TEXT = 20_000  # characters of one message kept in the log
@@ -61,6 +65,7 @@ class Engine:
         clock: Clock | None = None,
         manners: Manners | None = None,
         delivery: Delivery | None = None,
+        privacy: PrivacyRequests | None = None,
     ) -> None:
         self.storage = storage
         self.dialog = dialog
@@ -68,6 +73,7 @@ class Engine:
         self.clock = clock or SystemClock()
         self.manners = manners or Manners(())
         self.delivery = delivery
+        self.privacy = privacy  # requests about the customer's personal data
         # Turns of one customer within this process take turns here, so they are decided
         # in arrival order; correctness across processes rests on the database (versions).
         self._order: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -97,7 +103,10 @@ class Engine:
                 conv.name = inbound.name or conv.name
                 conv.profile_url = inbound.profile_url or conv.profile_url
                 turn = Turn(inbound, conv, state.open_ticket, self.clock.now())
-                await self._decide(turn)
+                if self.privacy is None or not await self.privacy.decide(turn):
+                    await self._decide(turn)
+                if self.privacy is not None:
+                    self.privacy.notice(turn)
                 try:
                     async with self.storage.transaction() as tx:
                         items = await self._commit(tx, turn)
@@ -230,6 +239,8 @@ class Engine:
         items += await self._queue_replies(tx, turn, reply_ticket, now)
         await tx.conversations.save(conv, now)
         turn.case = reply_ticket or (ticket.id if ticket is not None else None)
+        if self.privacy is not None:  # a confirmed erasure, last: it anonymises the row
+            items += await self.privacy.commit(tx, turn, items, now)
         return items
 
     async def _log_inbound(self, tx: Storage, turn: Turn, ticket_id: int | None, now: float) -> str:

@@ -22,6 +22,8 @@ _BUTTON_TEXTS = {
     buttons.START: "buttons.menu",
     buttons.ORDER_OK: "selfservice.buttons.this_order",
     buttons.OTHER_ORDER: "selfservice.buttons.other_order",
+    buttons.ERASE_DATA: "privacy.buttons.erase",
+    buttons.KEEP_DATA: "privacy.buttons.keep",
 }
 _ACTION_TEXTS = {
     "yes": "selfservice.buttons.confirm",

@@ -26,6 +26,7 @@ from core.runtime.delivery import Delivery
 from core.runtime.intake import consume_applied
 from core.storage import DuplicateUpdate, OutboxItem, Storage, Ticket
 from core.storage import messages as log_kind
+from core.storage.privacy import ERASED_PREFIX
 from core.types import OPERATORS
 
 
@@ -85,6 +86,10 @@ class ActionRunner:
             ticket = await self.ticket(tx, ticket_id)
             await tx.conversations.touch(ticket.conversation_id)
             ticket = await self.ticket(tx, ticket_id, must_be_open=must_be_open)
+            if ticket.user_id.startswith(ERASED_PREFIX):  # nobody to act for any more
+                raise OperatorError(
+                    self.desk_texts.format("privacy.already_erased", ticket=ticket.id)
+                )
             action = Action(tx, ticket, self.clock.now())
             yield action
             consumed = await consume_applied(tx)

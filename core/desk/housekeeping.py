@@ -1,6 +1,7 @@
 """Periodic work of a running bot: closing tickets that wait on a silent customer,
-forgetting old claims of applied updates, and raising SLA alerts (`core.desk.sla`) for
-cases close to or past their targets."""
+forgetting old claims of applied updates, raising SLA alerts (`core.desk.sla`) for
+cases close to or past their targets, and the retention of personal data
+(`core.privacy.retention`)."""
 
 from __future__ import annotations
 
@@ -63,5 +64,10 @@ async def run_forever(
                 await desk.team.sla.check()
             except Exception:
                 log.exception("SLA check failed")
+        if desk.privacy is not None:
+            try:
+                await desk.privacy.housekeeping()  # retention, hourly
+            except Exception:
+                log.exception("retention pass failed")
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), every)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from core import buttons
 from core.clock import Clock
@@ -29,6 +30,10 @@ from core.storage import messages as log_kind
 from core.storage.ticket_events import REOPENED
 from core.storage.tickets import CLOSED, IN_PROGRESS, WAITING
 from core.types import Attachment, Button, Reply
+
+if TYPE_CHECKING:
+    from core.privacy.erasure import Erased
+    from core.privacy.service import Privacy
 
 __all__ = ["Action", "OperatorDesk", "OperatorError", "TicketView"]
 
@@ -61,6 +66,7 @@ class OperatorDesk(ActionRunner):
         super().__init__(storage, clock, desk_texts, delivery)
         self.texts = texts  # what customers read (the rating request)
         self.team = team  # departments, shifts, SLA
+        self.privacy: Privacy | None = None  # erasure and export (set by build_core)
 
     async def reply(
         self,
@@ -216,6 +222,18 @@ class OperatorDesk(ActionRunner):
         """`/intent NAME`: the right intent of the ticket's first customer message, kept
         as a training example. Returns the labelled text."""
         return await marks.label_intent(self, ticket_id, intent, operator, external_id)
+
+    async def forget(
+        self, ticket_id: int, operator: Operator, external_id: str | None = None
+    ) -> Erased:
+        """`/forget` (seniors): erase the case's customer's personal data."""
+        assert self.privacy is not None, "build_core sets the desk's privacy"
+        return await self.privacy.forget_case(self, ticket_id, operator, external_id)
+
+    async def export(self, ticket_id: int, operator: Operator) -> tuple[str, str]:
+        """`/export` (seniors): (file name, JSON) of everything stored about the customer."""
+        assert self.privacy is not None, "build_core sets the desk's privacy"
+        return await self.privacy.export_case(self, ticket_id, operator)
 
     async def queue(self, department: str | None = None) -> list[Ticket]:
         """Waiting cases, first to be answered first; only one department's when named."""

@@ -44,9 +44,11 @@ INTENT = "intent"
 STATS = "stats"
 QUEUE = "queue"
 SHIFT = "shift"
+FORGET = "forget"  # erase the case's customer's personal data
+EXPORT = "export"  # everything stored about the case's customer
 
 # Only a senior operator, whatever the case.
-SENIOR_ONLY = frozenset({VIP, MANAGER, COMPENSATE, STATS})
+SENIOR_ONLY = frozenset({VIP, MANAGER, COMPENSATE, STATS, FORGET, EXPORT})
 # A senior operator, or the operator the case belongs to (or anyone while nobody has it).
 OWN_CASE_OR_SENIOR = frozenset({REOPEN, ASSIGN, TRANSFER})
 

@@ -17,6 +17,7 @@ from core.events import (
     CaseClosed,
     CaseOpened,
     ConflictMarked,
+    CustomerErased,
     CustomerMessage,
     CustomerReply,
     Delivered,
@@ -67,6 +68,8 @@ class DeskRenderer(Protocol):
 
     async def sla_alert(self, item: OutboxItem, event: SlaAlert) -> None: ...
 
+    async def customer_erased(self, item: OutboxItem, event: CustomerErased) -> None: ...
+
 
 async def render_for_customer(renderer: CustomerRenderer, item: OutboxItem) -> None:
     """Hand the item's event to the renderer's method for it."""
@@ -108,6 +111,8 @@ async def render_for_desk(renderer: DeskRenderer, item: OutboxItem) -> None:
             await renderer.transferred(item, event)
         case SlaAlert():
             await renderer.sla_alert(item, event)
+        case CustomerErased():
+            await renderer.customer_erased(item, event)
         case CustomerReply() | ReplyEdited():
             raise UnknownEvent(f"{type(event).__name__} is not for the operators")
         case _:

@@ -26,6 +26,7 @@ from core.storage.migrations import migrate
 from core.storage.models import ModelRepo
 from core.storage.outbox import OutboxItem, OutboxRepo
 from core.storage.outcomes import OutcomeRepo
+from core.storage.privacy import PrivacyRepo
 from core.storage.promo import PromoRepo
 from core.storage.threads import ThreadRef, ThreadRepo
 from core.storage.ticket_events import TicketEventRepo
@@ -121,6 +122,11 @@ class Storage:
     def desk(self) -> DeskRepo:
         """Operators' roles, shifts, SLA alerts and what was shown to them."""
         return DeskRepo(self._ex)
+
+    @cached_property
+    def privacy(self) -> PrivacyRepo:
+        """Erasing a customer's data, the acts of erasure, their hashes' secret."""
+        return PrivacyRepo(self._ex)
 
     @classmethod
     async def open(cls, url: str) -> Storage:

@@ -100,6 +100,7 @@ ADMIN_RIGHTS = (
 ).split()
 MEMBER_STATUSES = ("creator", "administrator", "member", "left", "kicked")
 BLOCKED = "Forbidden: bot was blocked by the user"
+DELETE_WINDOW = 48 * 3600  # deleteMessage: "sent less than 48 hours ago"
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup of "
     "the specified message are exactly the same as a current content and reply markup of the "
@@ -1013,6 +1014,8 @@ class FakeTelegramAPI:
 
     def _api_deletemessage(self, p: Params) -> bool:
         msg = self._find(p.get("chat_id"), p.get("message_id"), "delete")
+        if time.time() - int(msg.get("date") or 0) > DELETE_WINDOW:
+            raise _bad("message can't be deleted")  # Telegram: only in the first 48 hours
         self.deleted.append(key := (msg["chat"]["id"], msg["message_id"]))
         del self.messages[key]
         return True

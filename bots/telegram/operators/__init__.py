@@ -2,6 +2,7 @@
 
     router               only the operators' groups reach it; chat_member updates refresh roles
     ├── desk             the gate (`gate.py`): operators only, the role resolved
+    │   ├── privacy      /forget, /export (senior operators), the /forget button
     │   ├── buttons      take / close under a card (`CardAction` callback data)
     │   ├── commands     /take, /close, /reopen, /vip, /manager, /compensate, /intent, /queue, /help
     │   ├── team         /assign, /transfer, /shift
@@ -23,7 +24,7 @@ from aiogram import Bot, Router
 from aiogram.types import BotCommand, BotCommandScopeChat, ChatMemberUpdated
 
 from bots.telegram.filters import OperatorsChat
-from bots.telegram.operators import buttons, commands, errors, replies, stats, team
+from bots.telegram.operators import buttons, commands, errors, privacy, replies, stats, team
 from bots.telegram.operators.desk import TelegramDesk
 from bots.telegram.operators.gate import Gate
 from core.knowledge.texts import Texts
@@ -44,7 +45,14 @@ async def on_member_change(update: ChatMemberUpdated, desk: TelegramDesk) -> Non
 gated = Router(name="operators-desk")
 for observer in (gated.message, gated.edited_message, gated.callback_query):
     observer.outer_middleware(Gate())
-gated.include_routers(buttons.router, commands.router, team.router, stats.router, replies.router)
+gated.include_routers(
+    privacy.router,  # /forget, /export and the /forget button (before the buttons' catch-all)
+    buttons.router,
+    commands.router,
+    team.router,
+    stats.router,
+    replies.router,
+)
 router.include_routers(gated, errors.router)
 
 
