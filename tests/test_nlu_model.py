@@ -17,6 +17,7 @@ from conftest import REPO, make_settings
 
 from core.app import classifier_for, models_dir
 from core.nlu import IntentClassifier, ModelSpec, training_examples
+from core.nlu.classifier import RANKED
 from core.nlu.dataset import load_training, load_tsv
 from core.nlu.evaluate import evaluate, format_report
 from core.nlu.features import char_grams, lemma_grams, word_grams
@@ -140,7 +141,7 @@ def test_second_request_is_reported(classifier):
     single = classifier.predict("как вернуть товар")
     assert single.also is None
     assert single.ranked[0][0] == single.intent
-    assert len(single.ranked) == 5
+    assert len(single.ranked) == RANKED
     assert single.ranked[0][1] == pytest.approx(single.confidence)
     assert sum(p for _, p in single.ranked) <= 1.0 + 1e-9
 
