@@ -15,6 +15,7 @@ import threading
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from typing import TextIO
 
+from core.abuse.report import blocked_notice
 from core.app import Core
 from core.desk.operators import OperatorError
 from core.desk.roles import Operator
@@ -23,6 +24,7 @@ from core.events import (
     CaseClosed,
     CaseOpened,
     ConflictMarked,
+    CustomerBlocked,
     CustomerMessage,
     CustomerReply,
     Delivered,
@@ -381,3 +383,6 @@ class _DeskPrinter:
 
     async def sla_alert(self, item: OutboxItem, event: SlaAlert) -> None:
         self._say(event, f"срок обслуживания: {event.target} ({event.level})")
+
+    async def customer_blocked(self, item: OutboxItem, event: CustomerBlocked) -> None:
+        self._say(event, blocked_notice(self.chat.core.kb.desk, event))

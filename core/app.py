@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.abuse.guard import Guard
+from core.abuse.limits import LimitPolicy
+from core.abuse.spam import load_rules
 from core.clock import Clock, SystemClock
 from core.conversation.clarify import Feedback
 from core.conversation.dialog import Dialog, DialogPolicy
@@ -186,7 +189,8 @@ async def build_core(
     dialog = _dialog(settings, kb, classifier, orders)
     escalation = Escalation(kb.texts, escalation_policy(settings, hours), team.on_ticket_open)
     manners = Manners.from_file(Path(settings.nlu_dir) / "rude.yaml")
-    engine = Engine(storage, dialog, escalation, clock, manners, delivery=delivery)
+    guard = _guard(settings, kb, orders)
+    engine = Engine(storage, dialog, escalation, clock, manners, delivery=delivery, guard=guard)
     desk = OperatorDesk(storage, clock, kb.texts, kb.desk, delivery, team)
     compensation = Compensation(storage, desk, kb.texts, settings.compensation_low_threshold)
     await compensation.load_pool(Path(settings.compensation_codes_file))
@@ -251,6 +255,17 @@ def _dialog(
         subcases=SubCases.load(Path(settings.knowledge_dir) / "subcases.yaml"),
         feedback=Feedback.from_file(Path(settings.nlu_dir) / "feedback.yaml"),
     )
+
+
+def _guard(settings: Settings, kb: KnowledgeBase, orders: OrderService) -> Guard:
+    """Limits, blocks and spam rules of customers' turns (the rules file was validated
+    with the settings)."""
+    policy = LimitPolicy(
+        messages_per_minute=settings.customer_messages_per_minute,
+        cases_per_day=settings.customer_cases_per_day,
+    )
+    rules = load_rules(Path(settings.spam_file), settings.shop_domains)
+    return Guard(policy, rules, kb.texts, orders, settings.timezone)
 
 
 def working_hours(settings: Settings) -> WorkingHours:

@@ -221,6 +221,19 @@ class SlaAlert(Notice):
     tier: str = ""
 
 
+@dataclass(frozen=True)
+class CustomerBlocked(Notice):
+    """An operator blocked the case's customer (`core.abuse.blocking`; `spam`: marked the
+    case as spam): the case is closed, and what the customer writes from now on is kept
+    but neither answered nor shown."""
+
+    NOTICE: ClassVar[str] = "blocked"
+
+    by: str = ""
+    reason: str = ""
+    spam: bool = False
+
+
 CustomerEvent = CustomerReply | ReplyEdited
 NoticeEvent = (
     Delivered
@@ -232,6 +245,7 @@ NoticeEvent = (
     | Assigned
     | Transferred
     | SlaAlert
+    | CustomerBlocked
 )
 DeskEvents = CaseOpened | CustomerMessage | CaseClosed | NoticeEvent
 AnyEvent = CustomerEvent | DeskEvents
@@ -251,6 +265,7 @@ _NOTICES: dict[str, type[Event]] = {
         Assigned,
         Transferred,
         SlaAlert,
+        CustomerBlocked,
     )
 }
 
@@ -352,6 +367,8 @@ class DeskRenderer(Protocol):
 
     async def sla_alert(self, item: OutboxItem, event: SlaAlert) -> None: ...
 
+    async def customer_blocked(self, item: OutboxItem, event: CustomerBlocked) -> None: ...
+
 
 async def render_for_customer(renderer: CustomerRenderer, item: OutboxItem) -> None:
     """Hand the item's event to the renderer's method for it."""
@@ -393,6 +410,8 @@ async def render_for_desk(renderer: DeskRenderer, item: OutboxItem) -> None:
             await renderer.transferred(item, event)
         case SlaAlert():
             await renderer.sla_alert(item, event)
+        case CustomerBlocked():
+            await renderer.customer_blocked(item, event)
         case CustomerReply() | ReplyEdited():
             raise UnknownEvent(f"{type(event).__name__} is not for the operators")
         case _:

@@ -15,6 +15,7 @@ from core.events import (
     CaseClosed,
     CaseOpened,
     ConflictMarked,
+    CustomerBlocked,
     CustomerMessage,
     CustomerReply,
     Delivered,
@@ -51,6 +52,8 @@ EVERY_EVENT = [
     Assigned(7, to_id="42", to_name="Пётр", by="Анна"),
     Transferred(7, left="main", to="VIP", by="Анна"),
     SlaAlert(7, target="first_response", level="warning", due=1234.5, tier="vip"),
+    CustomerBlocked(7, by="Анна", reason="угрозы"),
+    CustomerBlocked(7, by="Анна", spam=True),
 ]
 
 

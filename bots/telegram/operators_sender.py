@@ -34,6 +34,7 @@ from bots.telegram.operators.roles import TelegramRoles
 from bots.telegram.posting import BotPool, Poster
 from bots.telegram.render import escape, fit_caption, split_text
 from bots.telegram.sending import send_file
+from core.abuse.report import blocked_notice
 from core.app import Core
 from core.desk import sla
 from core.desk.operators import TicketView
@@ -43,6 +44,7 @@ from core.events import (
     CaseClosed,
     CaseOpened,
     ConflictMarked,
+    CustomerBlocked,
     CustomerMessage,
     Delivered,
     DeskEvent,
@@ -145,6 +147,12 @@ class OperatorsSender:
             f"➡️ Обращение №{event.ticket_id} передано в группу «{escape(event.to)}»"
             f" ({escape(event.by)}). Дальше его ведут там."
         )
+        thread_id, chat = await self._notice(item, event, text)
+        if thread_id is not None:
+            await self._close_topic(chat, thread_id)
+
+    async def customer_blocked(self, item: OutboxItem, event: CustomerBlocked) -> None:
+        text = escape(blocked_notice(self.core.kb.desk, event))
         thread_id, chat = await self._notice(item, event, text)
         if thread_id is not None:
             await self._close_topic(chat, thread_id)

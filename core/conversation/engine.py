@@ -24,6 +24,7 @@ import time
 import weakref
 
 from core import buttons
+from core.abuse.guard import Guard, NoGuard
 from core.clock import Clock, SystemClock
 from core.conversation.dialog import Dialog
 from core.conversation.manners import Manners
@@ -61,6 +62,7 @@ class Engine:
         clock: Clock | None = None,
         manners: Manners | None = None,
         delivery: Delivery | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self.storage = storage
         self.dialog = dialog
@@ -68,6 +70,7 @@ class Engine:
         self.clock = clock or SystemClock()
         self.manners = manners or Manners(())
         self.delivery = delivery
+        self.guard = guard or NoGuard()  # blocks, limits, spam (`core.abuse`)
         # Turns of one customer within this process take turns here, so they are decided
         # in arrival order; correctness across processes rests on the database (versions).
         self._order: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -97,7 +100,7 @@ class Engine:
                 conv.name = inbound.name or conv.name
                 conv.profile_url = inbound.profile_url or conv.profile_url
                 turn = Turn(inbound, conv, state.open_ticket, self.clock.now())
-                await self._decide(turn)
+                await self.guard.decide(self.storage, turn, self._decide)
                 try:
                     async with self.storage.transaction() as tx:
                         items = await self._commit(tx, turn)
@@ -114,6 +117,7 @@ class Engine:
                     continue
                 if consumed is not None:
                     consumed()
+                self.guard.counted(turn)
                 self._hand_over(items)
                 metrics.handled(
                     inbound.channel,
@@ -228,7 +232,7 @@ class Engine:
             logged_text = f"[{inbound.unsupported}]"
         if not logged_text and inbound.payload:
             logged_text = f"[кнопка «{self.dialog.button_title(inbound.payload)}»]"
-        await tx.messages.add(
+        message_id = await tx.messages.add(
             conv.id,
             log_kind.IN,
             logged_text,
@@ -262,6 +266,7 @@ class Engine:
         items += await self._queue_replies(tx, turn, reply_ticket, now)
         await tx.conversations.save(conv, now)
         turn.case = reply_ticket or (ticket.id if ticket is not None else None)
+        await self.guard.commit(tx, turn, message_id, now)
         return items
 
     async def _queue_replies(

@@ -8,10 +8,14 @@ conversation's new state, a ticket and the outbox rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from core.desk.escalation import EscalationRequest
 from core.storage import Conversation, Ticket
 from core.types import Inbound, Reply
+
+if TYPE_CHECKING:
+    from core.abuse.guard import Screening
 
 
 @dataclass
@@ -36,6 +40,7 @@ class Turn:
     # self-service actions sent to the shop's API; stored by `core.outcomes`.
     outcomes: list[str] = field(default_factory=list)
     order_actions: list[dict[str, object]] = field(default_factory=list)
+    abuse: Screening | None = None  # blocks, limits and spam found (`core.abuse.guard`)
 
     @property
     def slots(self) -> dict[str, object]:

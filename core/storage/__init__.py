@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cached_property
 
+from core.storage.abuse import AbuseRepo
 from core.storage.budget import BudgetRepo
 from core.storage.claims import ClaimRepo
 from core.storage.conversations import Conversation, ConversationRepo, TurnState
@@ -121,6 +122,11 @@ class Storage:
     def desk(self) -> DeskRepo:
         """Operators' roles, shifts, SLA alerts and what was shown to them."""
         return DeskRepo(self._ex)
+
+    @cached_property
+    def abuse(self) -> AbuseRepo:
+        """Blocks, linked customers, limits, marks, spam examples (`core.abuse`)."""
+        return AbuseRepo(self._ex)
 
     @classmethod
     async def open(cls, url: str) -> Storage:

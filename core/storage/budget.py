@@ -47,3 +47,24 @@ class BudgetRepo:
         # The oldest reservations leave the window first.
         needed = posts - free
         return max(0.01, used[needed - 1] + window - now)
+
+    async def wait(self, key: str, limit: int, window: float, now: float) -> float:
+        """Without reserving: 0.0 when a post under `key` would fit now, else the seconds
+        until one would."""
+        rows = await self._ex.fetchall(
+            "SELECT reserved_at FROM post_budget WHERE budget_key = ? AND reserved_at > ? "
+            "ORDER BY reserved_at",
+            (key, now - window),
+        )
+        used = [float(row["reserved_at"]) for row in rows]
+        if len(used) < limit:
+            return 0.0
+        return max(0.01, used[len(used) - limit] + window - now)
+
+    async def free(self, key: str, limit: int, window: float, now: float) -> int:
+        """Posts still free under `key` in the window (nothing reserved)."""
+        row = await self._ex.fetchone(
+            "SELECT COUNT(*) AS n FROM post_budget WHERE budget_key = ? AND reserved_at > ?",
+            (key, now - window),
+        )
+        return max(0, limit - (int(row["n"]) if row else 0))
