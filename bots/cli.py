@@ -4,6 +4,7 @@ supportbot              start the messengers whose tokens are set, else the cons
 supportbot run          start the messengers (same as `python -m bots`)
 supportbot chat         offline console chat: customer and operator in one terminal
 supportbot classify     one message per line on stdin → `intent<TAB>confidence`
+supportbot bans         blocked customers: who blocked them, when and why
 supportbot eval FILE    accuracy, macro-F1, the shares answered wrongly / sent to
                         clarification, per-intent precision/recall, confusions, and the
                         four outcomes as the bot acts; --from-picks: on the bot's own labels
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bots import abuse_cli
 from bots.startup import settings_and_logging
 from config.settings import Settings
 
@@ -80,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         help="held-out intent<TAB>text file for the before/after evaluation",
     )
     tr.add_argument("--quiet", action="store_true", help="train only, print one line")
+    abuse_cli.add_parsers(sub)
     args = parser.parse_args(argv)
 
     settings = settings_and_logging()
@@ -90,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or (
         "run" if settings.telegram_enabled or settings.vk_enabled else "chat"
     )
+    if command in abuse_cli.COMMANDS:
+        return abuse_cli.COMMANDS[command](settings, args)
     if command == "classify":
         return classify(settings)
     if command == "eval":

@@ -6,11 +6,14 @@ an outsider changes nothing; /spam teaches the known_spam rule."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
+import subprocess
 
 import pytest
-from conftest import Customer, all_text, bot_answers_delivered, db_rows, outbox_items
+from conftest import REPO, Customer, all_text, bot_answers_delivered, db_rows, outbox_items
 
 from core.abuse.blocking import Blocking
 from core.abuse.report import bans_table
@@ -149,3 +152,30 @@ async def test_supportbot_bans_lists_who_when_and_why(core):
     assert len(lines) == 2
     assert f"№{ticket.id}" in lines[1] and "telegram:3008" in lines[1]
     assert "Ольга" in lines[1] and "угрозы" in lines[1] and "2026-01-01 12:00" in lines[1]
+
+
+@pytest.mark.sqlite_only
+async def test_the_bans_command(core, settings, tmp_path):
+    _, ticket = await opened(core, "3009")
+    await blocking(core).ban(ticket.id, OLGA, "угрозы")
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "PYTHONIOENCODING": "utf-8",
+        "DATABASE_URL": settings.database_url,
+        "DATA_DIR": str(tmp_path / "data"),
+    }
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [str(REPO / ".venv" / "bin" / "supportbot"), "bans"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=tmp_path,
+        env=environment,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].split()[:2] == ["обращение", "клиент"]
+    assert "telegram:3009" in lines[1] and "Ольга" in lines[1] and "угрозы" in lines[1]
