@@ -35,6 +35,12 @@ UNSUPPORTED = {
 }
 
 
+def forwarded_from_channel(message: Message) -> bool:
+    """A post forwarded from a channel (a spam rule, `core.abuse.spam`)."""
+    origin = message.forward_origin
+    return origin is not None and origin.type == "channel"
+
+
 def build_router(core: Core) -> Router:
     router = Router(name="customers")
     router.message.filter(on_loop(F.chat.type == ChatType.PRIVATE))
@@ -50,6 +56,7 @@ def build_router(core: Core) -> Router:
             name=user.full_name,
             profile_url=f"https://t.me/{user.username}" if user.username else "",
             external_id=f"tg:{message.chat.id}:{message.message_id}",
+            forwarded_from_channel=forwarded_from_channel(message),
             **values,  # type: ignore[arg-type]
         )
 

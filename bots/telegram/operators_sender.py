@@ -27,6 +27,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNot
 from aiogram.types import InlineKeyboardMarkup, ReactionTypeEmoji
 
 from bots.telegram import cards
+from bots.telegram.abuse import DeskAbuse
 from bots.telegram.errors import for_delivery, is_not_modified, is_thread_missing
 from bots.telegram.groups import Groups
 from bots.telegram.operators.buttons import card_keyboard
@@ -76,6 +77,7 @@ class OperatorsSender:
         self.core = core
         self.groups = groups
         self.roles = roles
+        self.abuse = DeskAbuse(core, pool, groups)  # verified customers first, spam marked
         self._forum: dict[int, tuple[bool, float]] = {}
 
     async def send(self, item: OutboxItem) -> None:
@@ -177,11 +179,13 @@ class OperatorsSender:
     ) -> None:
         view = await self.core.desk.view(ticket.id, transcript_limit=HISTORY_LIMIT)
         if self._to_do(item, "thread"):
+            await self.abuse.card_turn(item, event, chat)
             await self._done(item, thread=await self._thread_for(view, chat, fresh_card=False))
         thread_id = item.progress["thread"]
         if self._to_do(item, "card"):
             if self._to_do(item, "card_text"):
                 text, shown = await self._card_content(view, event)
+                text += await self.abuse.card_line(ticket)
                 await self._done(item, card_text=text, shown=shown)
             card_id = await self._post(
                 str(item.progress["card_text"]),
@@ -279,14 +283,27 @@ class OperatorsSender:
                 pending = await self.core.storage.desk.unshown(ticket.id)
                 if not pending:
                     return
-                batch = _next_batch(pending)
-                # Reserved before the batch is fixed: while the group's budget is short,
-                # the messages keep waiting and the next try merges more of them.
+                batch, spam = await self.abuse.batch(pending, _next_batch)
+                # Reserved before the batch is fixed: while the group's budget (or the
+                # case's share of it) is short, the messages wait and the next try merges
+                # more of them.
+                await self.abuse.pace(ticket.id)
                 reserved = await self.pool.reserve(chat, main_only=bool(batch[0].attachments))
-                await self._done(item, batch=[m.id for m in batch])
+                await self.abuse.paced(ticket.id)
+                await self._done(item, batch=[m.id for m in batch], spam=spam)
             ids = [int(i) for i in item.progress["batch"]]
             messages = await self._messages(ticket.id, ids)
-            await self._post_batch(messages, name, chat, thread_id, item, ticket.id, reserved)
+            spam = item.progress.get("spam")
+            if spam:
+                head = ("" if thread_id is not None else f"№{ticket.id} · ") + cards.customer_post(
+                    name, "", 1
+                )
+                post = self.abuse.spam_post(head + ": ", messages, str(spam))
+                await self._post(
+                    post, chat, thread_id, item=item, ticket_id=ticket.id, reserved=reserved
+                )
+            else:
+                await self._post_batch(messages, name, chat, thread_id, item, ticket.id, reserved)
             async with self.core.storage.transaction() as tx:
                 await tx.desk.mark_shown(ticket.id, ids, self._now())
             item.progress.clear()
@@ -356,9 +373,7 @@ class OperatorsSender:
         await self._post_with_files(post, attachments, chat, thread_id, item, ticket.id)
 
     async def _messages(self, ticket_id: int, ids: list[int]) -> list[LoggedMessage]:
-        wanted = set(ids)
-        found = await self.core.storage.messages.for_ticket(ticket_id, HISTORY_LIMIT)
-        return [m for m in found if m.id in wanted]
+        return await self.core.storage.desk.messages(ticket_id, ids)
 
     # ------------------------------------------------------------------ notices
     async def _notice(

@@ -58,6 +58,7 @@ class Incoming:
     unsupported: str
     external_id: str
     caps: ClientCaps
+    forwarded_from_channel: bool = False  # a community's wall post shared (a spam rule)
 
 
 def is_private_peer(peer_id: int, user_id: int) -> bool:
@@ -93,7 +94,18 @@ def parse_message_new(obj: dict[str, Any]) -> Incoming | None:
         unsupported=", ".join(dict.fromkeys(unsupported)),
         external_id=f"vk:{peer_id}:{cmid}",
         caps=ClientCaps.from_client_info(obj.get("client_info")),
+        forwarded_from_channel=shares_community_post(message),
     )
+
+
+def shares_community_post(message: dict[str, Any]) -> bool:
+    """Whether the message shares a community's wall post (VK's forwarded channel post)."""
+    for item in message.get("attachments") or []:
+        if isinstance(item, dict) and item.get("type") == "wall":
+            post = item.get("wall")
+            if isinstance(post, dict) and _int(post.get("from_id") or post.get("owner_id")) < 0:
+                return True
+    return False
 
 
 def parse_payload(raw: Any) -> tuple[str | None, bool]:

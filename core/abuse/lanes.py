@@ -70,6 +70,10 @@ class CardOrder:
         now = self.clock.now()
         waiting = await self.storage.abuse.waiting_first(departments, now + WINDOW, now - AGING)
         if free > waiting:
+            # Started: from now on the card counts among the posts that go first, so
+            # other cards deciding meanwhile leave room for it too.
+            item.progress["started"] = True
+            await self.storage.outbox.save_progress(item.id, item.progress)
             return
         after = next_free if free == 0 else YIELD_PAUSE
         raise RetryLater(

@@ -86,12 +86,16 @@ _STATE = (
     "LEFT JOIN customer_bans b ON b.conversation_id = k.cid "
     "LEFT JOIN customer_limits l ON l.conversation_id = k.cid"
 )
-# Pending posts for the operators that go before an unverified customer's new card: each
+# Posts for the operators that go before an unverified customer's new card: each
 # recipient's first pending item (the others wait behind it anyway) in the given
 # departments, due within the horizon, other than a reaction (no post) and other than
-# another unverified card that has not started yet.
+# another unverified card that has not started yet; counted in the posts each still
+# needs (a card: its topic and itself, until they are made).
 _WAITING_FIRST = (
-    "SELECT COUNT(*) AS n FROM outbox o JOIN tickets t ON t.id = o.ticket_id "
+    "SELECT SUM(CASE WHEN o.kind <> 'ticket_opened' THEN 1 "
+    "WHEN o.progress NOT LIKE '%\"thread\"%' THEN 2 "
+    "WHEN o.progress NOT LIKE '%\"card\"%' THEN 1 ELSE 0 END) AS n "
+    "FROM outbox o JOIN tickets t ON t.id = o.ticket_id "
     "WHERE o.status = 'pending' AND o.channel = 'operators' AND o.next_attempt_at <= ? "
     "AND t.department IN ({departments}) "
     'AND o.payload NOT LIKE \'%"event": "delivered"%\' '
@@ -324,11 +328,12 @@ class AbuseRepo:
         self, departments: Sequence[str], horizon: float, fresh_since: float
     ) -> int:
         """How many posts for the operators of `departments` wait (due before `horizon`)
-        that go before an unverified customer's card opened after `fresh_since`."""
+        that go before an unverified customer's card opened after `fresh_since`, and how
+        many posts they still need."""
         if not departments:
             return 0
         places = ", ".join("?" for _ in departments)
         row = await self._ex.fetchone(
             _WAITING_FIRST.format(departments=places), (horizon, *departments, fresh_since)
         )
-        return int(row["n"]) if row else 0
+        return int(row["n"] or 0) if row else 0

@@ -4,6 +4,7 @@
     └── desk             the gate (`gate.py`): operators only, the role resolved
         ├── buttons      «Взять» / «Закрыть» under a card (`CardAction` callback data)
         ├── commands     /take, /close, /assign, /transfer, /shift, /stats, …
+        ├── abuse        /ban, /unban, /spam, /link
         └── replies      answers to the customer, notes, saved replies, anything else
     errors               one handler: refusals shown to the operator, repeats ignored
 
@@ -17,7 +18,7 @@ from aiogram import Bot, F, Router
 from aiogram.types import BotCommand, BotCommandScopeChat, ChatMemberUpdated
 
 from bots.telegram.filters import on_loop
-from bots.telegram.operators import buttons, commands, errors, replies
+from bots.telegram.operators import abuse, buttons, commands, errors, replies
 from bots.telegram.operators.desk import TelegramDesk
 from bots.telegram.operators.gate import Gate
 
@@ -26,7 +27,8 @@ __all__ = ["TelegramDesk", "build_router", "set_menu"]
 
 async def set_menu(bot: Bot, desk: TelegramDesk) -> None:
     """The operators' commands in each group's command menu."""
-    menu = [BotCommand(command=name, description=text) for name, text in commands.MENU.items()]
+    entries = {**commands.MENU, **abuse.MENU}
+    menu = [BotCommand(command=name, description=text) for name, text in entries.items()]
     for chat in sorted(desk.groups.chats):
         await bot.set_my_commands(menu, scope=BotCommandScopeChat(chat_id=chat))
 
@@ -48,7 +50,10 @@ def build_router(desk: TelegramDesk) -> Router:
     gated.edited_message.outer_middleware(gate)
     gated.callback_query.outer_middleware(gate)
     gated.include_routers(
-        buttons.build_router(desk), commands.build_router(desk), replies.build_router(desk)
+        buttons.build_router(desk),
+        commands.build_router(desk),
+        abuse.build_router(desk),
+        replies.build_router(desk),
     )
     router.include_router(gated)
     errors.attach(router, desk)

@@ -15,6 +15,7 @@ from aiogram.types import BufferedInputFile, Message, User
 from bots.telegram import cards
 from bots.telegram.operators.desk import TelegramDesk, update_id
 from bots.telegram.render import escape
+from core.abuse import report as abuse_report
 from core.desk import roles, team_actions
 from core.desk.operators import OperatorError
 from core.desk.roles import Operator
@@ -206,7 +207,9 @@ def build_router(desk: TelegramDesk) -> Router:
             message_thread_id=message.message_thread_id if message.is_topic_message else None,
             caption=title,
         )
-        await desk.say(message, escape(summary.summary_text(report, title, core.kb.desk)))
+        text = summary.summary_text(report, title, core.kb.desk)
+        text += "\n" + await abuse_report.stats_line(core.storage, core.kb.desk, since, until)
+        await desk.say(message, escape(text))
 
     return router
 
