@@ -178,7 +178,7 @@ class Guard:
     async def _order_found(self, turn: Turn) -> bool | None:
         """A new case's order looked up in the shop: found, not found (False), or no
         order / the shop not answering (None)."""
-        number = _order_number(turn.conversation.slots)
+        number = turn.conversation.slots.order
         if not number or self.orders is None:
             return None
         try:
@@ -190,15 +190,17 @@ class Guard:
         return True
 
     # ------------------------------------------------------------------ writing
-    async def commit(self, tx: Storage, turn: Turn, message_id: int, now: float) -> None:
-        """Write what the screening found, in the turn's transaction (after the case, if
-        the turn opened one)."""
+    async def commit(self, tx: Storage, turn: Turn, now: float) -> None:
+        """Write what the screening found, in the turn's transaction (after the message is
+        logged and the case, if the turn opened one)."""
         screening = turn.abuse
         if not isinstance(screening, Screening):
             return
         conversation = turn.conversation
-        if screening.kind is not None:
-            await tx.abuse.mark(message_id, conversation.id, screening.kind, screening.rule, now)
+        if screening.kind is not None and turn.message_id is not None:
+            await tx.abuse.mark(
+                turn.message_id, conversation.id, screening.kind, screening.rule, now
+            )
         if screening.ban_noticed:
             await tx.abuse.ban_noticed(conversation.id)
         state = screening.state
@@ -245,12 +247,6 @@ class Guard:
         return self.texts.format("abuse.when.later", date=f"{moment:%d.%m}", time=time_of_day)
 
 
-def _order_number(slots: object) -> str | None:
-    """The order number the conversation remembers (its slots, typed or a mapping)."""
-    number = slots.get("order") if isinstance(slots, dict) else getattr(slots, "order", None)
-    return str(number) if number else None
-
-
 class NoGuard(Guard):
     """Screens nothing: the engine built without limits or rules (benchmarks, old tests)."""
 
@@ -260,5 +256,5 @@ class NoGuard(Guard):
     async def decide(self, storage: Storage, turn: Turn, decide: Decide) -> None:
         await decide(turn)
 
-    async def commit(self, tx: Storage, turn: Turn, message_id: int, now: float) -> None:
+    async def commit(self, tx: Storage, turn: Turn, now: float) -> None:
         return None

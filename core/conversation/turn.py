@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from core.conversation.state import Slots
 from core.desk.escalation import EscalationRequest
 from core.storage import Conversation, Ticket
 from core.types import Inbound, Reply
@@ -37,13 +38,14 @@ class Turn:
     case: int | None = None  # the ticket the turn belongs to, once written (for the log)
     pick: tuple[str, str] | None = None  # (message, topic) a customer picked: a new label
     # What the bot solved by itself ("answered", "helped", "self_service") and the
-    # self-service actions sent to the shop's API; stored by `core.outcomes`.
+    # self-service actions sent to the shop's API; stored by `core.conversation.outcomes`.
     outcomes: list[str] = field(default_factory=list)
     order_actions: list[dict[str, object]] = field(default_factory=list)
     abuse: Screening | None = None  # blocks, limits and spam found (`core.abuse.guard`)
+    message_id: int | None = None  # the customer's message, once logged
 
     @property
-    def slots(self) -> dict[str, object]:
+    def slots(self) -> Slots:
         return self.conversation.slots
 
     def say(self, reply: Reply) -> None:
