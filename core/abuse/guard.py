@@ -46,6 +46,7 @@ if typing.TYPE_CHECKING:
     from core.conversation.turn import Turn
 
 Decide = Callable[["Turn"], Awaitable[None]]
+HISTORY = 20  # a customer's latest messages the repeat rule compares with
 
 
 @dataclass
@@ -85,9 +86,11 @@ class Guard:
     async def decide(self, storage: Storage, turn: Turn, decide: Decide) -> None:
         """Screen the turn, letting the dialog decide (`decide`) where it may."""
         now = turn.now
-        span = max(limits.MINUTE, self.rules.repeat_window)
         state = await storage.abuse.customer_state(
-            turn.conversation.id, now - limits.DAY, now - span, self.policy.recent_messages
+            turn.conversation.id,
+            now - limits.MINUTE,
+            now - limits.DAY,
+            self.policy.messages_per_minute + 1,
         )
         screening = Screening(
             state,
@@ -110,7 +113,7 @@ class Guard:
                 return
         await decide(turn)  # an open case: forwarded, shown collapsed with a mark
         if turn.escalation is not None and rule is None:
-            self._case_limit(turn, screening)
+            await self._case_limit(storage, turn, screening)
         if turn.escalation is not None:
             screening.order_verified = await self._order_found(turn)
 
@@ -127,7 +130,7 @@ class Guard:
         open case the messages are held for one merged post. False: within the limit."""
         now, state = turn.now, screening.state
         if not limits.muted(state, now):
-            if not limits.over_message_limit(state, self.policy, now):
+            if not limits.over_message_limit(state, self.policy):
                 return False
             screening.muted_until = now + limits.MINUTE
             key = "abuse.too_fast_case" if turn.open_ticket is not None else "abuse.too_fast"
@@ -149,17 +152,21 @@ class Guard:
         age = None
         if inbound.account_created_at is not None:
             age = turn.now - inbound.account_created_at
+        earlier: list[tuple[float, str]] = []
+        if self.rules.looks_at_history(inbound.text):
+            since = turn.now - self.rules.repeat_window
+            earlier = await storage.abuse.recent_texts(turn.conversation.id, since, HISTORY)
         suspect = Suspect(
             inbound.text,
             first=not state.wrote_before,
-            earlier=state.recent,
+            earlier=earlier,
             now=turn.now,
             forwarded_from_channel=inbound.forwarded_from_channel,
             account_age=age,
         )
         return self.rules.match(suspect, self._examples)
 
-    def _case_limit(self, turn: Turn, screening: Screening) -> None:
+    async def _case_limit(self, storage: Storage, turn: Turn, screening: Screening) -> None:
         """No case past the day's limit; told once when a case can be opened again."""
         state = screening.state
         if not limits.case_limit_reached(state, self.policy):
@@ -169,7 +176,8 @@ class Guard:
         screening.kind, screening.rule = LIMITED, limits.CASES_PER_DAY
         if turn.now < state.cases_told_until:
             return
-        free_at = limits.cases_free_at(state, self.policy)
+        opened = await storage.abuse.case_times(turn.conversation.id, turn.now - limits.DAY)
+        free_at = limits.cases_free_at(opened, self.policy)
         screening.cases_told_until = free_at
         when = self._when(free_at, turn.now)
         count = self.texts.plural("abuse.times", self.policy.cases_per_day)

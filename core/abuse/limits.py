@@ -27,29 +27,23 @@ class LimitPolicy:
     messages_per_minute: int = 20
     cases_per_day: int = 5
 
-    @property
-    def recent_messages(self) -> int:
-        """How many of a customer's latest messages a turn reads (enough to count)."""
-        return max(self.messages_per_minute + 1, 50)
-
 
 def muted(state: CustomerState, now: float) -> bool:
     return now < state.muted_until
 
 
-def over_message_limit(state: CustomerState, policy: LimitPolicy, now: float) -> bool:
-    """Whether one more message now is past the limit (the count restarts after a mute)."""
-    since = max(now - MINUTE, state.muted_until)
-    count = sum(1 for at, _ in state.recent if at > since)
-    return count + 1 > policy.messages_per_minute
+def over_message_limit(state: CustomerState, policy: LimitPolicy) -> bool:
+    """Whether one more message now is past the limit (`state.messages` counts those since
+    the minute began, or since a mute ended)."""
+    return state.messages + 1 > policy.messages_per_minute
 
 
 def case_limit_reached(state: CustomerState, policy: LimitPolicy) -> bool:
-    return len(state.cases) >= policy.cases_per_day
+    return state.cases >= policy.cases_per_day
 
 
-def cases_free_at(state: CustomerState, policy: LimitPolicy) -> float:
-    """When the customer may open a case again: once enough of the day's cases are a day
-    old."""
-    opened = sorted(state.cases)
-    return opened[len(opened) - policy.cases_per_day] + DAY
+def cases_free_at(opened: list[float], policy: LimitPolicy) -> float:
+    """When the customer may open a case again (`opened`: when their cases of the last day
+    opened): once enough of them are a day old."""
+    opened = sorted(opened)
+    return opened[max(0, len(opened) - policy.cases_per_day)] + DAY

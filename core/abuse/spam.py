@@ -183,6 +183,11 @@ class SpamRules:
         rule = self.rules.repeated_text
         return rule.within_minutes * 60.0 if rule.enabled else 0.0
 
+    def looks_at_history(self, text: str) -> bool:
+        """Whether the repeat rule needs the customer's earlier messages for `text`."""
+        rule = self.rules.repeated_text
+        return rule.enabled and len(text.strip()) >= rule.min_length
+
     def match(self, message: Suspect, examples: Sequence[frozenset[str]] = ()) -> str | None:
         """The first rule the message breaks, or None."""
         for name in RULES:
@@ -202,7 +207,8 @@ class SpamRules:
             age = message.account_age
             return age is not None and age < self.rules.new_account.younger_than_seconds
         if name == KNOWN_SPAM:
-            return similar_to_any(message.text, examples, self.rules.known_spam.similarity)
+            share = self.rules.known_spam.similarity
+            return bool(examples) and similar_to_any(message.text, examples, share)
         if name == FOREIGN_LINKS:
             return any(not self.is_allowed(host) for host in link_hosts(message.text))
         if name == PHONE_NUMBERS:
@@ -216,9 +222,9 @@ class SpamRules:
 
     def _repeated(self, message: Suspect) -> bool:
         rule = self.rules.repeated_text
-        text = normalize(message.text)
-        if len(message.text.strip()) < rule.min_length or not text:
+        if not message.earlier or len(message.text.strip()) < rule.min_length:
             return False
+        text = normalize(message.text)
         since = message.now - rule.within_minutes * 60.0
         same = sum(
             1 for at, earlier in message.earlier if at > since and normalize(earlier) == text

@@ -11,7 +11,7 @@ counted on figures another replica changed meanwhile decide again.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from core.storage.database import Executor, Row
 from core.storage.text import storable
@@ -65,8 +65,8 @@ class CustomerState:
     cases_told_until: float = 0.0
     wrote_before: bool = False
     spam_examples: int = 0  # the newest spam example's id (examples learnt since are read)
-    cases: list[float] = field(default_factory=list)  # when their cases of the last day opened
-    recent: list[tuple[float, str]] = field(default_factory=list)  # their latest messages
+    messages: int = 0  # their messages since the last minute began (or a mute ended)
+    cases: int = 0  # cases they opened in the last day
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,16 @@ _STATE = (
     + ", ".join(f"b.{c} AS b_{c}" for c in _BAN_COLUMNS.split(", "))
     + ", l.muted_until, l.held_until, l.cases_told_until, "
     "(SELECT 1 FROM messages m WHERE m.conversation_id = k.cid AND m.direction = 'in' LIMIT 1) "
-    "AS wrote_before, (SELECT MAX(id) FROM spam_examples) AS spam_examples "
-    "FROM (SELECT CAST(? AS BIGINT) AS cid) k "
+    "AS wrote_before, (SELECT MAX(id) FROM spam_examples) AS spam_examples, "
+    # The latest messages only (enough to tell the limit is reached): a long history is
+    # never scanned.
+    "(SELECT COUNT(*) FROM (SELECT m.created_at FROM messages m WHERE m.conversation_id = ? "
+    "AND m.direction = 'in' ORDER BY m.id DESC LIMIT ?) w WHERE w.created_at > "
+    "CASE WHEN l.muted_until > k.minute_ago THEN l.muted_until ELSE k.minute_ago END) "
+    "AS messages, "
+    "(SELECT COUNT(*) FROM tickets t WHERE t.conversation_id = k.cid AND t.created_at > ?) "
+    "AS cases "
+    "FROM (SELECT CAST(? AS BIGINT) AS cid, CAST(? AS DOUBLE PRECISION) AS minute_ago) k "
     "LEFT JOIN customer_bans b ON b.conversation_id = k.cid "
     "LEFT JOIN customer_limits l ON l.conversation_id = k.cid"
 )
@@ -113,22 +121,15 @@ class AbuseRepo:
 
     # ------------------------------------------------------------------ a turn's figures
     async def customer_state(
-        self, conversation_id: int, day_since: float, recent_since: float, recent_limit: int
+        self, conversation_id: int, minute_ago: float, day_ago: float, enough: int
     ) -> CustomerState:
-        """The block, limit state, cases opened since `day_since` and the latest messages
-        (since `recent_since`, newest first) of a conversation."""
-        row = await self._ex.fetchone(_STATE, (conversation_id,))
+        """The block and limit state of a conversation, its messages since `minute_ago`
+        (or a mute that ended later; at most `enough` counted) and its cases since
+        `day_ago`, in one round trip."""
+        row = await self._ex.fetchone(
+            _STATE, (conversation_id, enough, day_ago, conversation_id, minute_ago)
+        )
         assert row is not None  # the derived table always gives one row
-        cases = await self._ex.fetchall(
-            "SELECT created_at FROM tickets WHERE conversation_id = ? AND created_at > ? "
-            "ORDER BY created_at",
-            (conversation_id, day_since),
-        )
-        recent = await self._ex.fetchall(
-            "SELECT created_at, text FROM messages WHERE conversation_id = ? "
-            "AND direction = 'in' AND created_at > ? ORDER BY id DESC LIMIT ?",
-            (conversation_id, recent_since, recent_limit),
-        )
         return CustomerState(
             ban=Ban.from_row(row, "b_") if row["b_conversation_id"] is not None else None,
             muted_until=float(row["muted_until"] or 0.0),
@@ -136,9 +137,29 @@ class AbuseRepo:
             cases_told_until=float(row["cases_told_until"] or 0.0),
             wrote_before=bool(row["wrote_before"]),
             spam_examples=int(row["spam_examples"] or 0),
-            cases=[float(r["created_at"]) for r in cases],
-            recent=[(float(r["created_at"]), str(r["text"])) for r in recent],
+            messages=int(row["messages"] or 0),
+            cases=int(row["cases"] or 0),
         )
+
+    async def case_times(self, conversation_id: int, since: float) -> list[float]:
+        """When the conversation's cases opened since `since`, oldest first."""
+        rows = await self._ex.fetchall(
+            "SELECT created_at FROM tickets WHERE conversation_id = ? AND created_at > ? "
+            "ORDER BY created_at",
+            (conversation_id, since),
+        )
+        return [float(r["created_at"]) for r in rows]
+
+    async def recent_texts(
+        self, conversation_id: int, since: float, limit: int
+    ) -> list[tuple[float, str]]:
+        """(time, text) of the conversation's latest customer messages since `since`."""
+        rows = await self._ex.fetchall(
+            "SELECT created_at, text FROM messages WHERE conversation_id = ? "
+            "AND direction = 'in' AND created_at > ? ORDER BY id DESC LIMIT ?",
+            (conversation_id, since, limit),
+        )
+        return [(float(r["created_at"]), str(r["text"])) for r in rows]
 
     async def save_limits(
         self, conversation_id: int, muted_until: float, held_until: float, cases_told_until: float
