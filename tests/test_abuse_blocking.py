@@ -9,11 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import subprocess
 
 import pytest
-from conftest import REPO, Customer, all_text, bot_answers_delivered, db_rows, outbox_items
+from conftest import Customer, all_text, bot_answers_delivered, db_rows, outbox_items
 
 from core.abuse.blocking import Blocking
 from core.abuse.report import bans_table
@@ -21,6 +19,7 @@ from core.desk.operators import OperatorError
 from core.desk.roles import OPERATOR, OUTSIDER, Operator
 from core.storage import DuplicateUpdate
 from core.types import OPERATORS, TELEGRAM, VK
+from tests.case_helpers import run_cli
 
 OLGA = Operator("op-olga", "Ольга", role=OPERATOR)
 STRANGER = Operator("777", "Прохожий", role=OUTSIDER)
@@ -158,23 +157,7 @@ async def test_supportbot_bans_lists_who_when_and_why(core):
 async def test_the_bans_command(core, settings, tmp_path):
     _, ticket = await opened(core, "3009")
     await blocking(core).ban(ticket.id, OLGA, "угрозы")
-    environment = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "PYTHONIOENCODING": "utf-8",
-        "DATABASE_URL": settings.database_url,
-        "DATA_DIR": str(tmp_path / "data"),
-    }
-    result = await asyncio.to_thread(
-        subprocess.run,
-        [str(REPO / ".venv" / "bin" / "supportbot"), "bans"],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=tmp_path,
-        env=environment,
-        timeout=120,
-    )
+    result = await asyncio.to_thread(run_cli, ["bans"], settings, tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines[0].split()[:2] == ["обращение", "клиент"]
