@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bots.telegram.abuse import DeskAbuse
+from bots.telegram.operators_sender.abuse import DeskAbuse
 from core.app import Core, classifier_for
 from core.clock import ManualClock
 from tests.conftest import WORK_TIME, make_settings

@@ -1,33 +1,56 @@
 """What the operators' sender does for `core.abuse`: a new customer's card takes its turn in
 the group's post budget (verified customers first) and says why it waited; a case's
 customer messages keep to the case's share of the budget; a message marked as spam is
-posted on its own, collapsed under a ⚠️ mark."""
+posted on its own, collapsed under a ⚠️ mark; a blocked customer's topic hears why and is
+closed."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from aiogram.utils.formatting import ExpandableBlockQuote, Text
 
 from bots.telegram.groups import Groups
+from bots.telegram.operators_sender.notices import notice
 from bots.telegram.posting import BotPool
-from bots.telegram.render import escape
 from core.abuse.lanes import WINDOW, CardOrder, CasePacing
+from core.abuse.report import blocked_notice
 from core.app import Core
-from core.events import CaseOpened
-from core.storage import LoggedMessage, OutboxItem, Ticket
+from core.clock import Clock
+from core.events import CaseOpened, CustomerBlocked
+from core.knowledge.texts import Texts
+from core.storage import LoggedMessage, OutboxItem, Storage, Ticket
 from core.storage.abuse import SPAM
+
+if TYPE_CHECKING:
+    from bots.telegram.operators_sender.outlet import Outlet
 
 Batcher = Callable[[list[LoggedMessage]], list[LoggedMessage]]
 
 
 class DeskAbuse:
-    def __init__(self, core: Core, pool: BotPool, groups: Groups) -> None:
-        self.core = core
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        desk_texts: Texts,
+        pool: BotPool,
+        groups: Groups,
+        posts_per_case: int,
+    ) -> None:
+        self.storage = storage
+        self.clock = clock
+        self.desk_texts = desk_texts
         self.pool = pool
         self.groups = groups
-        self.order = CardOrder(core.storage, core.clock, core.kb.desk)
-        self.pacing = CasePacing(
-            core.storage, core.clock, core.settings.desk_posts_per_case_per_minute
-        )
+        self.order = CardOrder(storage, clock, desk_texts)
+        self.pacing = CasePacing(storage, clock, posts_per_case)
+
+    @classmethod
+    def of(cls, core: Core, pool: BotPool, groups: Groups) -> DeskAbuse:
+        per_case = core.settings.desk_posts_per_case_per_minute
+        return cls(core.storage, core.clock, core.kb.desk, pool, groups, per_case)
 
     # ------------------------------------------------------------------ new cases' cards
     async def card_turn(self, item: OutboxItem, event: CaseOpened, chat: int) -> None:
@@ -38,14 +61,13 @@ class DeskAbuse:
         free, next_free = await self._room(chat)
         await self.order.wait_turn(item, event, self._departments(chat), free, next_free)
 
-    async def card_line(self, ticket: Ticket) -> str:
-        """The card's closing line (HTML): why it waited, or that the customer is verified."""
-        line = await self.order.waited_line(ticket)
-        return f"\n\n{escape(line)}" if line else ""
+    async def card_line(self, ticket: Ticket) -> str | None:
+        """The card's closing line: why it waited, or that the customer is verified."""
+        return await self.order.waited_line(ticket)
 
     async def _room(self, chat: int) -> tuple[int, float]:
         """The posts free in the group now (every bot's), and seconds until one frees up."""
-        budget, now, limit = self.core.storage.budget, self.core.clock.now(), self.pool.per_minute
+        budget, now, limit = self.storage.budget, self.clock.now(), self.pool.per_minute
         keys = [self.pool.budget_key(poster, chat) for poster in self.pool.bots]
         free = [await budget.free(key, limit, WINDOW, now) for key in keys]
         waits = [await budget.wait(key, limit, WINDOW, now) for key in keys]
@@ -68,7 +90,7 @@ class DeskAbuse:
         self, pending: list[LoggedMessage], batcher: Batcher
     ) -> tuple[list[LoggedMessage], str | None]:
         """The next batch and, for a message marked as spam (always alone), its rule."""
-        marks = await self.core.storage.abuse.marks([m.id for m in pending])
+        marks = await self.storage.abuse.marks([m.id for m in pending])
         spam = {i: rule for i, (kind, rule) in marks.items() if kind == SPAM}
         if pending and pending[0].id in spam:
             return pending[:1], spam[pending[0].id]
@@ -79,10 +101,17 @@ class DeskAbuse:
             clean.append(message)
         return batcher(clean), None
 
-    def spam_post(self, head: str, messages: Sequence[LoggedMessage], rule: str) -> str:
-        """A spam-marked message collapsed under its mark (HTML)."""
-        desk = self.core.kb.desk
-        why = desk.get(f"abuse.spam_why.{rule}", fallback="abuse.spam_why.operator")
-        mark = escape(desk.format("abuse.spam_post", why=why))
-        text = "\n".join(escape(m.text) for m in messages if m.text)
-        return f"{head}{mark}\n<blockquote expandable>{text or '…'}</blockquote>"
+    def spam_post(self, head: Text, messages: Sequence[LoggedMessage], rule: str) -> Text:
+        """A spam-marked message collapsed under its mark."""
+        why = self.desk_texts.get(f"abuse.spam_why.{rule}", fallback="abuse.spam_why.operator")
+        mark = self.desk_texts.format("abuse.spam_post", why=why)
+        text = "\n".join(m.text for m in messages if m.text)
+        return Text(head, "\n", mark, "\n", ExpandableBlockQuote(text or "…"))
+
+
+async def blocked(out: Outlet, item: OutboxItem, event: CustomerBlocked) -> None:
+    """The case's topic hears that its customer is blocked, and is closed."""
+    text = Text(blocked_notice(out.desk_texts, event))
+    thread_id, chat = await notice(out, item, event, text)
+    if thread_id is not None:
+        await out.topics.close(chat, thread_id)
