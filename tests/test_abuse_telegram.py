@@ -1,7 +1,8 @@
 """Issue 17 through the real bot and the fake Bot API (which allows a bot 20 posts a minute
 in a group, 429 beyond, like Telegram), on a hand-moved clock: a customer pasting 200
 messages a minute; a flood of 100 fresh accounts while 5 customers with valid orders
-escalate; /ban, /unban and an outsider's /ban; spam in an open case; /stats."""
+escalate; /ban, /unban and an outsider's /ban; spam in an open case; /stats. What the
+database counts and keeps runs on SQLite and PostgreSQL (`database_url`)."""
 
 from __future__ import annotations
 
@@ -52,8 +53,8 @@ def shown_once(fake: FakeTelegramAPI, lines: list[str]) -> list[str]:
     return [line for line in lines if len(re.findall(re.escape(line) + r"(?!\d)", shown)) != 1]
 
 
-async def test_two_hundred_messages_in_a_minute(tmp_path, classifier):
-    async with limited_group(tmp_path, classifier) as bot:
+async def test_two_hundred_messages_in_a_minute(tmp_path, classifier, database_url):
+    async with limited_group(tmp_path, classifier, database_url=database_url) as bot:
         fake, core = bot.fake, bot.core
         clock = core.clock
         assert isinstance(clock, ManualClock)
@@ -93,8 +94,10 @@ async def visible_cards(fake: FakeTelegramAPI, tickets: set[int]) -> dict[int, f
     return seen
 
 
-async def test_genuine_customers_are_seen_within_90_s_of_a_flood(tmp_path, classifier):
-    async with limited_group(tmp_path, classifier) as bot:
+async def test_genuine_customers_are_seen_within_90_s_of_a_flood(
+    tmp_path, classifier, database_url
+):
+    async with limited_group(tmp_path, classifier, database_url=database_url) as bot:
         fake, core = bot.fake, bot.core
         clock = core.clock
         assert isinstance(clock, ManualClock)
@@ -137,8 +140,10 @@ async def test_genuine_customers_are_seen_within_90_s_of_a_flood(tmp_path, class
         assert too_many_requests(fake) == []
 
 
-async def test_ban_then_nothing_answered_or_posted_and_unban_restores(tmp_path, classifier):
-    async with telegram_bot(tmp_path, classifier) as bot:
+async def test_ban_then_nothing_answered_or_posted_and_unban_restores(
+    tmp_path, classifier, database_url
+):
+    async with telegram_bot(tmp_path, classifier, database_url=database_url) as bot:
         fake, core = bot.fake, bot.core
         ticket_id, thread, _ = await escalate(fake, CUSTOMER)
         notice = await operator_says(fake, thread, "/ban угрозы в адрес курьера")
@@ -167,8 +172,8 @@ async def test_ban_then_nothing_answered_or_posted_and_unban_restores(tmp_path, 
         await fake.wait_for("sendMessage", to_chat(CUSTOMER), count=to_customer + 1)  # answered
 
 
-async def test_an_outsiders_ban_changes_nothing(tmp_path, classifier):
-    async with telegram_bot(tmp_path, classifier) as bot:
+async def test_an_outsiders_ban_changes_nothing(tmp_path, classifier, database_url):
+    async with telegram_bot(tmp_path, classifier, database_url=database_url) as bot:
         fake, core = bot.fake, bot.core
         fake.set_member(OPS, OUTSIDER, "left")
         ticket_id, thread, _ = await escalate(fake, CUSTOMER)

@@ -1,5 +1,5 @@
 """Issue 17 for a VK customer, both messengers in one process (fake Bot API + fake VK API
-over HTTP, real SQLite): an operator's /ban in the Telegram topic blocks the VK customer —
+over HTTP, SQLite and PostgreSQL): an operator's /ban in the Telegram topic blocks the VK customer —
 one notice in VK, nothing answered or posted afterwards, everything stored — and /unban
 restores; a shared community wall post is spam: it opens no case."""
 
@@ -17,11 +17,13 @@ from tests.fakes.vk_api import FakeVKAPI
 BLOCKED = "больше не принимает"
 
 
-async def test_ban_and_unban_a_vk_customer_from_the_telegram_topic(tmp_path, classifier):
+async def test_ban_and_unban_a_vk_customer_from_the_telegram_topic(
+    tmp_path, classifier, database_url
+):
     async with FakeTelegramAPI() as tg, FakeVKAPI() as vk:
         tg.add_chat(OPS, is_forum=True)
         vk.set_user(VK_USER, "Ольга", "Смирнова")
-        core, stop, task = await start_both(tmp_path, classifier, tg, vk)
+        core, stop, task = await start_both(tmp_path, classifier, tg, vk, database_url=database_url)
         try:
             vk.push_message(VK_USER, "хочу поговорить с оператором")
             await until(lambda: any("№ 1" in t for t in vk_texts(vk)), limit=30)

@@ -16,8 +16,10 @@ budget's window — one budget-minute of unverified cards — plus the verified 
 before it. The card says why it waited (`waited_line`).
 
 `CasePacing` gives each case at most `per_minute` posts of its customer's messages a
-minute: one customer pasting hundreds of messages gets them merged into a few posts
-instead of filling everyone's budget.
+minute, spread out: at most `BURST` posts in any 60·BURST/per_minute seconds (with 6 a
+minute: two in any 20 s). One customer pasting hundreds of messages
+gets them merged into a few posts instead of filling everyone's budget, however quickly
+or slowly their messages come in.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ WINDOW = 60.0  # seconds of a group's post budget
 AGING = 600.0  # an unverified card yields at most this long after its case opened
 YIELD_PAUSE = 2.0  # a yielding card looks again after this long when posts are free
 WAITED = 30.0  # a card posted this long after its case opened says why it waited
+BURST = 2  # posts of one case's customer messages that may go at once
 
 
 class CardOrder:
@@ -98,12 +101,13 @@ class CardOrder:
 
 
 class CasePacing:
-    """At most `per_minute` posts a minute for one case's customer messages."""
+    """At most `per_minute` posts a minute for one case's customer messages, at most
+    `BURST` of them within `window` seconds."""
 
     def __init__(self, storage: Storage, clock: Clock, per_minute: int) -> None:
         self.storage = storage
         self.clock = clock
-        self.per_minute = per_minute
+        self.window = WINDOW * BURST / per_minute
 
     @staticmethod
     def key(ticket_id: int) -> str:
@@ -113,7 +117,7 @@ class CasePacing:
         """Raise `RetryLater` while the case has had its posts this minute (its customer's
         messages wait and are merged)."""
         wait = await self.storage.budget.wait(
-            self.key(ticket_id), self.per_minute, WINDOW, self.clock.now()
+            self.key(ticket_id), BURST, self.window, self.clock.now()
         )
         if wait > 0:
             raise RetryLater(wait, "the case's share of the group's posts", count_attempt=False)
@@ -121,6 +125,4 @@ class CasePacing:
     async def took(self, ticket_id: int) -> None:
         """A post of the case's customer messages is reserved in the group: count it."""
         async with self.storage.transaction() as tx:
-            await tx.budget.reserve(
-                self.key(ticket_id), 1, self.per_minute, WINDOW, self.clock.now()
-            )
+            await tx.budget.reserve(self.key(ticket_id), 1, BURST, self.window, self.clock.now())
