@@ -6,10 +6,13 @@ database counts and keeps runs on SQLite and PostgreSQL (`database_url`)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from core.app import Core
 from core.clock import ManualClock
 from tests.case_helpers import count, escalate, in_topic, operator_says, to_chat
 from tests.conftest import WORK_TIME, db_rows
@@ -155,21 +158,29 @@ async def test_ban_then_nothing_answered_or_posted_and_unban_restores(
         in_group = len(fake.sent_messages(OPS))
         for text in ("ответьте!", "позовите оператора", "/start"):
             fake.private_message(CUSTOMER, text)
+        texts = await blocked_texts(core, count=3)  # all stored, marked
+        assert texts[:2] == ["ответьте!", "позовите оператора"] and len(texts) == 3  # + /start
         await settle(fake, core)
         assert count(fake, "sendMessage", to_chat(CUSTOMER)) == to_customer  # nothing answered
         assert len(fake.sent_messages(OPS)) == in_group  # nothing posted
-        stored = db_rows(
-            core.settings,
-            "SELECT m.text FROM messages m JOIN message_marks k ON k.message_id = m.id "
-            "WHERE k.kind = 'blocked' ORDER BY m.id",
-        )
-        texts = [r["text"] for r in stored]
-        assert texts[:2] == ["ответьте!", "позовите оператора"] and len(texts) == 3  # + /start
         # /unban with the case's number in General.
         fake.group_message(OPS, OPERATOR, f"/unban {ticket_id}")
         await fake.wait_for("sendMessage", to_chat(OPS, "Блокировка снята"))
         fake.private_message(CUSTOMER, "как оплатить заказ?")
         await fake.wait_for("sendMessage", to_chat(CUSTOMER), count=to_customer + 1)  # answered
+
+
+async def blocked_texts(core: Core, count: int, limit: float = 30.0) -> list[str]:
+    """The texts stored and marked as from a blocked customer, once there are `count`."""
+    deadline = time.monotonic() + limit
+    while True:
+        rows = await core.storage.db.fetchall(
+            "SELECT m.text FROM messages m JOIN message_marks k ON k.message_id = m.id "
+            "WHERE k.kind = 'blocked' ORDER BY m.id"
+        )
+        if len(rows) >= count or time.monotonic() > deadline:
+            return [str(r["text"]) for r in rows]
+        await asyncio.sleep(0.05)
 
 
 async def test_an_outsiders_ban_changes_nothing(tmp_path, classifier, database_url):
@@ -186,6 +197,9 @@ async def test_an_outsiders_ban_changes_nothing(tmp_path, classifier, database_u
         before = count(fake, "sendMessage", in_topic(thread))
         fake.private_message(CUSTOMER, "есть новости?")
         await fake.wait_for("sendMessage", in_topic(thread), count=before + 1)
+        await settle(fake, core)
+        assert (await core.storage.tickets.get(ticket_id)).is_open
+        assert await core.storage.abuse.bans() == []
 
 
 async def test_spam_in_an_open_case_is_posted_collapsed(tmp_path, classifier):

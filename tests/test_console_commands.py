@@ -67,6 +67,7 @@ async def test_every_listed_operator_command_is_accepted(chat, core):
         "/ban": "/ban 1 грубит",
         "/unban": "/unban 1",
         "/spam": "/spam 1",
+        "/link": "/link 1 1",  # refused: the same customer
     }
     listed = listed_commands(console_help(core.kb)) - {"/start", "/quit"}
     assert listed == set(commands), listed ^ set(commands)

@@ -87,6 +87,7 @@ class OperatorCommands:
             "/ban": (TICKET, self._ban),
             "/spam": (TICKET, self._ban),
             "/unban": (TICKET, self._unban),
+            "/link": (TICKET_AND_TEXT, self._link),
         }
 
     async def run(self, line: str) -> None:
@@ -199,6 +200,15 @@ class OperatorCommands:
     async def _unban(self, args: list[str], line: str) -> None:
         await self.blocking.unban(int(args[0]), self.operator)
         self._say(self.texts.format("abuse.unblocked", ticket=int(args[0])))
+
+    async def _link(self, args: list[str], line: str) -> None:
+        """`/link N M`: the customers of cases N and M are one person."""
+        other = args[1].lstrip("№#")
+        if not other.isdigit():
+            self._say(self.texts.get("abuse.link_usage"))
+            return
+        await self.blocking.link(int(args[0]), int(other), self.operator)
+        self._say(self.texts.format("abuse.linked", ticket=int(args[0]), other=int(other)))
 
 
 def _words(line: str) -> list[str]:

@@ -17,7 +17,7 @@ before it. The card says why it waited (`waited_line`).
 
 `CasePacing` gives each case at most `per_minute` posts of its customer's messages a
 minute, spread out: at most `BURST` posts in any 60·BURST/per_minute seconds (with 6 a
-minute: two in any 20 s). One customer pasting hundreds of messages
+minute: three in any 30 s). One customer pasting hundreds of messages
 gets them merged into a few posts instead of filling everyone's budget, however quickly
 or slowly their messages come in.
 """
@@ -37,7 +37,7 @@ WINDOW = 60.0  # seconds of a group's post budget
 AGING = 600.0  # an unverified card yields at most this long after its case opened
 YIELD_PAUSE = 2.0  # a yielding card looks again after this long when posts are free
 WAITED = 30.0  # a card posted this long after its case opened says why it waited
-BURST = 2  # posts of one case's customer messages that may go at once
+BURST = 3  # posts of one case's customer messages that may go at once
 
 
 class CardOrder:
