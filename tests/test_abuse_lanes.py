@@ -57,6 +57,19 @@ async def test_who_is_verified(core, clock):
     assert (lane.verified, lane.reason) == (True, "returning")
 
 
+def room(free: int, next_free: float):
+    """The group's budget as `CardOrder.wait_turn` reads it: `free` posts, the next in
+    `next_free` seconds."""
+
+    async def read(tx) -> tuple[int, float]:
+        return free, next_free
+
+    return read
+
+
+LOCK = "telegram-group:1"
+
+
 async def test_an_unverified_card_yields_only_to_what_goes_first(core, clock):
     order = CardOrder(core.storage, core.clock, core.kb.desk)
     fresh = await case_of(core, "5101", "позовите оператора")
@@ -64,23 +77,23 @@ async def test_an_unverified_card_yields_only_to_what_goes_first(core, clock):
     event = item.event
     assert isinstance(event, CaseOpened)
     assert await order.yields(item, event)
-    await order.wait_turn(item, event, ["main"], free=5, next_free=0.0)  # nothing goes first
+    await order.wait_turn(item, event, ["main"], room(5, 0.0), LOCK)  # nothing goes first
     # A verified customer's card is waiting: it needs two posts (its topic and itself).
     item.progress.clear()
     await core.storage.outbox.save_progress(item.id, {})
     await case_of(core, "5102", "Заказ 12345678-0001 не пришёл, позовите оператора")
     with pytest.raises(RetryLater) as refused:
-        await order.wait_turn(item, event, ["main"], free=2, next_free=41.0)
+        await order.wait_turn(item, event, ["main"], room(2, 41.0), LOCK)
     assert 0 < refused.value.after <= 41.0
     with pytest.raises(RetryLater) as refused:
-        await order.wait_turn(item, event, ["main"], free=0, next_free=41.0)
+        await order.wait_turn(item, event, ["main"], room(0, 41.0), LOCK)
     assert refused.value.after == 41.0
-    await order.wait_turn(item, event, ["main"], free=3, next_free=0.0)  # room for both
+    await order.wait_turn(item, event, ["main"], room(3, 0.0), LOCK)  # room for both
     assert item.progress == {"started": True}  # counted among the others from now on
     assert not await order.yields(item, event)
     # Another group's waiting posts do not hold it back; and it yields a bounded time.
     item.progress.clear()
-    await order.wait_turn(item, event, ["complaints"], free=1, next_free=0.0)
+    await order.wait_turn(item, event, ["complaints"], room(1, 0.0), LOCK)
     item.progress.clear()
     clock.advance(AGING)
     assert not await order.yields(item, event)

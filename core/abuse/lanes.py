@@ -25,7 +25,7 @@ or slowly their messages come in.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from core.clock import Clock
 from core.events import CaseOpened
@@ -34,6 +34,9 @@ from core.runtime.delivery import RetryLater
 from core.storage import OutboxItem, Storage, Ticket
 
 WINDOW = 60.0  # seconds of a group's post budget
+
+# The group's free posts now and the seconds until one more frees up, read in a transaction.
+Room = Callable[[Storage], Awaitable[tuple[int, float]]]
 AGING = 600.0  # an unverified card yields at most this long after its case opened
 YIELD_PAUSE = 2.0  # a yielding card looks again after this long when posts are free
 WAITED = 30.0  # a card posted this long after its case opened says why it waited
@@ -63,21 +66,27 @@ class CardOrder:
         item: OutboxItem,
         event: CaseOpened,
         departments: Sequence[str],
-        free: int,
-        next_free: float,
+        room: Room,
+        lock: str,
     ) -> None:
         """Raise `RetryLater` while the card must let the posts that go first use the
-        group's `free` posts (`next_free`: seconds until one more frees up)."""
+        group's free posts (`room`: how many are free now, and seconds until one more
+        frees up). Cards decide one at a time (under the group's budget `lock`, the one
+        its reservations take), so cards deciding together never take more than the
+        posts left after those that go first."""
         if not await self.yields(item, event):
             return
-        now = self.clock.now()
-        waiting = await self.storage.abuse.waiting_first(departments, now + WINDOW, now - AGING)
-        if free > waiting:
-            # Started: from now on the card counts among the posts that go first, so
-            # other cards deciding meanwhile leave room for it too.
-            item.progress["started"] = True
-            await self.storage.outbox.save_progress(item.id, item.progress)
-            return
+        async with self.storage.transaction() as tx:
+            await tx.budget.lock(lock)
+            free, next_free = await room(tx)
+            now = self.clock.now()
+            waiting = await tx.abuse.waiting_first(departments, now + WINDOW, now - AGING)
+            if free > waiting:
+                # Started: from now on the card counts among the posts that go first, so
+                # cards deciding after it leave room for it too.
+                item.progress["started"] = True
+                await tx.outbox.save_progress(item.id, item.progress)
+                return
         after = next_free if free == 0 else YIELD_PAUSE
         raise RetryLater(
             max(after, 0.5), "an unverified customer's card yields", count_attempt=False

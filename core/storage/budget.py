@@ -15,9 +15,9 @@ class BudgetRepo:
     def __init__(self, ex: Executor) -> None:
         self._ex = ex
 
-    async def reserve(self, key: str, posts: int, limit: int, window: float, now: float) -> float:
-        """Reserve `posts` slots now (call inside a transaction): 0.0 when reserved, else
-        the seconds until they would fit (nothing reserved)."""
+    async def lock(self, key: str) -> None:
+        """Serialise on the budget's key until the transaction ends (PostgreSQL: a row
+        lock; SQLite: the transaction already holds the write lock)."""
         await self._ex.execute(
             "INSERT INTO post_budget_keys (budget_key) VALUES (?) "
             "ON CONFLICT (budget_key) DO NOTHING",
@@ -27,6 +27,11 @@ class BudgetRepo:
         await self._ex.fetchone(
             f"SELECT budget_key FROM post_budget_keys WHERE budget_key = ?{lock}", (key,)
         )
+
+    async def reserve(self, key: str, posts: int, limit: int, window: float, now: float) -> float:
+        """Reserve `posts` slots now (call inside a transaction): 0.0 when reserved, else
+        the seconds until they would fit (nothing reserved)."""
+        await self.lock(key)
         await self._ex.execute(
             "DELETE FROM post_budget WHERE budget_key = ? AND reserved_at <= ?",
             (key, now - window),

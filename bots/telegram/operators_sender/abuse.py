@@ -58,16 +58,20 @@ class DeskAbuse:
         go first have the group's free posts."""
         if not await self.order.yields(item, event):
             return
-        free, next_free = await self._room(chat)
-        await self.order.wait_turn(item, event, self._departments(chat), free, next_free)
+
+        async def room(tx: Storage) -> tuple[int, float]:
+            return await self._room(tx, chat)
+
+        lock = self.pool.budget_key(self.pool.main, chat)
+        await self.order.wait_turn(item, event, self._departments(chat), room, lock)
 
     async def card_line(self, ticket: Ticket) -> str | None:
         """The card's closing line: why it waited, or that the customer is verified."""
         return await self.order.waited_line(ticket)
 
-    async def _room(self, chat: int) -> tuple[int, float]:
+    async def _room(self, tx: Storage, chat: int) -> tuple[int, float]:
         """The posts free in the group now (every bot's), and seconds until one frees up."""
-        budget, now, limit = self.storage.budget, self.clock.now(), self.pool.per_minute
+        budget, now, limit = tx.budget, self.clock.now(), self.pool.per_minute
         keys = [self.pool.budget_key(poster, chat) for poster in self.pool.bots]
         free = [await budget.free(key, limit, WINDOW, now) for key in keys]
         waits = [await budget.wait(key, limit, WINDOW, now) for key in keys]
