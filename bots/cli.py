@@ -12,6 +12,7 @@ supportbot report       KPIs for a period (the table in the operators' language)
 supportbot unrecognized what the bot did not understand
 supportbot train        retrain on the shipped phrases and operators' labels
 supportbot forget telegram:ID | vk:ID, export …, erasures   personal data (privacy_cli.py)
+supportbot bans         blocked customers: who blocked them, when and why
 
 A database that cannot be opened (or reached: commands try once) is one line on stderr
 and exit code 2, like a misconfiguration.
@@ -27,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bots import privacy_cli
+from bots import abuse_cli, privacy_cli
 from bots.startup import CONFIG_EXIT, refusal, report_problems, settings_and_logging
 from config.settings import Settings
 
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.add_argument("--quiet", action="store_true", help="train only, print one line")
     privacy_cli.add_parsers(sub)  # forget, export, erasures
+    abuse_cli.add_parsers(sub)
     return parser
 
 
@@ -184,6 +186,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "chat": _chat,
     "run": _run,
     **dict.fromkeys(privacy_cli.COMMANDS, privacy_cli.run),  # personal data
+    **abuse_cli.COMMANDS,
 }
 
 

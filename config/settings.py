@@ -173,6 +173,31 @@ class Settings(BaseSettings):
             _check_url(value, schemes=("http", "https"))
         return value
 
+    # --- strangers cannot flood the desk: limits, spam rules (core/abuse) -------------------
+    customer_messages_per_minute: int = Field(20, ge=1)
+    customer_cases_per_day: int = Field(5, ge=1)
+    # Posts one case may take from its group's budget a minute; more wait and go merged.
+    desk_posts_per_case_per_minute: int = Field(6, ge=1, le=60)
+    spam_file: Path = CONFIG_DIR / "spam.yaml"
+    shop_domains: CommaList = Field(default_factory=list)  # links there are never spam
+
+    @field_validator("spam_file")
+    @classmethod
+    def _abuse_spam_rules(cls, value: Path) -> Path:
+        from core.abuse.spam import load_rules
+
+        load_rules(value)  # SpamRulesError (a ValueError) names the file and the rule
+        return value
+
+    @field_validator("shop_domains", mode="before")
+    @classmethod
+    def _abuse_shop_domains(cls, value: object) -> object:
+        from core.abuse.spam import domain_name
+
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        return [domain_name(str(v)) for v in value] if isinstance(value, list) else value
+
     @field_validator("operator_ids", "senior_operator_ids", mode="before")
     @classmethod
     def _desk_ids(cls, value: object) -> object:

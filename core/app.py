@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from core.abuse.guard import Guard
+from core.abuse.limits import LimitPolicy
+from core.abuse.spam import load_rules
 from core.clock import Clock, SystemClock
 from core.conversation.clarify import Feedback
 from core.conversation.dialog import Dialog, DialogPolicy
@@ -228,8 +231,16 @@ async def build_core(
     escalation = Escalation(kb.texts, escalation_policy(settings, hours), team.on_ticket_open)
     manners = Manners.from_file(Path(settings.nlu_dir) / "rude.yaml")
     privacy = _privacy(settings, storage, clock, kb, delivery, dialog)
+    guard = _guard(settings, kb, orders)
     engine = Engine(
-        storage, dialog, escalation, clock, manners, delivery=delivery, privacy=privacy.requests
+        storage,
+        dialog,
+        escalation,
+        clock,
+        manners,
+        delivery=delivery,
+        privacy=privacy.requests,
+        guard=guard,
     )
     desk = OperatorDesk(storage, clock, kb.texts, kb.desk, delivery, team)
     desk.privacy = privacy
@@ -339,6 +350,17 @@ async def retrain_without_erased(settings: Settings, storage: Storage, kb: Knowl
         if old.name != f"intent-model-{key}.pkl":
             await asyncio.to_thread(old.unlink, missing_ok=True)
     return key
+
+
+def _guard(settings: Settings, kb: KnowledgeBase, orders: OrderService) -> Guard:
+    """Limits, blocks and spam rules of customers' turns (the rules file was validated
+    with the settings)."""
+    policy = LimitPolicy(
+        messages_per_minute=settings.customer_messages_per_minute,
+        cases_per_day=settings.customer_cases_per_day,
+    )
+    rules = load_rules(Path(settings.spam_file), settings.shop_domains)
+    return Guard(policy, rules, kb.texts, orders, settings.timezone)
 
 
 def working_hours(settings: Settings) -> WorkingHours:

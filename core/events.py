@@ -235,6 +235,19 @@ class CustomerErased(DeskEvent):
     groups: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class CustomerBlocked(Notice):
+    """An operator blocked the case's customer (`core.abuse.blocking`; `spam`: marked the
+    case as spam): the case is closed, and what the customer writes from now on is kept
+    but neither answered nor shown."""
+
+    NOTICE: ClassVar[str] = "blocked"
+
+    by: str = ""
+    reason: str = ""
+    spam: bool = False
+
+
 CustomerEvent = CustomerReply | ReplyEdited
 NoticeEvent = (
     Delivered
@@ -246,6 +259,7 @@ NoticeEvent = (
     | Assigned
     | Transferred
     | SlaAlert
+    | CustomerBlocked
 )
 DeskEvents = CaseOpened | CustomerMessage | CaseClosed | CustomerErased | NoticeEvent
 AnyEvent = CustomerEvent | DeskEvents
@@ -266,6 +280,7 @@ _NOTICES: dict[str, type[Event]] = {
         Assigned,
         Transferred,
         SlaAlert,
+        CustomerBlocked,
     )
 }
 

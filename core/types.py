@@ -118,6 +118,10 @@ class Inbound:
     external_id: str | None = None
     profile_url: str = ""
     unsupported: str = ""  # the kind of content the adapter could not pass on (sticker, …)
+    # What the messenger tells about where a message came from (spam rules, `core.abuse`):
+    # a post forwarded from a channel, and when the account was created (where it says).
+    forwarded_from_channel: bool = False
+    account_created_at: float | None = None
 
     @property
     def customer(self) -> CustomerRef:

@@ -64,6 +64,10 @@ async def test_every_listed_operator_command_is_accepted(chat, core):
         "/reopen": "/reopen 1",
         "/b": "/b 1",
         "/help": "/help",
+        "/ban": "/ban 1 грубит",
+        "/unban": "/unban 1",
+        "/spam": "/spam 1",
+        "/link": "/link 1 1",  # refused: the same customer
     }
     listed = listed_commands(console_help(core.kb)) - {"/start", "/quit"}
     assert listed == set(commands), listed ^ set(commands)
@@ -72,7 +76,8 @@ async def test_every_listed_operator_command_is_accepted(chat, core):
         assert "Неизвестная команда" not in text, (line, text)
         assert text.strip(), line
     ticket = await core.storage.tickets.get(1)
-    assert ticket.vip and ticket.status == "in_progress"
+    assert ticket.vip and ticket.status == "closed"  # /spam closed it last
+    assert (await core.storage.abuse.ban_of(ticket.conversation_id)).spam
 
 
 async def test_b_presses_only_the_latest_buttons(chat, core):

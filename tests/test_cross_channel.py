@@ -18,7 +18,7 @@ OPERATOR = 901
 VK_USER = 5150
 
 
-async def start_both(tmp_path, classifier, tg: FakeTelegramAPI, vk: FakeVKAPI):
+async def start_both(tmp_path, classifier, tg: FakeTelegramAPI, vk: FakeVKAPI, **overrides):
     settings = make_settings(
         tmp_path,
         telegram_bot_token=tg.token,
@@ -28,6 +28,7 @@ async def start_both(tmp_path, classifier, tg: FakeTelegramAPI, vk: FakeVKAPI):
         vk_group_id=vk.group_id,
         vk_api_url=vk.api_url,
         vk_requests_per_second=20,
+        **overrides,
     )
     core = await build_core(settings, classifier=classifier)
     stop = asyncio.Event()

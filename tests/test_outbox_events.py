@@ -15,6 +15,7 @@ from core.events import (
     CaseClosed,
     CaseOpened,
     ConflictMarked,
+    CustomerBlocked,
     CustomerErased,
     CustomerMessage,
     CustomerReply,
@@ -63,6 +64,8 @@ EVERY_EVENT = [
         groups=["-1001", "-1002"],
     ),
     CustomerErased(0, act=4, reason="retention"),
+    CustomerBlocked(7, by="Анна", reason="угрозы"),
+    CustomerBlocked(7, by="Анна", spam=True),
 ]
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from bots.console.printers import topic_title
 from bots.console.screen import Screen
+from core.abuse import report as abuse_report
+from core.abuse.blocking import Blocking
 from core.clock import Clock
 from core.desk.compensation import Compensation
 from core.desk.operators import OperatorDesk
@@ -43,7 +45,8 @@ class Stats:
         since, until = kpi.period(period, now, self.timezone)
         report = await kpi.compute(self.storage, since, until, now, self.timezone, self.repeat_days)
         title = summary.period_title(self.desk_texts, period)
-        return summary.summary_text(report, title, self.desk_texts)
+        blocked = await abuse_report.stats_line(self.storage, self.desk_texts, since, until)
+        return summary.summary_text(report, title, self.desk_texts) + "\n" + blocked
 
 
 class OperatorCommands:
@@ -65,6 +68,7 @@ class OperatorCommands:
         self.texts = texts
         self.answers = answers
         self.operator = Operator(OPERATOR_ID, texts.get("console.operator_name"))
+        self.blocking = Blocking(desk, desk.texts)
         self._table: dict[str, tuple[int, Handler]] = {
             "/help": (NOTHING, self._help),
             "/queue": (NOTHING, self._queue),
@@ -80,6 +84,10 @@ class OperatorCommands:
             "/manager": (TICKET, self._manager),
             "/compensate": (TICKET, self._compensate),
             "/intent": (TICKET, self._intent),
+            "/ban": (TICKET, self._ban),
+            "/spam": (TICKET, self._ban),
+            "/unban": (TICKET, self._unban),
+            "/link": (TICKET_AND_TEXT, self._link),
         }
 
     async def run(self, line: str) -> None:
@@ -181,6 +189,26 @@ class OperatorCommands:
         intent = args[1] if len(args) > 1 else ""
         text = await self.desk.label_intent(int(args[0]), intent, self.operator)
         self._say(self.texts.format("console.labelled", text=text[:LABELLED_SHOWN], intent=intent))
+
+    async def _ban(self, args: list[str], line: str) -> None:
+        """`/ban N [reason]`, `/spam N`: the case's notice says what was done."""
+        spam = line.split()[0].lower() == "/spam"
+        words = line.split(maxsplit=2)
+        reason = words[2] if len(words) > 2 and not spam else ""
+        await self.blocking.ban(int(args[0]), self.operator, reason, spam=spam)
+
+    async def _unban(self, args: list[str], line: str) -> None:
+        await self.blocking.unban(int(args[0]), self.operator)
+        self._say(self.texts.format("abuse.unblocked", ticket=int(args[0])))
+
+    async def _link(self, args: list[str], line: str) -> None:
+        """`/link N M`: the customers of cases N and M are one person."""
+        other = args[1].lstrip("№#")
+        if not other.isdigit():
+            self._say(self.texts.get("abuse.link_usage"))
+            return
+        await self.blocking.link(int(args[0]), int(other), self.operator)
+        self._say(self.texts.format("abuse.linked", ticket=int(args[0]), other=int(other)))
 
 
 def _words(line: str) -> list[str]:

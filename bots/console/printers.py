@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from bots.console.customer import ConsoleCustomer
 from bots.console.screen import Screen
+from core.abuse.report import blocked_notice
 from core.desk import sla
 from core.desk.operators import OperatorDesk
 from core.events import (
@@ -15,6 +16,7 @@ from core.events import (
     CaseClosed,
     CaseOpened,
     ConflictMarked,
+    CustomerBlocked,
     CustomerErased,
     CustomerMessage,
     CustomerReply,
@@ -138,3 +140,6 @@ class DeskPrinter:
     async def customer_erased(self, item: OutboxItem, event: CustomerErased) -> None:
         if event.reason in TOLD:  # the console has no topics to delete: the group's line
             self._say(operators_line(self.texts, event))
+
+    async def customer_blocked(self, item: OutboxItem, event: CustomerBlocked) -> None:
+        self._say(blocked_notice(self.texts, event))

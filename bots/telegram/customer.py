@@ -35,6 +35,12 @@ router.callback_query.filter(on_loop(F.message.chat.type == ChatType.PRIVATE))
 router.edited_message.filter(on_loop(F.chat.type == ChatType.PRIVATE))
 
 
+def forwarded_from_channel(message: Message) -> bool:
+    """A post forwarded from a channel (a spam rule, `core.abuse.spam`)."""
+    origin = message.forward_origin
+    return origin is not None and origin.type == "channel"
+
+
 def inbound(message: Message, **values: object) -> Inbound:
     user = message.from_user
     assert user is not None
@@ -44,6 +50,7 @@ def inbound(message: Message, **values: object) -> Inbound:
         name=user.full_name,
         profile_url=f"https://t.me/{user.username}" if user.username else "",
         external_id=message_key(message.chat.id, message.message_id),
+        forwarded_from_channel=forwarded_from_channel(message),
         **values,  # type: ignore[arg-type]
     )
 

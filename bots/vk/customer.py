@@ -116,6 +116,7 @@ class CustomerHandlers:
             external_id=incoming.external_id,
             profile_url=profile_url(user_id),
             unsupported=unsupported_names(incoming.unsupported, self.texts),
+            forwarded_from_channel=incoming.forwarded_from_channel,
         )
         await self._engine(inbound, incoming.start, attempt)
 

@@ -44,6 +44,7 @@ class Incoming:
     unsupported: tuple[str, ...]  # kinds of content with no file to pass on, in order
     external_id: str
     caps: ClientCaps
+    forwarded_from_channel: bool = False  # a community's wall post shared (a spam rule)
 
 
 def is_private_peer(peer_id: int, user_id: int) -> bool:
@@ -79,7 +80,18 @@ def parse_message_new(obj: dict[str, Any]) -> Incoming | None:
         unsupported=tuple(dict.fromkeys(unsupported)),
         external_id=message_id(peer_id, cmid),
         caps=ClientCaps.from_client_info(obj.get("client_info")),
+        forwarded_from_channel=shares_community_post(message),
     )
+
+
+def shares_community_post(message: dict[str, Any]) -> bool:
+    """Whether the message shares a community's wall post (VK's forwarded channel post)."""
+    for item in message.get("attachments") or []:
+        if isinstance(item, dict) and item.get("type") == "wall":
+            post = item.get("wall")
+            if isinstance(post, dict) and as_int(post.get("from_id") or post.get("owner_id")) < 0:
+                return True
+    return False
 
 
 def message_id(peer_id: int, cmid: object) -> str:

@@ -25,6 +25,7 @@ import weakref
 from typing import TYPE_CHECKING
 
 from core import buttons
+from core.abuse.guard import Guard, NoGuard
 from core.clock import Clock, SystemClock
 from core.conversation.dialog import Dialog
 from core.conversation.manners import Manners
@@ -66,6 +67,7 @@ class Engine:
         manners: Manners | None = None,
         delivery: Delivery | None = None,
         privacy: PrivacyRequests | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self.storage = storage
         self.dialog = dialog
@@ -74,6 +76,7 @@ class Engine:
         self.manners = manners or Manners(())
         self.delivery = delivery
         self.privacy = privacy  # requests about the customer's personal data
+        self.guard = guard or NoGuard()  # blocks, limits, spam (`core.abuse`)
         # Turns of one customer within this process take turns here, so they are decided
         # in arrival order; correctness across processes rests on the database (versions).
         self._order: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -103,10 +106,7 @@ class Engine:
                 conv.name = inbound.name or conv.name
                 conv.profile_url = inbound.profile_url or conv.profile_url
                 turn = Turn(inbound, conv, state.open_ticket, self.clock.now())
-                if self.privacy is None or not await self.privacy.decide(turn):
-                    await self._decide(turn)
-                if self.privacy is not None:
-                    self.privacy.notice(turn)
+                await self.guard.decide(self.storage, turn, self._decide_or_privacy)
                 try:
                     async with self.storage.transaction() as tx:
                         items = await self._commit(tx, turn)
@@ -123,6 +123,7 @@ class Engine:
                     continue
                 if consumed is not None:
                     consumed()
+                self.guard.counted(turn)
                 self._hand_over(items)
                 metrics.handled(
                     inbound.channel,
@@ -156,6 +157,14 @@ class Engine:
         )
 
     # ------------------------------------------------------------------ deciding
+    async def _decide_or_privacy(self, turn: Turn) -> None:
+        """A request about the customer's personal data, or else the dialog; then the
+        privacy line under a first answer."""
+        if self.privacy is None or not await self.privacy.decide(turn):
+            await self._decide(turn)
+        if self.privacy is not None:
+            self.privacy.notice(turn)
+
     async def _decide(self, turn: Turn) -> None:
         inbound = turn.inbound
         text = inbound.text.strip()
@@ -239,6 +248,7 @@ class Engine:
         items += await self._queue_replies(tx, turn, reply_ticket, now)
         await tx.conversations.save(conv, now)
         turn.case = reply_ticket or (ticket.id if ticket is not None else None)
+        await self.guard.commit(tx, turn, now)
         if self.privacy is not None:  # a confirmed erasure, last: it anonymises the row
             items += await self.privacy.commit(tx, turn, items, now)
         return items
@@ -253,7 +263,7 @@ class Engine:
         if not logged_text and inbound.payload:
             title = self.dialog.button_title(inbound.payload)
             logged_text = self.dialog.texts.format("transcript.button", title=title)
-        await tx.messages.add(
+        turn.message_id = await tx.messages.add(
             turn.conversation.id,
             log_kind.IN,
             logged_text,

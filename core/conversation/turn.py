@@ -8,11 +8,15 @@ conversation's new state, a ticket and the outbox rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from core.conversation.state import Slots
 from core.desk.escalation import EscalationRequest
 from core.storage import Conversation, Ticket
 from core.types import Inbound, Reply
+
+if TYPE_CHECKING:
+    from core.abuse.guard import Screening
 
 
 @dataclass
@@ -37,6 +41,8 @@ class Turn:
     # self-service actions sent to the shop's API; stored by `core.conversation.outcomes`.
     outcomes: list[str] = field(default_factory=list)
     order_actions: list[dict[str, object]] = field(default_factory=list)
+    abuse: Screening | None = None  # blocks, limits and spam found (`core.abuse.guard`)
+    message_id: int | None = None  # the customer's message, once logged
 
     @property
     def slots(self) -> Slots:

@@ -6,7 +6,9 @@ error mapping):
 * `supportbot_updates_handled_total{channel}` — customer messages and presses answered;
 * `supportbot_reply_seconds{channel}` — the engine's time from a customer message to its
   answers (database writes included; the messenger's own sending is not);
-* `supportbot_rate_limited_total{channel}` — 429 / flood-control answers of an API.
+* `supportbot_rate_limited_total{channel}` — 429 / flood-control answers of an API;
+* `supportbot_abuse_messages_total{kind}` — customer messages limited, from a blocked
+  customer, or spam (`core.abuse`), stored and marked instead of treated as usual.
 
 Read from the database when scraped (`Snapshot.read`, asynchronous: the event loop is
 never blocked by it; `exposition` writes both kinds out), for whichever replica is asked:
@@ -54,6 +56,13 @@ RATE_LIMITED = Counter(
     registry=REGISTRY,
 )
 
+ABUSE = Counter(
+    "supportbot_abuse_messages",
+    "Customer messages stored but not treated as usual: limited, blocked or spam",
+    ["kind"],
+    registry=REGISTRY,
+)
+
 turns = logging.getLogger("supportbot.turns")
 
 
@@ -75,6 +84,11 @@ def handled(channel: str, started: float, update: str | None = None, **ids: Any)
 
 def rate_limited(channel: str) -> None:
     RATE_LIMITED.labels(channel).inc()
+
+
+def abuse_marked(kind: str) -> None:
+    """A customer message marked limited, blocked or spam (`core.abuse`)."""
+    ABUSE.labels(kind).inc()
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from core.events import (
     CaseClosed,
     CaseOpened,
     ConflictMarked,
+    CustomerBlocked,
     CustomerErased,
     CustomerMessage,
     CustomerReply,
@@ -69,6 +70,7 @@ class DeskRenderer(Protocol):
     async def sla_alert(self, item: OutboxItem, event: SlaAlert) -> None: ...
 
     async def customer_erased(self, item: OutboxItem, event: CustomerErased) -> None: ...
+    async def customer_blocked(self, item: OutboxItem, event: CustomerBlocked) -> None: ...
 
 
 async def render_for_customer(renderer: CustomerRenderer, item: OutboxItem) -> None:
@@ -113,6 +115,8 @@ async def render_for_desk(renderer: DeskRenderer, item: OutboxItem) -> None:
             await renderer.sla_alert(item, event)
         case CustomerErased():
             await renderer.customer_erased(item, event)
+        case CustomerBlocked():
+            await renderer.customer_blocked(item, event)
         case CustomerReply() | ReplyEdited():
             raise UnknownEvent(f"{type(event).__name__} is not for the operators")
         case _:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cached_property
 
+from core.storage.abuse import AbuseRepo
 from core.storage.budget import BudgetRepo
 from core.storage.claims import ClaimRepo
 from core.storage.conversations import Conversation, ConversationRepo, TurnState
@@ -127,6 +128,11 @@ class Storage:
     def privacy(self) -> PrivacyRepo:
         """Erasing a customer's data, the acts of erasure, their hashes' secret."""
         return PrivacyRepo(self._ex)
+
+    @cached_property
+    def abuse(self) -> AbuseRepo:
+        """Blocks, linked customers, limits, marks, spam examples (`core.abuse`)."""
+        return AbuseRepo(self._ex)
 
     @classmethod
     async def open(cls, url: str) -> Storage:

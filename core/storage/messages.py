@@ -61,11 +61,12 @@ class MessageRepo:
         author: str = "",
         external_id: str | None = None,
         attachments: tuple[Attachment, ...] | list[Attachment] = (),
-    ) -> None:
-        await self._ex.execute(
+    ) -> int:
+        """Log a message; returns its id."""
+        row = await self._ex.fetchone(
             "INSERT INTO messages (conversation_id, ticket_id, direction, text, attachments, "
             "intent, confidence, author, external_id, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 conversation_id,
                 ticket_id,
@@ -79,6 +80,8 @@ class MessageRepo:
                 now,
             ),
         )
+        assert row is not None
+        return int(row["id"])
 
     async def for_ticket(self, ticket_id: int, limit: int = 50) -> list[LoggedMessage]:
         rows = await self._ex.fetchall(

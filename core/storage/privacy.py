@@ -49,6 +49,14 @@ TABLES: dict[str, str] = {
     "post_budget_keys": "no customer data",
     "intent_models": "no customer data (trained on labels, never on erased texts again)",
     "schema_version": "no customer data",
+    "customer_links": "deleted (which of the shop's chats are this person's)",
+    "customer_bans": "deleted with the reason written (an erased customer who writes again "
+    "is a new customer to the bot)",
+    "customer_limits": "deleted",
+    "message_marks": "kept: what a message was marked as (limited, spam…) and when; the "
+    "message itself is emptied",
+    "spam_examples": "deleted: the texts taken from this customer's cases",
+    "case_lanes": "kept: whether a case's card went first as a verified customer's",
 }
 
 # Prefixes of the channels' update ids and intake partitions (`core.types.Inbound`):
@@ -191,6 +199,7 @@ class PrivacyRepo:
         counts["reply_copies"] = await self._erase_reply_copies(found)
         counts.update(await self._erase_intake(found.customer))
         await self._erase_desk_rows(conv, tickets)
+        await self._erase_abuse_rows(conv, tickets)
         anonymous = f"{ERASED_PREFIX}{conv}"
         if tickets:
             marks = _marks(tickets)
@@ -281,6 +290,15 @@ class PrivacyRepo:
             await self._ex.execute(f"DELETE FROM desk_cards WHERE ticket_id IN ({marks})", tickets)
             await self._ex.execute(
                 f"DELETE FROM operator_posts WHERE ticket_id IN ({marks})", tickets
+            )
+
+    async def _erase_abuse_rows(self, conv: int, tickets: list[int]) -> None:
+        """Links, blocks and limits of the customer, and spam examples from their cases."""
+        for table in ("customer_links", "customer_bans", "customer_limits"):
+            await self._ex.execute(f"DELETE FROM {table} WHERE conversation_id = ?", (conv,))
+        if tickets:
+            await self._ex.execute(
+                f"DELETE FROM spam_examples WHERE ticket_id IN ({_marks(tickets)})", tickets
             )
 
     # ------------------------------------------------------------------ acts

@@ -7,6 +7,7 @@
     │   ├── commands     /take, /close, /reopen, /vip, /manager, /compensate, /intent, /queue, /help
     │   ├── team         /assign, /transfer, /shift
     │   ├── stats        /stats
+    │   ├── abuse        /ban, /unban, /spam, /link
     │   └── replies      answers to the customer, notes, saved replies, anything else
     └── errors           refusals shown to the operator, repeats ignored
 
@@ -24,7 +25,16 @@ from aiogram import Bot, Router
 from aiogram.types import BotCommand, BotCommandScopeChat, ChatMemberUpdated
 
 from bots.telegram.filters import OperatorsChat
-from bots.telegram.operators import buttons, commands, errors, privacy, replies, stats, team
+from bots.telegram.operators import (
+    abuse,
+    buttons,
+    commands,
+    errors,
+    privacy,
+    replies,
+    stats,
+    team,
+)
 from bots.telegram.operators.desk import TelegramDesk
 from bots.telegram.operators.gate import Gate
 from core.knowledge.texts import Texts
@@ -51,6 +61,7 @@ gated.include_routers(
     commands.router,
     team.router,
     stats.router,
+    abuse.router,
     replies.router,
 )
 router.include_routers(gated, errors.router)
@@ -60,7 +71,7 @@ async def set_menu(bot: Bot, desk: TelegramDesk, desk_texts: Texts) -> None:
     """The operators' commands in each group's command menu."""
     menu = [
         BotCommand(command=name, description=desk_texts.get(f"commands.menu.{name}"))
-        for name in commands.MENU
+        for name in (*commands.MENU, *abuse.MENU)
     ]
     for chat in sorted(desk.groups.chats):
         await bot.set_my_commands(menu, scope=BotCommandScopeChat(chat_id=chat))

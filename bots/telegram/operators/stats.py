@@ -11,6 +11,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 
 from bots.telegram.operators.desk import TelegramDesk
+from core.abuse import report as abuse_report
 from core.clock import Clock
 from core.desk import roles
 from core.desk.operators import OperatorDesk
@@ -61,4 +62,6 @@ async def on_stats(
         message_thread_id=message.message_thread_id if message.is_topic_message else None,
         caption=title,
     )
-    await desk.say(message, summary.summary_text(report, title, desk_texts))
+    text = summary.summary_text(report, title, desk_texts)
+    text += "\n" + await abuse_report.stats_line(storage, desk_texts, since, until)
+    await desk.say(message, text)

@@ -13,6 +13,7 @@ card and every post are remembered so that operators answer by replying to them.
     notices.py    notices in the topic; the 👍 under a delivered reply
     sla.py        SLA warnings and breaches
     erasure.py    an erased customer: their topics and the bot's posts deleted, groups told
+    abuse.py      real customers' cards first, spam collapsed, a blocked customer's topic
 
 Keeping up with a busy shop within Telegram's limit of about 20 posts a minute per bot
 and group: one post per new case where possible (the card carries what the customer
@@ -31,7 +32,7 @@ from aiogram.exceptions import TelegramAPIError
 from bots.telegram.errors import for_delivery
 from bots.telegram.groups import Groups
 from bots.telegram.operators.roles import TelegramRoles
-from bots.telegram.operators_sender import batches, case_card, erasure, notices, sla
+from bots.telegram.operators_sender import abuse, batches, case_card, erasure, notices, sla
 from bots.telegram.operators_sender.outlet import NoCase, Outlet
 from bots.telegram.posting import BotPool
 from core.app import Core
@@ -40,6 +41,7 @@ from core.events import (
     CaseClosed,
     CaseOpened,
     ConflictMarked,
+    CustomerBlocked,
     CustomerErased,
     CustomerMessage,
     Delivered,
@@ -110,3 +112,6 @@ class OperatorsSender:
 
     async def customer_erased(self, item: OutboxItem, event: CustomerErased) -> None:
         await erasure.delete_customer(self.out, item, event)
+
+    async def customer_blocked(self, item: OutboxItem, event: CustomerBlocked) -> None:
+        await abuse.blocked(self.out, item, event)

@@ -33,20 +33,26 @@ async def post_messages(out: Outlet, item: OutboxItem, event: CustomerMessage) -
     view = await out.cases.view(ticket.id, transcript_limit=0)
     thread_id = await out.topics.thread_for(view, chat)
     name = view.conversation.name
+
+    def batcher(pending: list[LoggedMessage]) -> list[LoggedMessage]:
+        return next_batch(pending, lambda ms: _fits(out, ticket, thread_id, name, ms))
+
     while True:
         reserved: Poster | None = None
         if out.to_do(item, "batch"):
             pending = await out.posting.unshown(ticket.id)
             if not pending:
                 return
-            batch = next_batch(pending, lambda ms: _fits(out, ticket, thread_id, name, ms))
-            # Reserved before the batch is fixed: while the group's budget is short,
-            # the messages keep waiting and the next try merges more of them.
+            batch, spam = await out.abuse.batch(pending, batcher)
+            # Reserved before the batch is fixed: while the group's budget (or the case's
+            # share of it) is short, the messages wait and the next try merges more.
+            await out.abuse.pace(ticket.id)
             reserved = await out.pool.reserve(chat, main_only=bool(batch[0].attachments))
-            await out.done(item, batch=[m.id for m in batch])
+            await out.abuse.paced(ticket.id)
+            await out.done(item, batch=[m.id for m in batch], spam=spam)
         ids = [int(i) for i in item.progress["batch"]]
         messages = await out.posting.messages(ticket.id, ids)
-        post = _post(out, ticket, thread_id, name, messages)
+        post = _post(out, ticket, thread_id, name, messages, item.progress.get("spam"))
         attachments = [a for m in messages for a in m.attachments]
         await out.parts.with_files(
             html(post),
@@ -63,9 +69,18 @@ async def post_messages(out: Outlet, item: OutboxItem, event: CustomerMessage) -
 
 
 def _post(
-    out: Outlet, ticket: Ticket, thread_id: int | None, name: str, messages: list[LoggedMessage]
+    out: Outlet,
+    ticket: Ticket,
+    thread_id: int | None,
+    name: str,
+    messages: list[LoggedMessage],
+    spam: object = None,
 ) -> Text:
-    """The post of a batch: the customer's name, then their messages."""
+    """The post of a batch: the customer's name, then their messages (a message marked
+    as spam, `spam` its rule: collapsed under the mark)."""
+    if spam:
+        head = cards.customer_post(out.desk_texts, name, "", 1)
+        return _in_case(out, ticket, thread_id, out.abuse.spam_post(head, messages, str(spam)))
     text = "\n\n".join(m.text for m in messages if m.text)
     post = cards.customer_post(out.desk_texts, name, text, len(messages))
     return _in_case(out, ticket, thread_id, post)

@@ -30,11 +30,14 @@ async def post_case(out: Outlet, item: OutboxItem, event: CaseOpened) -> None:
     ticket, chat = await out.case(event)
     view = await out.cases.view(ticket.id, transcript_limit=HISTORY_LIMIT)
     if out.to_do(item, "thread"):
+        await out.abuse.card_turn(item, event, chat)  # unverified new customers yield
         await out.done(item, thread=await out.topics.thread_for(view, chat, fresh_card=False))
     thread_id = item.progress["thread"]
     if out.to_do(item, "card"):
         if out.to_do(item, "card_text"):
             text, shown = await _card(out, view, event)
+            why = await out.abuse.card_line(ticket)  # why it waited, who is verified
+            text = lines([text, "", why]) if why else text
             await out.done(item, card_text=html(text), shown=shown)
         card_id = await out.parts.post(
             str(item.progress["card_text"]),

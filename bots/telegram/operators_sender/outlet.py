@@ -9,6 +9,7 @@ from aiogram import Bot
 
 from bots.telegram.groups import Groups
 from bots.telegram.operators.roles import TelegramRoles
+from bots.telegram.operators_sender.abuse import DeskAbuse
 from bots.telegram.operators_sender.parts import Parts
 from bots.telegram.operators_sender.topics import Topics
 from bots.telegram.posting import BotPool
@@ -42,6 +43,7 @@ class Outlet:
     clock: Clock
     timezone: str
     team: Team | None
+    abuse: DeskAbuse  # real customers first, spam marked (`core.abuse`)
     topics: Topics = field(init=False)
     parts: Parts = field(init=False)
 
@@ -63,6 +65,7 @@ class Outlet:
             clock=core.clock,
             timezone=core.settings.timezone,
             team=core.team,
+            abuse=DeskAbuse.of(core, pool, groups),
         )
 
     @property
