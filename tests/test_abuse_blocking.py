@@ -162,3 +162,39 @@ async def test_the_bans_command(core, settings, tmp_path):
     lines = result.stdout.strip().splitlines()
     assert lines[0].split()[:2] == ["обращение", "клиент"]
     assert "telegram:3009" in lines[1] and "Ольга" in lines[1] and "угрозы" in lines[1]
+
+
+async def test_an_erased_spammer_leaves_no_block_link_limit_or_spam_example(core, settings):
+    """Erasure (issue 18) reaches the abuse tables: the block with its reason, links,
+    limits and the spam examples taken from the customer's cases are deleted; what a
+    message was marked as stays (counts), the message itself emptied."""
+    spammer, ticket = await opened(core, "3011")
+    other, other_ticket = await opened(core, "3012")
+    text = "Раскрутка каналов недорого, пишите в личку, гарантия результата 3011"
+    await spammer.say(text)
+    await blocking(core).link(ticket.id, other_ticket.id, OLGA)
+    await blocking(core).ban(ticket.id, OLGA, reason="рассылка", spam=True)
+    assert db_rows(settings, "SELECT text FROM spam_examples")
+    conv = db_rows(settings, "SELECT conversation_id FROM tickets WHERE id = ?", (ticket.id,))
+    conversation = conv[0]["conversation_id"]
+
+    await core.desk.forget(ticket.id, Operator("op-senior", "Вера"))
+
+    for table in ("customer_bans", "customer_links", "customer_limits"):
+        rows = db_rows(
+            settings, f"SELECT * FROM {table} WHERE conversation_id = ?", (conversation,)
+        )
+        assert rows == [], table
+    assert db_rows(settings, "SELECT * FROM spam_examples") == []
+    marks = db_rows(
+        settings, "SELECT kind FROM message_marks WHERE conversation_id = ?", (conversation,)
+    )
+    assert marks, "what the messages were marked as is kept for the counts"
+    everything = json.dumps(
+        [db_rows(settings, f"SELECT * FROM {t}") for t in ("customer_bans", "message_marks")],
+        ensure_ascii=False,
+    )
+    assert "3011" not in everything and "Раскрутка" not in everything
+    # The other conversation of the same person keeps its own block until erased too.
+    assert "больше не принимает сообщения" in all_text(await other.say("ещё раз"))
+    assert await other.open_ticket() is None
