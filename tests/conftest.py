@@ -168,17 +168,39 @@ def settings(tmp_path: Path, settings_overrides: dict[str, Any], database_url: s
     return make_settings(tmp_path, **{"database_url": database_url, **settings_overrides})
 
 
+@pytest.fixture
+def settings_with(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
+    """Settings with a test's own overrides, on the test's database (SQLite or PostgreSQL:
+    a `[postgresql]` variant must never fall back to a SQLite file)."""
+
+    def build(**overrides: Any) -> Settings:
+        return make_settings(tmp_path, **{"database_url": database_url, **overrides})
+
+    return build
+
+
+def backend_of(request: pytest.FixtureRequest) -> str | None:
+    """The database a parametrised test runs on (`sqlite`, `postgresql`), or None."""
+    callspec = getattr(request.node, "callspec", None)
+    return callspec.params.get("database_url") if callspec is not None else None
+
+
 CoreFactory = Callable[..., Awaitable[Core]]
 
 
 @pytest.fixture
 async def make_core(
-    settings: Settings, classifier: IntentClassifier, clock: ManualClock
+    request: pytest.FixtureRequest,
+    settings: Settings,
+    classifier: IntentClassifier,
+    clock: ManualClock,
 ) -> AsyncIterator[CoreFactory]:
     """Builds cores on the test's database file (a restart is a second call); all are
-    closed at teardown unless the test closed them already."""
+    closed at teardown unless the test closed them already. A core built on another
+    database than the test's variant names fails the test."""
     built: list[Core] = []
     closed: set[int] = set()
+    backend = backend_of(request)
 
     async def factory(**kwargs: Any) -> Core:
         core = await build_core(
@@ -187,6 +209,9 @@ async def make_core(
             clock=kwargs.pop("clock", clock),
             **kwargs,
         )
+        if backend is not None and core.storage.dialect != backend:
+            await core.close()
+            pytest.fail(f"the [{backend}] variant built a core on {core.storage.dialect}")
         original_close = core.close
 
         async def close_once() -> None:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import Customer, flat_ids, make_settings
+from conftest import Customer, flat_ids
 
 from core import buttons
 from core.app import Core
@@ -69,9 +69,9 @@ async def shop(clock) -> AsyncIterator[FakeOrderAPI]:
 
 
 @pytest.fixture
-async def shop_core(shop, make_core, tmp_path) -> Core:
-    settings = make_settings(
-        tmp_path, orders_api_url=shop.url, orders_api_timeout=2.0, orders_api_token=TOKEN
+async def shop_core(shop, make_core, settings_with) -> Core:
+    settings = settings_with(
+        orders_api_url=shop.url, orders_api_timeout=2.0, orders_api_token=TOKEN
     )
     return await make_core(settings=settings)
 
