@@ -243,6 +243,23 @@ async def test_timeout_offers_a_retry_that_acts_once(shop, shop_core):
     assert outcomes == ["failed", "done"]
 
 
+async def test_a_retry_and_a_double_press_are_new_updates_with_the_same_key(shop, shop_core):
+    """Each press is an update of its own (its own external id, as a messenger numbers
+    them): the key must come from the offer, never from the update."""
+    customer = Customer(shop_core)
+    asked = await offer(customer, f"хочу отменить заказ {PLACED}", act.CANCEL, PLACED)
+    confirm = button(asked[0], "act:yes:")
+    shop.lose_answer_next = 1  # the shop cancels, but its answer is lost (502)
+    failed = await shop_core.engine.handle(customer.inbound(payload=confirm, external_id="cb:1"))
+    retry = flat_ids(failed[0])[0]  # «Повторить»
+    done = await shop_core.engine.handle(customer.inbound(payload=retry, external_id="cb:2"))
+    assert done[0].text.startswith(f"Готово: заказ {PLACED} отменён.")
+    await shop_core.engine.handle(customer.inbound(payload=confirm, external_id="cb:3"))
+    keys = [post["key"] for post in shop.posts()]
+    assert len(keys) >= 2 and len(set(keys)) == 1, keys
+    assert shop.performed == [(PLACED, "cancel", {})]
+
+
 async def test_a_lost_answer_and_a_retry_never_act_twice(shop, shop_core):
     customer = Customer(shop_core)
     asked = await offer(customer, f"хочу отменить заказ {PLACED}", act.CANCEL, PLACED)
