@@ -55,8 +55,12 @@ def kb() -> KnowledgeBase:
 
 @pytest.fixture(scope="session")
 def classifier(tmp_path_factory: pytest.TempPathFactory, kb: KnowledgeBase) -> IntentClassifier:
-    """The intent model, trained once for the whole session (as build_core would)."""
-    settings = make_settings(tmp_path_factory.mktemp("model"))
+    """The intent model, trained once for the whole session (as build_core would). With
+    SUPPORTBOT_TEST_MODEL_DIR set, its cache lives there across sessions (the mutation
+    runs start pytest hundreds of times; the model is loaded, not trained, each time)."""
+    kept = os.environ.get("SUPPORTBOT_TEST_MODEL_DIR")
+    folder = Path(kept) if kept else tmp_path_factory.mktemp("model")
+    settings = make_settings(folder)
     return classifier_for(settings, kb)
 
 

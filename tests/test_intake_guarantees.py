@@ -18,7 +18,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bots.telegram.intake import WebhookEndpoint, poll
-from core.runtime.intake import Intake
+from core.runtime.intake import MAX_ATTEMPTS, BadUpdate, Intake, consume_applied
 from core.storage import Storage
 from core.storage.inbox import InboundRecord
 from core.types import TELEGRAM
@@ -129,3 +129,172 @@ async def test_the_webhook_answers_503_until_the_update_is_stored(storage):
             assert stored.status == 200
         await intake.drain()
     assert [u["update_id"] for u in seen] == [7001]
+
+
+# ---------------------------------------------------------------------------- core.intake
+class Wall:
+    """The intake's real-time clock, moved by hand (retries and the order window)."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Applier:
+    """A handler that records each applied update's text and, inside the transaction
+    where a real handler records its effects, removes the stored update (as the engine
+    and the desk do). `fail` maps a text to the errors it raises first, in turn."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.applied: list[str] = []
+        self.attempts: list[tuple[str, int]] = []
+        self.fail: dict[str, list[Exception]] = {}
+
+    async def __call__(self, update: dict[str, Any], attempts: int) -> None:
+        text = update["text"]
+        self.attempts.append((text, attempts))
+        errors = self.fail.get(text)
+        if errors:
+            raise errors.pop(0)
+        async with self.storage.transaction() as tx:
+            committed = await consume_applied(tx)
+        if committed is not None:
+            committed()
+        self.applied.append(text)
+
+
+def record(partition: str, seq: int, text: str) -> InboundRecord:
+    return InboundRecord(f"t:{partition}:{seq}", partition, seq, {"text": text})
+
+
+async def inbox(storage: Storage) -> list[tuple[str, str]]:
+    rows = await storage.db.fetchall("SELECT external_id, status FROM inbox ORDER BY id")
+    return [(row["external_id"], row["status"]) for row in rows]
+
+
+@pytest.fixture
+def wall() -> Wall:
+    return Wall()
+
+
+@pytest.fixture
+async def applier(storage) -> Applier:
+    return Applier(storage)
+
+
+async def live_intake(storage, applier, wall, worker: str = "w-1", **kwargs: Any) -> Intake:
+    await storage.workers.register(worker, wall())
+    intake = Intake(storage, worker, wall=wall, **kwargs)
+    intake.register(TELEGRAM, applier)
+    return intake
+
+
+async def test_updates_are_applied_in_their_own_order_and_removed(storage, applier, wall):
+    intake = await live_intake(storage, applier, wall)
+    # Stored out of order (two batches, the later-numbered first): applied by seq.
+    await intake.accept(TELEGRAM, [record("tg:1", 3, "третье"), record("tg:1", 1, "первое")])
+    await intake.drain()
+    await intake.accept(TELEGRAM, [record("tg:1", 2, "второе")])
+    await intake.drain()
+    assert applier.applied[0] == "первое"
+    assert sorted(applier.applied) == sorted(["первое", "второе", "третье"])
+    assert await inbox(storage) == []  # every applied update is gone from the inbox
+    # The same update stored twice in one batch is kept once.
+    await intake.accept(TELEGRAM, [record("tg:2", 1, "раз"), record("tg:2", 1, "раз")])
+    await intake.drain()
+    assert applier.applied.count("раз") == 1
+
+
+async def test_a_failed_update_holds_back_its_chat_but_not_the_others(storage, applier, wall):
+    intake = await live_intake(storage, applier, wall)
+    applier.fail["первое"] = [RuntimeError("the database blinked")]
+    await intake.accept(
+        TELEGRAM,
+        [record("tg:1", 1, "первое"), record("tg:1", 2, "второе"), record("tg:2", 1, "чужое")],
+    )
+    await intake.drain()
+    assert applier.applied == ["чужое"]  # the other chat goes on
+    assert await inbox(storage) == [("t:tg:1:1", "pending"), ("t:tg:1:2", "pending")]
+    for step in (0.0, 1.9):  # not before its retry is due (2 s after one failure) ...
+        wall.now += step
+        await intake.scan()
+        await intake.drain()
+        assert applier.applied == ["чужое"]
+    wall.now += 0.2  # ... and then at once
+    assert await intake.scan() == 1
+    await intake.drain()
+    assert applier.applied == ["чужое", "первое", "второе"]
+    assert ("первое", 1) in applier.attempts  # the retry knows it is one
+    assert await inbox(storage) == []
+
+
+async def test_an_update_that_cannot_be_applied_is_set_aside(storage, applier, wall):
+    intake = await live_intake(storage, applier, wall)
+    applier.fail["битое"] = [BadUpdate("no such thing")]
+    applier.fail["упрямое"] = [RuntimeError(f"failure {n}") for n in range(MAX_ATTEMPTS)]
+    await intake.accept(TELEGRAM, [record("tg:1", 1, "битое"), record("tg:1", 2, "после")])
+    await intake.drain()
+    assert applier.applied == ["после"]  # set aside at once, the next one goes on
+    assert await inbox(storage) == [("t:tg:1:1", "dead")]
+    await intake.accept(TELEGRAM, [record("tg:3", 1, "упрямое"), record("tg:3", 2, "за ним")])
+    for _ in range(MAX_ATTEMPTS - 1):
+        await intake.drain()
+        assert "за ним" not in applier.applied
+        wall.now += 61
+        await intake.scan()
+    await intake.drain()
+    assert [t for t, _ in applier.attempts].count("упрямое") == MAX_ATTEMPTS
+    assert applier.applied == ["после", "за ним"]  # dead after MAX_ATTEMPTS, order kept
+    assert ("t:tg:3:1", "dead") in await inbox(storage)
+
+
+async def test_a_chat_held_by_a_live_process_waits_for_it_to_die(storage, applier, wall):
+    other = Applier(storage)
+    first = await live_intake(storage, other, wall, "w-first")
+    assert await storage.inbox.lease("tg:1", "w-first", wall())
+    second = await live_intake(storage, applier, wall, "w-second")
+    await second.accept(TELEGRAM, [record("tg:1", 1, "первое")])
+    await second.drain()
+    assert applier.applied == [] and other.applied == []  # the live holder's to apply
+    assert await second.scan() == 0
+    wall.now += 11  # the first process stopped beating: dead
+    await storage.workers.beat("w-second", wall())
+    assert await second.scan() == 1
+    await second.drain()
+    assert applier.applied == ["первое"]
+    del first
+
+
+async def test_shared_intake_gives_the_chat_back_after_each_run(storage, applier, wall):
+    intake = await live_intake(storage, applier, wall)
+    intake.shared = True
+    await intake.accept(TELEGRAM, [record("tg:1", 1, "первое")])
+    await intake.drain()
+    leases = await storage.db.fetchall("SELECT partition_key FROM inbox_leases")
+    assert leases == []
+    unshared = await live_intake(storage, Applier(storage), wall, "w-2")
+    await unshared.accept(TELEGRAM, [record("tg:9", 1, "своё")])
+    await unshared.drain()
+    leases = await storage.db.fetchall("SELECT partition_key, owner FROM inbox_leases")
+    assert [(r["partition_key"], r["owner"]) for r in leases] == [("tg:9", "w-2")]
+
+
+async def test_the_order_window_holds_a_fresh_update_back(storage, applier, wall):
+    intake = await live_intake(storage, applier, wall, order_window=0.05)
+    await intake.accept(TELEGRAM, [record("tg:1", 2, "второе")])
+    # Stored by another replica a moment later but sent earlier: it still goes first.
+    await storage.inbox.add(TELEGRAM, [record("tg:1", 1, "первое")], wall())
+    assert await intake.scan() == 0  # both younger than the window (wall did not move)
+    wall.now += 0.06
+    await intake.drain()
+    await intake.scan()
+    await intake.drain()
+    assert applier.applied == ["первое", "второе"]
+
+
+async def test_removal_happens_only_inside_an_update(storage):
+    async with storage.transaction() as tx:
+        assert await consume_applied(tx) is None  # nothing is being applied
