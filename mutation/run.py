@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -139,7 +141,7 @@ def config_text(name: str, target: Target) -> str:
 module-path = "{target.module}"
 timeout = {PER_MUTANT_TIMEOUT}
 excluded-modules = []
-test-command = "{" ".join(test_command(target))}"
+test-command = {json.dumps(shlex.join(test_command(target)))}
 
 [cosmic-ray.distributor]
 name = "local"
@@ -224,7 +226,8 @@ def run_target(name: str, target: Target) -> None:
     config.write_text(config_text(name, target), encoding="utf-8")
     print(f"== {name}: {target.module} — tests: {' '.join(target.tests)}", flush=True)
     started = time.monotonic()
-    baseline = subprocess.run(test_command(target), cwd=TREE, capture_output=True, text=True)
+    command = shlex.split(shlex.join(test_command(target)))  # as cosmic-ray will run it
+    baseline = subprocess.run(command, cwd=TREE, capture_output=True, text=True)
     if baseline.returncode != 0:
         print(baseline.stdout[-3000:], baseline.stderr[-2000:])
         raise SystemExit(f"{name}: the tests fail on the unmutated code; nothing to measure")
@@ -259,6 +262,8 @@ def report(names: list[str]) -> None:
                     continue
                 elif result.test_outcome == TestOutcome.SURVIVED:
                     survivors.append((item, result))
+                elif "no tests ran" in (result.output or ""):
+                    raise SystemExit(f"{name}: a mutant ran no test; fix the target's tests")
                 elif result.test_outcome in (TestOutcome.KILLED, TestOutcome.INCOMPETENT):
                     killed += 1
         total = killed + len(survivors)
