@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""  # unset: sqlite:///DATA_DIR/support.db
     knowledge_dir: Path = KNOWLEDGE_DIR
+    # The shop's name, `{shop}` in the texts; unset: `shop_name` in texts.yaml.
+    shop_name: str | None = Field(None, min_length=1, max_length=100)
     nlu_dir: Path = NLU_DIR
     log_level: str = "INFO"
     log_format: str = "text"

@@ -168,7 +168,7 @@ async def build_core(
     """Open the database, load the knowledge base and the intent model, and wire the
     parts; `clock`, `orders` and `classifier` replace the real ones (tests, benchmarks)."""
     clock = clock or SystemClock()
-    kb = KnowledgeBase.load(Path(settings.knowledge_dir))
+    kb = KnowledgeBase.load(Path(settings.knowledge_dir), shop=settings.shop_name)
     storage = await open_storage(settings.database_url)
     liveness = Liveness(storage, new_worker_id())
     await liveness.register()
@@ -231,6 +231,7 @@ def _order_service(settings: Settings, clock: Clock) -> OrderService:
         token,
         clock=clock,
         timezone=settings.timezone,
+        knowledge_dir=Path(settings.knowledge_dir),
     )
 
 

@@ -58,7 +58,7 @@ async def test_the_picked_topic_is_answered_and_kept_as_a_label(core, settings):
     answer = core.kb.answer(chosen)
     assert replies[0].text == first_text_of(core.kb, chosen)
     conv = await customer.conversation()
-    assert conv.slots.get("last_intent") == chosen
+    assert conv.slots.last_intent == chosen
     rows = db_rows(
         settings,
         "SELECT m.text AS text, l.intent AS intent, l.labelled_by AS source "
@@ -219,7 +219,7 @@ async def test_not_helped_while_the_bot_waits_for_an_order_number(core):
     replies = await customer.say("это не ответ на мой вопрос")
     assert replies[0].text == core.kb.texts.get("not_helped")
     conv = await customer.conversation()
-    assert conv.step == "idle" and "pending_intent" not in conv.slots
+    assert conv.step == "idle" and conv.slots.pending_intent is None
     assert await customer.open_ticket() is None
 
 
@@ -230,7 +230,7 @@ async def test_a_reaction_while_waiting_for_an_order_number_is_no_failed_try(cor
         replies = await customer.say("👍")
         assert [r.text for r in replies] == [core.kb.texts.get("reaction_order")]
     conv = await customer.conversation()
-    assert conv.step == "await_order" and not conv.slots.get("order_attempts")
+    assert conv.step == "await_order" and not conv.slots.order_attempts
     # The number still works afterwards.
     replies = await customer.say("12345678-0001")
     assert "12345678-0001" in replies[0].text

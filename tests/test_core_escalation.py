@@ -130,7 +130,7 @@ async def test_courier_complaint_flow(core):
     )
     conv = await customer.conversation()
     assert conv.step == "idle"
-    assert "complaint" not in conv.slots and "description" not in conv.slots
+    assert conv.slots.complaint is None and not conv.slots.description
 
 
 async def test_long_complaint_with_number_needs_no_more_questions(core):

@@ -99,7 +99,7 @@ async def test_order_intents_ask_for_the_number(core, intent):
     assert [r.text for r in replies] == [core.kb.texts.get(f"ask_order.{intent}")]
     conv = await customer.conversation()
     assert conv.step == "await_order"
-    assert conv.slots["pending_intent"] == intent
+    assert conv.slots.pending_intent == intent
 
 
 @pytest.mark.parametrize("intent", sorted(COMPLAINTS))

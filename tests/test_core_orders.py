@@ -16,6 +16,7 @@ from conftest import REPO, WORK_TIME, Customer, flat_ids
 
 from core import buttons
 from core.clock import ManualClock
+from core.knowledge.texts import KnowledgeError
 from core.orders import (
     DemoOrderService,
     HttpOrderService,
@@ -25,7 +26,10 @@ from core.orders import (
     looks_like_order_attempt,
     make_order_service,
 )
+from core.orders import actions as act
+from core.orders.model import Order
 from core.orders.numbers import mask_order_numbers
+from core.orders.states import STATES, StatusWords
 
 DEMO = REPO / "config" / "orders_demo.yaml"
 
@@ -107,7 +111,7 @@ async def test_order_status_flow_ask_then_number(core):
     assert flat_ids(replies[0])[:2] == [buttons.HELPED, buttons.OPERATOR]
     conv = await customer.conversation()
     assert conv.step == "idle"
-    assert conv.slots["order"] == "12345678-0001"
+    assert conv.slots.order == "12345678-0001"
 
 
 async def test_number_typed_with_spaces_and_en_dash(core):
@@ -178,7 +182,7 @@ async def test_unknown_number_gets_not_found(core):
     ]
     conv = await customer.conversation()
     assert conv.step == "await_order"
-    assert "order" not in conv.slots
+    assert conv.slots.order is None
     # A correct number afterwards is still accepted.
     replies = await customer.say("12345678-0001")
     assert "В пути" in replies[0].text
@@ -258,6 +262,76 @@ async def test_missing_demo_file_is_empty(tmp_path):
 def test_make_order_service_picks_the_implementation():
     assert isinstance(make_order_service(None, DEMO), DemoOrderService)
     assert isinstance(make_order_service("http://127.0.0.1:1", DEMO), HttpOrderService)
+
+
+@pytest.mark.parametrize("action", act.ACTIONS)
+@pytest.mark.parametrize("state", sorted(STATES))
+async def test_the_demo_says_why_it_refuses_from_its_file(action, state):
+    """Every refusal the demo shop can give is a text of its file, filled in."""
+    number = "12345678-0001"
+    service = DemoOrderService(
+        raw=[{"number": number, "status": "x", "state": state, "actions": [], "return_days": 1}]
+    )
+    result = await service.act(number, action, {}, "key")
+    assert result.outcome == act.REFUSED
+    reasons = {
+        service.phrases.format(key, days="1 день")
+        for key in service.phrases.keys()
+        if key.startswith("refused.")
+    }
+    assert result.reason in reasons and "{" not in result.reason
+    unknown = await service.act(number, "teleport", {}, "key2")
+    assert unknown.reason == service.phrases.get("refused.no_such_action")
+
+
+async def test_a_demo_file_may_word_its_shop_itself(tmp_path):
+    raw = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    raw["texts"]["status"]["cancelled"] = "Отменён по вашей просьбе"
+    own = tmp_path / "demo.yaml"
+    own.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    service = DemoOrderService.from_file(own, clock=ManualClock(WORK_TIME))
+    done = await service.act("12345678-0002", act.CANCEL, {}, "k")
+    assert done.order is not None and done.order.status == "Отменён по вашей просьбе"
+    raw["texts"]["refused"].pop("shipped")
+    own.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(KnowledgeError, match=r"missing text 'refused\.shipped'"):
+        DemoOrderService.from_file(own)
+
+
+# ---------------------------------------------------------------------------- status words
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [
+        ("Доставлен: вручён курьером", "delivered"),
+        ("В пути: прибыл в сортировочный центр", "in_transit"),
+        ("Возврат оформлен: товар принят, деньги возвращаются", "returned"),
+        ("Возврат оформлен", "return_requested"),
+        ("Ожидает оплаты", "awaiting_payment"),
+        ("Прибыл в пункт выдачи", "at_pickup_point"),
+        ("Задерживается", "delayed"),
+        ("ОТМЕНЁН", "cancelled"),
+        ("что-то новое", "unknown"),
+    ],
+)
+def test_the_state_is_read_from_the_status_words(status, state):
+    assert Order.from_json({"number": "1", "status": status}).state == state
+
+
+def test_a_shop_words_its_statuses_in_its_knowledge_folder(tmp_path):
+    (tmp_path / "order_states.yaml").write_text(
+        'rules:\n  - [at_pickup_point, "ждёт вас|ждет вас"]\n', encoding="utf-8"
+    )
+    words = StatusWords.in_folder(tmp_path)
+    assert Order.from_json({"number": "1", "status": "Ждёт вас"}, words).state == (
+        "at_pickup_point"
+    )
+    assert Order.from_json({"number": "1", "status": "В пути"}, words).state == "unknown"
+    assert StatusWords.in_folder(tmp_path / "none") is StatusWords.in_folder(None)
+    (tmp_path / "order_states.yaml").write_text("rules:\n  - [teleported, x]\n")
+    with pytest.raises(KnowledgeError, match="unknown state 'teleported'"):
+        StatusWords.in_folder(tmp_path)
+    service = make_order_service(None, DEMO, knowledge_dir=REPO / "config" / "knowledge")
+    assert isinstance(service, DemoOrderService)
 
 
 # ---------------------------------------------------------------------------- HTTP API

@@ -9,6 +9,7 @@ import time
 import pytest
 from conftest import Customer, db_rows, outbox_items
 
+from core.conversation.state import Slots
 from core.desk.roles import Operator
 from core.events import CustomerReply
 from core.storage import Storage
@@ -45,7 +46,7 @@ async def test_complaint_collection_survives_restart(make_core):
     customer = Customer(second)
     conv = await customer.conversation()
     assert conv.step == "await_description"
-    assert conv.slots["complaint"] == "courier_complaint"
+    assert conv.slots.complaint == "courier_complaint"
     await customer.say("опоздал на три часа и грубил")
     ticket = await customer.open_ticket()
     assert ticket.intent == "courier_complaint"
@@ -63,7 +64,7 @@ async def test_open_ticket_and_slots_persist(make_core):
     second = await make_core()
     customer = Customer(second)
     assert (await customer.open_ticket()).id == ticket.id
-    assert (await customer.conversation()).slots["order"] == "12345678-0002"
+    assert (await customer.conversation()).slots.order == "12345678-0002"
     assert [t.id for t in await second.desk.queue()] == [ticket.id]
     # Still silent and forwarding after the restart.
     assert await customer.say("я ещё тут") == []
@@ -189,7 +190,9 @@ async def test_conversation_repo(core):
     assert await core.storage.conversations.claim_version(same)
     assert not await core.storage.conversations.claim_version(conv)
     conv = await core.storage.conversations.find(ref)
-    conv.slots = {"order": "12345678-0001", "files": [{"kind": "photo"}], "текст": "ёж"}
+    conv.slots = Slots.from_json(
+        {"order": "12345678-0001", "files": [{"kind": "photo"}], "текст": "ёж"}
+    )
     conv.vip = True
     await core.storage.conversations.save(conv, 40.0)
     loaded = await core.storage.conversations.find(ref)

@@ -43,7 +43,7 @@ async def test_two_updates_of_one_customer_at_once_keep_both_and_the_state(make_
     rows = db_rows(settings, "SELECT text FROM messages WHERE direction = 'in' ORDER BY id")
     assert sorted(r["text"] for r in rows) == sorted(["где мой заказ", ORDER, "спасибо"])
     conv = await Customer(first, user_id="502").conversation()
-    assert conv.slots["order"] == ORDER  # nobody's write was lost
+    assert conv.slots.order == ORDER  # nobody's write was lost
     assert conv.version >= 3
 
 
@@ -100,7 +100,7 @@ async def test_an_operator_action_during_a_turn_is_never_overwritten(make_core, 
     assert ORDER in replies[-1].text
     conv = await customer.conversation()
     assert conv.vip is True  # the turn was decided again on the fresh conversation
-    assert conv.slots["order"] == ORDER
+    assert conv.slots.order == ORDER
     assert slow.lookups == 2 and core.engine.conflicts == 1
 
 

@@ -27,6 +27,10 @@ UNPAID = "20000009-0009"
 REFUNDED = "20000010-0010"  # the refund was done
 COURIER = "20000011-0011"
 OVERDUE_REFUND = "20000012-0012"  # the refund started a month ago
+ASSEMBLING = "20000013-0013"
+DELAYED = "20000014-0014"
+RETURNING = "20000015-0015"  # a return is open, the item not handed back yet
+CANCELLED_WITH_DATE = "20000016-0016"  # the shop still sends the old date and point
 
 ORDERS: list[dict[str, Any]] = [
     {"number": IN_TRANSIT, "status": "В пути: передан в службу доставки", "state": "in_transit",
@@ -55,6 +59,16 @@ ORDERS: list[dict[str, Any]] = [
     {"number": OVERDUE_REFUND, "status": "Отменён", "state": "cancelled",
      "payment": {"method": "card", "paid": True},
      "refund": {"status": "pending", "method": "card", "started": "today-30"}},
+    {"number": ASSEMBLING, "status": "Собирается", "state": "assembling",
+     "delivery_date": "today+3"},
+    {"number": DELAYED, "status": "Задерживается", "state": "delayed",
+     "delivery_date": "today+5"},
+    {"number": RETURNING, "status": "Возврат оформлен", "state": "return_requested",
+     "delivered_at": "today-3", "payment": {"method": "card", "paid": True}},
+    {"number": CANCELLED_WITH_DATE, "status": "Отменён", "state": "cancelled",
+     "delivery_date": "today+2", "pickup_point": "ПВЗ Москва, ул. Тверская, 7",
+     "payment": {"method": "card", "paid": True},
+     "refund": {"status": "pending", "method": "card", "started": "today-1"}},
 ]  # fmt: skip
 OP = Operator("9", "Оператор")
 
@@ -106,6 +120,68 @@ async def test_a_remembered_order_in_transit_gets_answers_about_it(core):
 async def test_status_says_what_applies_now(core, number, expected):
     [reply] = await Customer(core).say(number)
     assert expected in reply.text
+
+
+# ---------------------------------------------------------------------------- each state
+EXPECTED = "Ожидаемая дата доставки"
+DELIVERED_ON = "Дата доставки:"
+
+
+def topic_titles(core: Core, reply) -> list[str]:
+    topics = [i.removeprefix(buttons.TOPIC) for i in flat_ids(reply) if i.startswith(buttons.TOPIC)]
+    return [core.kb.answer(name).title for name in topics]
+
+
+# What "where is my order" shows for an order in each state: the day on the card, and the
+# follow-up topics under the answer (order_status's related ones that fit, then the
+# state's own).
+@pytest.mark.parametrize(
+    ("number", "day", "topics"),
+    [
+        (UNPAID, None, ["Изменить доставку", "Отменить заказ"]),
+        (PLACED, EXPECTED, ["Изменить доставку", "Отменить заказ"]),
+        (ASSEMBLING, EXPECTED, ["Изменить доставку", "Отменить заказ"]),
+        (IN_TRANSIT, EXPECTED, ["Изменить доставку", "Заказ не получен", "Отменить заказ"]),
+        (DELAYED, EXPECTED, ["Изменить доставку", "Заказ не получен", "Отменить заказ"]),
+        (COURIER, EXPECTED, ["Изменить доставку", "Заказ не получен", "Отменить заказ"]),
+        (AT_POINT, None, ["Изменить доставку", "Отменить заказ"]),
+        (RECEIVED, DELIVERED_ON, ["Заказ не получен", "Вернуть товар"]),
+        (CANCELLED_WITH_DATE, None, ["Возврат денег"]),
+        (RETURNING, DELIVERED_ON, ["Возврат денег"]),
+        (RETURNED_SBP, None, ["Возврат денег"]),
+    ],
+)
+async def test_what_an_order_shows_and_offers_follows_its_state(core, number, day, topics):
+    [reply] = await Customer(core).say(f"где мой заказ {number}")
+    card = reply.text.split("\n\n")[0]
+    for line in (EXPECTED, DELIVERED_ON):
+        assert (line in card) == (line == day), (number, card)
+    assert topic_titles(core, reply) == topics
+    assert_distinct_buttons(reply)
+
+
+async def test_a_cancelled_order_offers_nothing_for_a_delivery(core):
+    """The issue's case: a cancelled order the shop still sends a date and a point for."""
+    customer = Customer(core)
+    [status] = await customer.say(f"где мой заказ {CANCELLED_WITH_DATE}")
+    assert "Статус: Отменён" in status.text and "Пункт выдачи" not in status.text
+    assert "не позднее 14 января 2026" in status.text  # the refund instead
+    for question in ("хочу отменить заказ", "хочу изменить доставку", "как вернуть деньги"):
+        [reply] = await customer.say(question)
+        assert EXPECTED not in reply.text, question
+        shown = set(titles(reply))
+        assert not shown & {"Изменить доставку", "Заказ не получен", "Отменить заказ"}, question
+        assert not [i for i in flat_ids(reply) if i.startswith("act:")]
+
+
+async def test_after_a_self_service_cancel_the_buttons_follow_too(core):
+    customer = Customer(core)
+    await customer.say(f"хочу отменить заказ {PLACED}")
+    [asked] = await customer.press(f"act:go:cancel:{PLACED}")
+    yes = next(i for i in flat_ids(asked) if i.startswith("act:yes:"))
+    [done] = await customer.press(yes)
+    assert "Возврат денег" in topic_titles(core, done)
+    assert not {"Изменить доставку", "Отменить заказ"} & set(titles(done))
 
 
 # ---------------------------------------------------------------------------- cancel

@@ -95,7 +95,7 @@ async def test_engine_flow_on_postgres(pg_url, tmp_path, classifier, clock):
     restarted = await build_core(settings, classifier=classifier, clock=clock)
     try:
         conv = await restarted.storage.conversations.find(customer.customer)
-        assert conv.slots["order"] == "12345678-0001"
+        assert conv.slots.order == "12345678-0001"
         assert (await restarted.storage.tickets.open_for(conv.id)).id == ticket.id
     finally:
         await restarted.close()

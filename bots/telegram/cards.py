@@ -77,7 +77,7 @@ def card_text(
     if ticket.priority >= 10 and not ticket.vip:
         head += " · приоритет"
     order = escape(ticket.order_number or "—")
-    status = conv.slots.get("order_status")
+    status = conv.slots.order_status
     if ticket.order_number and status:
         order += f" — {escape(str(status))}"
     lines = [head]

@@ -4,10 +4,11 @@
   close) gets a short question with the two or three likely topics as buttons; the topic
   the customer picks is answered and (message, topic) kept as a labelled example for
   retraining (`intent_labels`, marked as the customer's pick).
-- "не помогло", "это не ответ на мой вопрос" typed after an answer: an apology and the
-  offer of an operator or related topics; a second time in a row, an operator.
-- An emoji-only reaction (👍, 🙏) or "ок" is neither a question nor a misunderstanding:
-  a short acknowledgement, never an escalation.
+- "It did not help", "that is not an answer to my question" typed after an answer: an
+  apology and the offer of an operator or related topics; a second time in a row, an
+  operator (the phrases are in config/nlu/feedback.yaml).
+- An emoji-only reaction (👍, 🙏) or a bare "ok" is neither a question nor a
+  misunderstanding: a short acknowledgement, never an escalation.
 - A message with two requests: the main one is answered, the other offered as a button.
 
 The dialog calls in here; this module reads the classifier's prediction and fills the
@@ -16,7 +17,6 @@ turn, and writes nothing except the customer's pick (`remember_pick`).
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,9 +27,11 @@ import yaml
 
 from core import buttons
 from core.conversation.replies import ReplyBuilder
+from core.conversation.state import Pick, Question, Slots, Step
 from core.conversation.turn import Turn
 from core.desk.escalation import EscalationRequest
 from core.knowledge.base import KnowledgeBase
+from core.knowledge.folding import words
 from core.knowledge.intents import COMPLAINTS
 from core.nlu import IntentClassifier, Prediction
 from core.types import Button, Reply
@@ -37,12 +39,6 @@ from core.types import Button, Reply
 if TYPE_CHECKING:
     from core.storage import Storage
 
-AWAIT_ORDER = "await_order"  # dialog.AWAIT_ORDER (the dialog imports this module)
-IDLE = "idle"
-PENDING = "clarify"  # slot: the question asked {"text", "options", "at"}
-PICKED = "clarify_picked"  # slot, within one turn: the pick to store as a label
-NOT_HELPED = "not_helped_at"  # slot: when the bot last apologised for an answer
-LAST_RANKED = "last_ranked"  # slot: the likeliest topics of the last typed question
 PICK_SOURCE = "customer (clarification)"  # intent_labels.labelled_by of a pick
 PICK_TTL = 24 * 3600.0  # a pick this late is still answered, but not learnt from
 NOT_HELPED_WINDOW = 3600.0  # a second "не помогло" within it calls an operator
@@ -54,7 +50,6 @@ MAX_OPTIONS = 3
 CLASSIFY_LIMIT = 1000  # characters of a message read
 
 _EMOJI_JOINERS = {"\u200d", "\ufe0f", "\ufe0e"}
-_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -108,7 +103,7 @@ class Feedback:
 
     def reaction(self, text: str, normalized: str) -> str | None:
         """ "negative" for 👎 and the like alone, "positive" for other emoji alone or a
-        word like "ок"; None for anything else."""
+        word like "ok" (`reactions`); None for anything else."""
         stripped = text.strip()
         if not stripped:
             return None
@@ -137,22 +132,24 @@ class Clarifier:
 
     # ------------------------------------------------------------------ typed messages
     def feedback(self, turn: Turn, prediction: Prediction) -> bool:
-        """ "не помогло" and reactions (👍, "ок"), at any step of the dialog that reads a
-        question; True if answered."""
+        """ "It did not help" and reactions (👍, "ok"), at any step of the dialog that reads
+        a question; True if answered."""
         conv = turn.conversation
         reaction = self.feedback_phrases.reaction(turn.inbound.text, prediction.normalized)
         if reaction == "negative" or self.feedback_phrases.is_dissatisfied(prediction.normalized):
-            conv.slots.pop(PENDING, None)
-            if conv.step == AWAIT_ORDER:  # asked for an order number on a misread topic
-                conv.step = IDLE
-                for key in ("pending_intent", "order_attempts", "complaint", "description"):
-                    conv.slots.pop(key, None)
+            conv.slots.clarify = None
+            if conv.step == Step.AWAIT_ORDER:  # asked for an order number on a misread topic
+                conv.step = Step.IDLE
+                conv.slots.pending_intent = None
+                conv.slots.order_attempts = 0
+                conv.slots.complaint = None
+                conv.slots.description = ""
             self.not_helped(turn)
             return True
         if reaction == "positive":
-            conv.slots.pop(NOT_HELPED, None)
+            conv.slots.not_helped_at = None
             conv.misunderstandings = 0
-            waiting = conv.step == AWAIT_ORDER
+            waiting = conv.step == Step.AWAIT_ORDER
             turn.say(Reply(self.texts.get("reaction_order" if waiting else "reaction_ack")))
             return True
         return False
@@ -160,14 +157,14 @@ class Clarifier:
     def intercept(self, turn: Turn, prediction: Prediction) -> bool:
         """A question back when the model is unsure; True if asked."""
         conv = turn.conversation
-        conv.slots.pop(PENDING, None)  # a typed message answers no earlier question
-        conv.slots.pop(NOT_HELPED, None)
+        conv.slots.clarify = None  # a typed message answers no earlier question
+        conv.slots.not_helped_at = None
         options = self.options(prediction)
         if options and self.unsure(prediction):
             self.ask(turn, prediction, options)
             return True
         if options:
-            conv.slots[LAST_RANKED] = [name for name, _ in prediction.ranked]
+            conv.slots.last_ranked = [name for name, _ in prediction.ranked]
         return False
 
     def unsure(self, prediction: Prediction) -> bool:
@@ -201,11 +198,7 @@ class Clarifier:
             turn.say(Reply(self.texts.get("clarify_then_operator")))
             turn.escalation = EscalationRequest(intent=prediction.intent, reason="misunderstood")
             return
-        conv.slots[PENDING] = {
-            "text": turn.inbound.text[:2000],
-            "options": options,
-            "at": turn.now,
-        }
+        conv.slots.clarify = Question(turn.inbound.text[:2000], options, turn.now)
         rows: list[tuple[Button, ...]] = [
             (Button(buttons.PICK + name, self.kb.answer(name).title),) for name in options
         ]
@@ -221,15 +214,15 @@ class Clarifier:
     def not_helped(self, turn: Turn) -> None:
         """An apology and an operator or related topics; the second time, an operator."""
         conv = turn.conversation
-        last = conv.slots.get("last_intent")
-        last = str(last) if last and last not in ("greeting", "thanks") else None
-        before = conv.slots.get(NOT_HELPED)
-        if isinstance(before, int | float) and turn.now - float(before) <= NOT_HELPED_WINDOW:
-            conv.slots.pop(NOT_HELPED, None)
+        last = conv.slots.last_intent
+        last = last if last not in ("greeting", "thanks") else None
+        before = conv.slots.not_helped_at
+        if before is not None and turn.now - before <= NOT_HELPED_WINDOW:
+            conv.slots.not_helped_at = None
             turn.say(Reply(self.texts.get("not_helped_operator")))
             turn.escalation = EscalationRequest(intent=last or "operator", reason="not_helped")
             return
-        conv.slots[NOT_HELPED] = turn.now
+        conv.slots.not_helped_at = turn.now
         topics = self._related(conv.slots, last)
         rows: list[tuple[Button, ...]] = [
             (Button(buttons.OPERATOR, self.texts.get("buttons.operator")),)
@@ -240,12 +233,11 @@ class Clarifier:
         key = "not_helped" if topics else "not_helped_no_topics"
         turn.say(Reply(self.texts.get(key), tuple(rows)))
 
-    def _related(self, slots: dict[str, object], last: str | None) -> list[str]:
+    def _related(self, slots: Slots, last: str | None) -> list[str]:
         """Other likely readings of the last question, then the last topic's related ones."""
         seen = {last} if last else set()
         found: list[str] = []
-        ranked = slots.get(LAST_RANKED)
-        candidates = [str(n) for n in ranked] if isinstance(ranked, list) else []
+        candidates = list(slots.last_ranked)
         if last and last in self.kb.answers:
             candidates += list(self.kb.answer(last).related)
         for name in candidates:
@@ -276,7 +268,7 @@ class Clarifier:
 
     # ------------------------------------------------------------------ an open case
     def asks_about_case(self, classifier: IntentClassifier, text: str) -> bool:
-        """ "где оператор?", "сколько ещё ждать?" written while a case is open."""
+        """ "Where is the operator?", "how much longer?" written while a case is open."""
         if not text:
             return False
         prediction = classifier.predict(text[:CLASSIFY_LIMIT])
@@ -294,23 +286,23 @@ class Clarifier:
         pending question is kept for `remember_pick`."""
         intent = payload.removeprefix(buttons.TOPIC).removeprefix(buttons.PICK)
         conv = turn.conversation
-        pending = conv.slots.pop(PENDING, None)
+        pending, conv.slots.clarify = conv.slots.clarify, None
         if (
             payload.startswith(buttons.PICK)
-            and isinstance(pending, dict)
-            and intent in (pending.get("options") or ())
-            and turn.now - float(pending.get("at") or 0.0) <= PICK_TTL
-            and pending.get("text")
+            and pending is not None
+            and intent in pending.options
+            and turn.now - pending.at <= PICK_TTL
         ):
-            conv.slots[PICKED] = {"text": str(pending["text"]), "intent": intent}
+            conv.slots.clarify_picked = Pick(pending.text, intent)
         return intent
 
     def take_pick(self, turn: Turn) -> None:
         """The customer picked a topic: the (message, topic) pair becomes a labelled
         example, written with the turn (`Turn.pick`)."""
-        picked = turn.conversation.slots.pop(PICKED, None)
-        if isinstance(picked, dict):
-            turn.pick = (str(picked["text"]), str(picked["intent"]))
+        slots = turn.conversation.slots
+        picked, slots.clarify_picked = slots.clarify_picked, None
+        if picked is not None:
+            turn.pick = (picked.text, picked.intent)
 
     @staticmethod
     async def remember_pick(tx: Storage, turn: Turn) -> None:
@@ -322,8 +314,7 @@ class Clarifier:
 
 
 def _clean(phrase: str) -> str:
-    cleaned = re.sub(r"[^а-яa-z0-9\s]", " ", phrase.lower().replace("ё", "е"))
-    return _SPACES.sub(" ", cleaned).strip()
+    return " ".join(words(phrase))
 
 
 def _is_symbol(ch: str) -> bool:

@@ -29,7 +29,7 @@ from core.conversation.dialog import Dialog
 from core.conversation.manners import Manners
 from core.conversation.outcomes import record_turn
 from core.conversation.turn import Turn
-from core.desk.escalation import Escalation
+from core.desk.escalation import Escalation, EscalationRequest
 from core.events import (
     ConflictMarked,
     CustomerMessage,
@@ -41,7 +41,7 @@ from core.events import (
 from core.runtime import metrics
 from core.runtime.delivery import Delivery
 from core.runtime.intake import consume_applied
-from core.storage import Conflict, DuplicateUpdate, OutboxItem, Storage
+from core.storage import Conflict, DuplicateUpdate, OutboxItem, Storage, Ticket
 from core.storage import messages as log_kind
 from core.storage.database import is_unique_violation
 from core.types import OPERATORS, Inbound, Reply
@@ -156,7 +156,7 @@ class Engine:
             if turn.open_ticket is not None:
                 turn.forward_to_operators = True
             else:
-                turn.conversation.slots["conflict"] = True
+                turn.conversation.slots.conflict = True
             return
         rating = buttons.parse_rate(inbound.payload) if inbound.payload else None
         if rating is not None:
@@ -192,12 +192,7 @@ class Engine:
                 turn.say(self.dialog.menu(self.dialog.texts.get("empty_message")))
             return
         if inbound.attachments:
-            files = [a.to_dict() for a in inbound.attachments]
-            previous = turn.conversation.slots.get("files")
-            turn.conversation.slots["files"] = [
-                *(previous if isinstance(previous, list) else []),
-                *files,
-            ][-10:]
+            turn.conversation.slots.add_files(list(inbound.attachments))
         await self.dialog.handle_text(turn)
 
     async def _rating_allowed(self, turn: Turn, ticket_id: int) -> bool:
@@ -215,54 +210,82 @@ class Engine:
         """Write the turn; returns the outbox items it queued."""
         now = self.clock.now()
         conv = turn.conversation
-        inbound = turn.inbound
-        if inbound.external_id and not await tx.claims.claim(inbound.external_id, now):
-            raise DuplicateUpdate(inbound.external_id)
+        if turn.inbound.external_id and not await tx.claims.claim(turn.inbound.external_id, now):
+            raise DuplicateUpdate(turn.inbound.external_id)
         if not await tx.conversations.claim_version(conv):
             raise Conflict(conv.customer.key)
-        items: list[OutboxItem] = []
         ticket = turn.open_ticket
         attached = ticket.id if ticket is not None and turn.forward_to_operators else None
+        logged_text = await self._log_inbound(tx, turn, attached, now)
+        items = await self._commit_to_case(tx, turn, logged_text, now)
+        items += await self._commit_rating(tx, turn, now)
+        await record_turn(tx, turn, now)  # bot outcomes and self-service actions
+        await self.dialog.clarify.remember_pick(tx, turn)
+        reply_ticket = attached
+        if turn.escalation is not None:
+            opened, queued = await self._open_case(tx, turn, turn.escalation, now)
+            items += queued
+            reply_ticket = opened.id
+        items += await self._queue_replies(tx, turn, reply_ticket, now)
+        await tx.conversations.save(conv, now)
+        turn.case = reply_ticket or (ticket.id if ticket is not None else None)
+        return items
+
+    async def _log_inbound(self, tx: Storage, turn: Turn, ticket_id: int | None, now: float) -> str:
+        """Log the customer's message; returns the text logged (a pressed button, a kind of
+        content the channel could not pass on, when there is no text)."""
+        inbound = turn.inbound
         logged_text = inbound.text[:MAX_STORED_TEXT]
         if not logged_text and inbound.unsupported:
             logged_text = f"[{inbound.unsupported}]"
         if not logged_text and inbound.payload:
-            logged_text = f"[кнопка «{self.dialog.button_title(inbound.payload)}»]"
+            title = self.dialog.button_title(inbound.payload)
+            logged_text = self.dialog.texts.format("transcript.button", title=title)
         await tx.messages.add(
-            conv.id,
+            turn.conversation.id,
             log_kind.IN,
             logged_text,
             now,
-            ticket_id=attached,
+            ticket_id=ticket_id,
             intent=turn.intent,
             confidence=turn.confidence,
             author=inbound.name,
             external_id=inbound.external_id,
             attachments=inbound.attachments,
         )
-        if ticket is not None and turn.forward_to_operators:
+        return logged_text
+
+    async def _commit_to_case(
+        self, tx: Storage, turn: Turn, logged_text: str, now: float
+    ) -> list[OutboxItem]:
+        """The open case's side of the turn: the message forwarded to its operators, and
+        the case marked as a conflict."""
+        ticket = turn.open_ticket
+        if ticket is None:
+            return []
+        items: list[OutboxItem] = []
+        if turn.forward_to_operators:
             await tx.tickets.update(ticket.id, last_customer_at=now)
-            message = CustomerMessage(ticket.id, logged_text, inbound.attachments)
-            items.append(await tx.outbox.add(OPERATORS, conv.customer.key, message, now))
-        if turn.mark_conflict and ticket is not None:
+            message = CustomerMessage(ticket.id, logged_text, turn.inbound.attachments)
+            key = turn.conversation.customer.key
+            items.append(await tx.outbox.add(OPERATORS, key, message, now))
+        if turn.mark_conflict:
             await tx.tickets.update(ticket.id, conflict=1)
             if not ticket.conflict:
                 items.append(await self._notice(tx, turn, ConflictMarked(ticket.id), now))
-        items += await self._commit_rating(tx, turn, now)
-        await record_turn(tx, turn, now)  # bot outcomes and self-service actions
-        await self.dialog.clarify.remember_pick(tx, turn)
-        reply_ticket = attached
-        if turn.escalation is not None:
-            opened, told, queued = await self.escalation.open(tx, conv, turn.escalation, now)
-            items += queued
-            if conv.slots.pop("conflict", None):
-                await tx.tickets.update(opened.id, conflict=1)
-            turn.say(told)
-            reply_ticket = opened.id
-        items += await self._queue_replies(tx, turn, reply_ticket, now)
-        await tx.conversations.save(conv, now)
-        turn.case = reply_ticket or (ticket.id if ticket is not None else None)
         return items
+
+    async def _open_case(
+        self, tx: Storage, turn: Turn, request: EscalationRequest, now: float
+    ) -> tuple[Ticket, list[OutboxItem]]:
+        """Open the case the dialog asked for; the customer is told its number and wait."""
+        conv = turn.conversation
+        opened, told, queued = await self.escalation.open(tx, conv, request, now)
+        if conv.slots.conflict:  # rude before the case opened
+            conv.slots.conflict = False
+            await tx.tickets.update(opened.id, conflict=1)
+        turn.say(told)
+        return opened, queued
 
     async def _queue_replies(
         self, tx: Storage, turn: Turn, ticket_id: int | None, now: float

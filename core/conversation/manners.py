@@ -8,14 +8,15 @@ from pathlib import Path
 
 import yaml
 
+from core.knowledge.folding import fold
 from core.nlu.layout import fix_layout
 
-_WORD = re.compile(r"[а-яa-z*]+")
+_WORD = re.compile(r"(?:[^\W\d_]|\*)+")  # letters, and the stars of a masked word
 
 
 class Manners:
     def __init__(self, stems: Iterable[str]) -> None:
-        self.stems = tuple(sorted({s.strip().lower().replace("ё", "е") for s in stems if s}))
+        self.stems = tuple(sorted({fold(s.strip()) for s in stems if s}))
 
     @classmethod
     def from_file(cls, path: Path) -> Manners:
@@ -27,7 +28,7 @@ class Manners:
     def is_rude(self, text: str) -> bool:
         if not text or not self.stems:
             return False
-        lowered = text.lower().replace("ё", "е")
+        lowered = fold(text)
         lowered = fix_layout(lowered, lambda word: word.startswith(self.stems))
         for word in _WORD.findall(lowered):
             if word.startswith(self.stems) and not _is_harmless(word):
@@ -35,7 +36,8 @@ class Manners:
         return False
 
 
-# Ordinary words that begin like an insult.
+# Ordinary words that begin like an insult: a normalisation dictionary (Russian stems the
+# code compares words with, not a text anyone reads).
 _HARMLESS = ("херсон", "дурацк", "сукон", "твард", "тварь-", "урожа", "уродил", "скотинн")
 
 

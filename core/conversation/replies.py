@@ -1,4 +1,4 @@
-"""Replies with buttons: the main menu, an answer with "Помогло" / "Позвать оператора"
+"""Replies with buttons: the main menu, an answer with "it helped" / "call an operator"
 and related topics, and the titles of pressed buttons for the transcript.
 
 Every reply's buttons are distinct: a related topic that repeats a button already there
@@ -6,6 +6,8 @@ Every reply's buttons are distinct: a related topic that repeats a button alread
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from core import buttons
 from core.knowledge.base import KnowledgeBase
@@ -44,13 +46,14 @@ class ReplyBuilder:
     def answer(self, intent: str) -> Reply:
         return self.with_buttons(self.kb.answer(intent).text, intent)
 
-    def with_buttons(self, text: str, intent: str) -> Reply:
-        """An answer: "Помогло" and "Позвать оператора", then the intent's related topics."""
+    def with_buttons(self, text: str, intent: str, related: Sequence[str] | None = None) -> Reply:
+        """An answer: "it helped" and "call an operator", then related topics (the
+        intent's own, unless others are given)."""
         helped = Button(buttons.HELPED, self.texts.get("buttons.helped"))
         operator = Button(buttons.OPERATOR, self.texts.get("buttons.operator"))
         rows: list[tuple[Button, ...]] = [(helped, operator)]
         seen = {helped.title, operator.title}
-        for name in self.kb.answer(intent).related:
+        for name in self.kb.answer(intent).related if related is None else related:
             title = self.kb.answer(name).title
             if name == intent or name in _OPERATOR_TOPICS or title in seen:
                 continue

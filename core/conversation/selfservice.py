@@ -17,18 +17,20 @@ the rest of the turn.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from core import buttons
 from core.conversation.replies import ReplyBuilder
+from core.conversation.state import Offer
 from core.conversation.turn import Turn
 from core.knowledge.base import Texts
 from core.orders import OrderNotFound, OrderService, OrderServiceUnavailable
 from core.orders import actions as act
 from core.orders.advice import OrderAdvice
 from core.orders.dates import today
+from core.orders.follow_ups import follow_ups
 from core.orders.presentation import russian_date
 from core.orders.service import Order
+from core.orders.states import CANCELLED, RETURN_REQUESTED
 from core.types import Button, Reply
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,6 @@ GO = "act:go:"
 PICK = "act:pick:"
 YES = "act:yes:"
 NO = "act:no:"
-DONE_KEPT = 20  # numbers of finished offers remembered, for "already done"
 # The question each action answers, for the follow-up buttons.
 INTENT_OF = {
     act.CANCEL: "order_cancel",
@@ -48,6 +49,10 @@ INTENT_OF = {
     act.EXTEND_STORAGE: "delivery_change",
     act.START_RETURN: "return_item",
 }
+
+
+# Where an order is after the action, when the shop does not send the order back.
+STATE_AFTER = {act.CANCEL: CANCELLED, act.START_RETURN: RETURN_REQUESTED}
 
 
 def go_button(texts: Texts, action: str, number: str) -> Button:
@@ -80,23 +85,23 @@ class SelfService:
             return
         kind, _, rest = payload.removeprefix(PREFIX).partition(":")
         offer_id, _, choice = rest.partition(":")
-        offer = _offer(turn)
+        slots = turn.conversation.slots
+        offer = slots.offer
         if not offer_id.isdigit():
             turn.say(self.replies.menu(self.texts.get("unknown_button")))
             return
-        if offer is None or int(offer["id"]) != int(offer_id):
-            done = turn.conversation.slots.get("offers_done")
-            if kind == "yes" and isinstance(done, list) and int(offer_id) in done:
+        if offer is None or offer.id != int(offer_id):
+            if kind == "yes" and int(offer_id) in slots.offers_done:
                 turn.say(Reply(self.texts.get("selfservice.already_done")))
             else:
                 turn.say(self.replies.menu(self.texts.get("unknown_button")))
             return
         if kind == "no":
-            turn.conversation.slots.pop("offer", None)
+            slots.offer = None
             turn.say(self.replies.menu(self.texts.get("selfservice.declined")))
-        elif kind == "pick" and offer["stage"] == "pick" and choice.isdigit():
+        elif kind == "pick" and offer.stage == "pick" and choice.isdigit():
             self._pick(turn, offer, int(choice))
-        elif kind == "yes" and offer["stage"] in ("confirm", "failed"):
+        elif kind == "yes" and offer.stage in ("confirm", "failed"):
             await self._confirm(turn, offer)
         else:
             turn.say(self.replies.menu(self.texts.get("unknown_button")))
@@ -114,25 +119,21 @@ class SelfService:
             key = "order_not_found" if isinstance(exc, OrderNotFound) else "order_service_down"
             turn.say(Reply(self.texts.format(key, number=number), self.replies.operator_row()))
             return
-        conv.slots["order"] = number
-        conv.slots["last_intent"] = INTENT_OF[action]
+        conv.slots.order = number
+        conv.slots.last_intent = INTENT_OF[action]
         if action not in order.actions:  # no longer possible: what applies to it now
             answer = self.advice.answer(INTENT_OF[action], order, turn.now)
-            turn.say(self._with_buttons(answer.text, action))
+            turn.say(self._with_buttons(answer.text, action, order.state))
             return
-        offer_id = int(conv.slots.get("offers") or 0) + 1
-        conv.slots["offers"] = offer_id
-        offer: dict[str, Any] = {
-            "id": offer_id,
-            "action": action,
-            "order": number,
-            "params": {},
-            "choice": "",
-            "until": order.storage_until or "",
-            "refund": self._refund_words(order),
-            "stage": "confirm",
-        }
-        choices = _choices(action, order)
+        conv.slots.offers += 1
+        offer = Offer(
+            id=conv.slots.offers,
+            action=action,
+            order=number,
+            until=order.storage_until or "",
+            refund=self._refund_words(order),
+        )
+        choices = _choices(self.texts, action, order)
         must_choose = action in (act.CANCEL_ITEM, act.CHANGE_DATE, act.CHANGE_PICKUP_POINT)
         if must_choose or len(choices) > 1:
             if not choices:
@@ -140,43 +141,40 @@ class SelfService:
                     Reply(self.texts.get("selfservice.no_choices"), self.replies.operator_row())
                 )
                 return
-            offer["stage"] = "pick"
-            offer["choices"] = choices
-            conv.slots["offer"] = offer
+            offer.stage = "pick"
+            offer.choices = choices
+            conv.slots.offer = offer
             rows = [
-                (Button(f"{PICK}{offer_id}:{n}", _short(title)),)
+                (Button(f"{PICK}{offer.id}:{n}", _short(title)),)
                 for n, (_, title) in enumerate(choices)
             ]
-            rows.append((Button(f"{NO}{offer_id}", self.texts.get("selfservice.buttons.decline")),))
+            rows.append((Button(f"{NO}{offer.id}", self.texts.get("selfservice.buttons.decline")),))
             turn.say(
                 Reply(self.texts.format(f"selfservice.pick.{action}", number=number), tuple(rows))
             )
             return
         if len(choices) == 1:  # one item to return: no need to ask which
             value, title = choices[0]
-            offer["params"] = {act.PARAMETER[action]: value}
-            offer["choice"] = title
-        conv.slots["offer"] = offer
+            offer.params = {act.PARAMETER[action]: value}
+            offer.choice = title
+        conv.slots.offer = offer
         turn.say(self._confirmation(offer))
 
-    def _pick(self, turn: Turn, offer: dict[str, Any], index: int) -> None:
-        choices = offer.get("choices") or []
-        if not 0 <= index < len(choices):
+    def _pick(self, turn: Turn, offer: Offer, index: int) -> None:
+        if not 0 <= index < len(offer.choices):
             turn.say(self.replies.menu(self.texts.get("unknown_button")))
             return
-        value, title = choices[index]
-        offer["params"] = {act.PARAMETER[offer["action"]]: value}
-        offer["choice"] = title
-        offer["stage"] = "confirm"
-        offer.pop("choices", None)
-        turn.conversation.slots["offer"] = offer
+        value, title = offer.choices[index]
+        offer.params = {act.PARAMETER[offer.action]: value}
+        offer.choice = title
+        offer.stage = "confirm"
+        offer.choices = []
         turn.say(self._confirmation(offer))
 
-    async def _confirm(self, turn: Turn, offer: dict[str, Any]) -> None:
+    async def _confirm(self, turn: Turn, offer: Offer) -> None:
         conv = turn.conversation
-        action, number = str(offer["action"]), str(offer["order"])
-        params = {str(k): str(v) for k, v in dict(offer.get("params") or {}).items()}
-        key = act.idempotency_key(conv.id, int(offer["id"]), number, action, params)
+        action, number, params = offer.action, offer.order, offer.params
+        key = act.idempotency_key(conv.id, offer.id, number, action, params)
         turn.intent, turn.confidence = INTENT_OF[action], 1.0
         try:
             result = await self.orders.act(number, action, params, key)  # type: ignore[attr-defined]
@@ -195,16 +193,14 @@ class SelfService:
             }
         )
         if result.outcome == act.DONE:
-            conv.slots.pop("offer", None)
-            done = conv.slots.get("offers_done")
-            conv.slots["offers_done"] = [*(done if isinstance(done, list) else []), offer["id"]][
-                -DONE_KEPT:
-            ]
+            conv.slots.offer_done(offer.id)
             turn.outcomes.append("self_service")
-            turn.say(self._with_buttons(self._done_text(offer, result, turn), action))
+            text = self._done_text(offer, result, turn)
+            state = result.order.state if result.order is not None else STATE_AFTER.get(action)
+            turn.say(self._with_buttons(text, action, state))
             return
         if result.outcome == act.REFUSED:
-            conv.slots.pop("offer", None)
+            conv.slots.offer = None
             reason = result.reason or self.texts.format(
                 "selfservice.refused_too_late"
                 if result.code == "too_late"
@@ -218,42 +214,40 @@ class SelfService:
                 )
             )
             return
-        offer["stage"] = "failed"
-        conv.slots["offer"] = offer
-        retry = Button(f"{YES}{offer['id']}", self.texts.get("selfservice.buttons.retry"))
+        offer.stage = "failed"
+        retry = Button(f"{YES}{offer.id}", self.texts.get("selfservice.buttons.retry"))
         operator = Button(buttons.OPERATOR, self.texts.get("buttons.operator"))
         turn.say(Reply(self.texts.get("selfservice.failed"), ((retry, operator),)))
 
     # ------------------------------------------------------------------ texts
-    def _confirmation(self, offer: dict[str, Any]) -> Reply:
-        action = str(offer["action"])
-        choice = str(offer.get("choice") or "")
+    def _confirmation(self, offer: Offer) -> Reply:
+        choice = offer.choice
         text = self.texts.format(
-            f"selfservice.confirm.{action}",
-            number=offer["order"],
+            f"selfservice.confirm.{offer.action}",
+            number=offer.order,
             choice=choice,
-            choice_part=f" (товар «{choice}»)" if choice else "",
-            until=russian_date(str(offer.get("until") or "")) or "—",
-            refund=offer.get("refund") or "",
+            choice_part=self.texts.format("selfservice.item_part", choice=choice) if choice else "",
+            until=russian_date(self.texts, offer.until) or "—",
+            refund=offer.refund,
         ).strip()
-        yes = Button(f"{YES}{offer['id']}", self.texts.get("selfservice.buttons.confirm"))
-        no = Button(f"{NO}{offer['id']}", self.texts.get("selfservice.buttons.decline"))
+        yes = Button(f"{YES}{offer.id}", self.texts.get("selfservice.buttons.confirm"))
+        no = Button(f"{NO}{offer.id}", self.texts.get("selfservice.buttons.decline"))
         return Reply(text, ((yes, no),))
 
-    def _done_text(self, offer: dict[str, Any], result: act.ActionResult, turn: Turn) -> str:
-        action = str(offer["action"])
+    def _done_text(self, offer: Offer, result: act.ActionResult, turn: Turn) -> str:
+        action = offer.action
         order = result.order
         until = order.storage_until if order is not None and order.storage_until else ""
         refund = ""
         if action == act.CANCEL and order is not None:
             refund = self.advice.refund_sentence(order, today(turn.now, self.advice.timezone))
         elif action == act.CANCEL:
-            refund = str(offer.get("refund") or "")
+            refund = offer.refund
         text = self.texts.format(
             f"selfservice.done.{action}",
-            number=offer["order"],
-            choice=offer.get("choice") or "",
-            until=russian_date(until) if until else "нового срока",
+            number=offer.order,
+            choice=offer.choice,
+            until=russian_date(self.texts, until) or self.texts.get("selfservice.until_unknown"),
             refund=refund,
         ).strip()
         if result.message:
@@ -267,21 +261,20 @@ class SelfService:
             "order_advice.cancel.refund_after", refund_way=self.advice.refund_way(order)
         )
 
-    def _with_buttons(self, text: str, action: str) -> Reply:
-        return self.replies.with_buttons(text, INTENT_OF[action])
+    def _with_buttons(self, text: str, action: str, state: str | None) -> Reply:
+        """The answer's buttons: the related topics that fit the order where it is now."""
+        intent = INTENT_OF[action]
+        related = self.replies.kb.answer(intent).related
+        fitting = follow_ups(related, state, intent) if state is not None else None
+        return self.replies.with_buttons(text, intent, fitting)
 
 
-def _offer(turn: Turn) -> dict[str, Any] | None:
-    offer = turn.conversation.slots.get("offer")
-    return offer if isinstance(offer, dict) and "id" in offer else None
-
-
-def _choices(action: str, order: Order) -> list[tuple[str, str]]:
+def _choices(texts: Texts, action: str, order: Order) -> list[tuple[str, str]]:
     """(value sent to the shop, what the customer sees) for the action's parameter."""
     if action in (act.CANCEL_ITEM, act.START_RETURN):
         return [(item.id, item.title) for item in order.items]
     if action == act.CHANGE_DATE:
-        return [(day, russian_date(day)) for day in order.delivery_dates]
+        return [(day, russian_date(texts, day)) for day in order.delivery_dates]
     if action == act.CHANGE_PICKUP_POINT:
         return [(point.id, point.address) for point in order.pickup_points]
     return []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.conversation.state import Slots
 from core.desk.escalation import EscalationRequest
 from core.storage import Conversation, Ticket
 from core.types import Inbound, Reply
@@ -33,12 +34,12 @@ class Turn:
     case: int | None = None  # the ticket the turn belongs to, once written (for the log)
     pick: tuple[str, str] | None = None  # (message, topic) a customer picked: a new label
     # What the bot solved by itself ("answered", "helped", "self_service") and the
-    # self-service actions sent to the shop's API; stored by `core.outcomes`.
+    # self-service actions sent to the shop's API; stored by `core.conversation.outcomes`.
     outcomes: list[str] = field(default_factory=list)
     order_actions: list[dict[str, object]] = field(default_factory=list)
 
     @property
-    def slots(self) -> dict[str, object]:
+    def slots(self) -> Slots:
         return self.conversation.slots
 
     def say(self, reply: Reply) -> None:

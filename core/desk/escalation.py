@@ -7,6 +7,7 @@ import statistics
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from core.conversation.state import case_opened
 from core.desk.hours import WorkingHours
 from core.events import CaseOpened
 from core.knowledge.base import Texts
@@ -74,7 +75,7 @@ class Escalation:
             customer=conv.customer,
             now=now,
             intent=request.intent,
-            order_number=str(conv.slots["order"]) if conv.slots.get("order") else None,
+            order_number=conv.slots.order,
             reason=request.reason,
             summary=request.summary[:2000],
             priority=priority,
@@ -86,9 +87,7 @@ class Escalation:
             context_upto = await self.on_open(tx, conv, ticket, request, now)
         opened = CaseOpened(ticket.id, context_upto=context_upto)
         announced = await tx.outbox.add(OPERATORS, conv.customer.key, opened, now)
-        for key in ("complaint", "description", "files", "pending_intent", "order_attempts"):
-            conv.slots.pop(key, None)
-        conv.step = "idle"
+        case_opened(conv)
         return ticket, Reply(await self._told(tx, ticket, request, now)), [announced]
 
     async def status_text(self, storage: Storage, ticket: Ticket) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from core import buttons
 from core.clock import Clock
+from core.conversation.state import await_rating, rating_cancelled
 from core.desk import marks, roles
 from core.desk.action import Action, ActionRunner, OperatorError
 from core.desk.roles import Operator
@@ -191,9 +192,7 @@ class OperatorDesk(ActionRunner):
             previous = f"rating {ticket.rating}" if ticket.rating is not None else ""
             await tx.ticket_events.add(ticket.id, REOPENED, self.clock.now(), previous)
             conv = await tx.conversations.get(ticket.conversation_id)
-            if conv is not None and conv.step in ("await_rating", "await_comment"):
-                conv.step = "idle"
-                conv.slots.pop("rating_ticket", None)
+            if conv is not None and rating_cancelled(conv):
                 await tx.conversations.save(conv, self.clock.now())
             reopened = await tx.tickets.get(ticket.id)
         assert reopened is not None
@@ -244,8 +243,7 @@ class OperatorDesk(ActionRunner):
         conv = await tx.conversations.get(ticket.conversation_id)
         if conv is None:
             return
-        conv.step = "await_rating"
-        conv.slots["rating_ticket"] = ticket.id
+        await_rating(conv, ticket.id)
         await tx.conversations.save(conv, now)
         scores: tuple[Button, ...] = tuple(buttons.rate(ticket.id, n) for n in range(1, 6))
         reply = Reply(self.texts.format("rating_request", ticket=ticket.id), (scores,))

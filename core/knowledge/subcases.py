@@ -1,6 +1,6 @@
 """Sub-cases of an intent with their own answers (`config/knowledge/subcases.yaml`).
 
-"Деньги с карты списали, а заказ не оформился" is a payment question, but the list of
+"The card was charged but no order was placed" is a payment question, but the list of
 payment methods does not answer it. A sub-case is recognised by word stems: the message
 must contain a stem from every group of the case.
 """
@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from core.knowledge.base import KnowledgeError
+from core.knowledge.folding import fold
 from core.knowledge.intents import INTENTS
 
 
@@ -71,4 +72,4 @@ class SubCases:
 
 
 def _plain(text: str) -> str:
-    return " ".join(text.lower().replace("ё", "е").split())
+    return " ".join(fold(text).split())

@@ -1,6 +1,9 @@
 """Texts the bot says, read from a YAML file: nested keys (`order_advice.cancel.delivered`),
 `{placeholders}` the bot fills, and Russian plural forms.
 
+Some placeholders every text may use, whatever it is about: `{shop}`, the shop's name
+(`Texts.fill`). They are filled in whether a text is formatted or only got.
+
 A shop edits copies of the shipped files; `check_against` holds a shop's file against the
 shipped one at start-up: every text the bot may say must be there, and a text may use only
 placeholders the bot fills (a misspelt `{tiket}` would fail only when said).
@@ -17,11 +20,23 @@ class KnowledgeError(Exception):
 
 
 class Texts:
-    def __init__(self, raw: dict[str, Any], source: str = "texts.yaml") -> None:
+    def __init__(
+        self,
+        raw: dict[str, Any],
+        source: str = "texts.yaml",
+        fill: dict[str, str] | None = None,
+    ) -> None:
         self._raw = raw
         self._source = source
+        self.fill = dict(fill or {})  # placeholders any text may use: {"shop": "…"}
 
     def get(self, key: str, fallback: str | None = None) -> str:
+        return fill_in(self._template(key, fallback), self.fill)
+
+    def format(self, key: str, fallback: str | None = None, **values: object) -> str:
+        return self._template(key, fallback).format(**{**self.fill, **values})
+
+    def _template(self, key: str, fallback: str | None) -> str:
         value = self._lookup(key)
         if value is None and fallback is not None:
             value = self._lookup(fallback)
@@ -29,23 +44,25 @@ class Texts:
             raise KnowledgeError(f"{self._source}: missing text '{key}'")
         return value.rstrip("\n") if isinstance(value, str) else str(value)
 
-    def format(self, key: str, fallback: str | None = None, **values: object) -> str:
-        return self.get(key, fallback).format(**values)
-
     def has(self, key: str) -> bool:
         return self._lookup(key) is not None
 
     def plural(self, key: str, count: int) -> str:
         """`count` with the right Russian form from a three-item list under `key`
-        (1 день, 2 дня, 5 дней)."""
+        ("1 day", "2 days", "5 days", each noun in its own form)."""
         return f"{count} {self.word(key, count)}"
 
     def word(self, key: str, count: int) -> str:
-        """The form of the word under `key` that goes with `count` (день/дня/дней)."""
-        forms = self._lookup(key)
-        if not isinstance(forms, list) or len(forms) != 3:
-            raise KnowledgeError(f"{self._source}: '{key}' must list three word forms")
-        return str(forms[plural_form(count)])
+        """The form of the word under `key` that goes with `count` (the three forms of
+        "day" for 1, 2 and 5 days)."""
+        return self.items(key, 3)[plural_form(count)]
+
+    def items(self, key: str, length: int) -> list[str]:
+        """The list of `length` texts under `key` (word forms, the months' names)."""
+        found = self._lookup(key)
+        if not isinstance(found, list) or len(found) != length:
+            raise KnowledgeError(f"{self._source}: '{key}' must list {length} items")
+        return [str(item) for item in found]
 
     def keys(self) -> dict[str, Any]:
         """Every text by its dotted key (lists of word forms as they are)."""
@@ -76,7 +93,7 @@ class Texts:
                         f"{self._source}: '{key}' must list {len(expected)} word forms"
                     )
                 continue
-            filled = placeholders(str(expected))
+            filled = placeholders(str(expected)) | set(self.fill)
             unknown = placeholders(str(value)) - filled
             if unknown:
                 raise KnowledgeError(
@@ -93,8 +110,16 @@ class Texts:
         return node
 
 
+def fill_in(text: str, values: dict[str, str]) -> str:
+    """The text with each `{name}` of `values` replaced (nothing else is formatted)."""
+    for name, value in values.items():
+        text = text.replace(f"{{{name}}}", value)
+    return text
+
+
 def plural_form(count: int) -> int:
-    """Which of the three Russian forms goes with `count`: 0 (1 день), 1 (2 дня), 2 (5 дней)."""
+    """Which of the three Russian forms goes with `count`: 0 for 1, 21, 101; 1 for 2-4,
+    22-24; 2 for 0, 5-20, 25-30 and the rest."""
     n = abs(count)
     if n % 10 == 1 and n % 100 != 11:
         return 0

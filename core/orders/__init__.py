@@ -1,5 +1,7 @@
 """Order numbers, the order service (the shop's HTTP API or the demo file) and the
-self-service actions on an order (`core.orders.actions`)."""
+self-service actions on an order (`core.orders.actions`); where an order is (`states`),
+what applies to it (`advice`), how it is shown (`presentation`) and which topics fit it
+(`follow_ups`)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from core.orders.service import (
     OrderService,
     OrderServiceUnavailable,
 )
+from core.orders.states import StatusWords
 
 __all__ = [
     "ActionResult",
@@ -41,7 +44,11 @@ def make_order_service(
     *,
     clock: Clock | None = None,
     timezone: str = "Europe/Moscow",
+    knowledge_dir: Path | None = None,
 ) -> HttpOrderService | DemoOrderService:
+    """The shop's API at `api_url`, else the demo orders of `demo_file`; status words are
+    read by the rules of `knowledge_dir`'s order_states.yaml (or the shipped ones)."""
+    words = StatusWords.in_folder(knowledge_dir)
     if api_url:
-        return HttpOrderService(api_url, timeout=timeout, token=token)
-    return DemoOrderService.from_file(demo_file, clock=clock, timezone=timezone)
+        return HttpOrderService(api_url, timeout=timeout, token=token, status_words=words)
+    return DemoOrderService.from_file(demo_file, clock=clock, timezone=timezone, status_words=words)

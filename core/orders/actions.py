@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.orders.model import Order
+from core.orders.states import StatusWords
 
 CANCEL = "cancel"
 CANCEL_ITEM = "cancel_item"
@@ -74,13 +75,13 @@ class ActionResult:
     reason: str = ""  # the shop's explanation of a refusal (or the failure, for logs)
 
     @classmethod
-    def from_json(cls, status: int, body: Any) -> ActionResult:
+    def from_json(cls, status: int, body: Any, words: StatusWords | None = None) -> ActionResult:
         data = body if isinstance(body, dict) else {}
         if status in (200, 201):
             order = None
             if isinstance(data.get("order"), dict):
                 try:
-                    order = Order.from_json(data["order"])
+                    order = Order.from_json(data["order"], words)
                 except ValueError:
                     order = None
             return cls(DONE, order=order, message=str(data.get("message") or ""))

@@ -44,7 +44,10 @@ class OrderAdvice:
         self.timezone = timezone
 
     def _t(self, key: str, /, **values: object) -> str:
-        return self.texts.get(f"order_advice.{key}").format(**values)
+        return self.texts.format(f"order_advice.{key}", None, **values)
+
+    def _date(self, value: str | None) -> str:
+        return russian_date(self.texts, value)
 
     # ------------------------------------------------------------------ answers
     def answer(self, intent: str, order: Order, now: float, can_act: bool = True) -> OrderAnswer:
@@ -70,7 +73,7 @@ class OrderAdvice:
             return [self._t("status.awaiting_payment")]
         if state == st.DELAYED:
             when = (
-                self._t("status.delayed_date", date=russian_date(order.delivery_date))
+                self._t("status.delayed_date", date=self._date(order.delivery_date))
                 if self._future(order.delivery_date, today)
                 else self._t("status.delayed_no_date")
             )
@@ -78,11 +81,11 @@ class OrderAdvice:
         if state in (st.IN_TRANSIT, st.ASSEMBLING, st.CREATED) and self._past(
             order.delivery_date, today
         ):
-            return [self._t("status.overdue", date=russian_date(order.delivery_date))]
+            return [self._t("status.overdue", date=self._date(order.delivery_date))]
         if state == st.AT_PICKUP_POINT:
             return [self._pickup_line(order, today, offered)]
         if state == st.COURIER:
-            part = f" {russian_date(order.delivery_date)}" if order.delivery_date else ""
+            part = f" {self._date(order.delivery_date)}" if order.delivery_date else ""
             return [self._t("status.courier", date_part=part)]
         if state == st.DELIVERED:
             return [self._t("status.delivered")]
@@ -102,7 +105,7 @@ class OrderAdvice:
             line = self._t(
                 "status.at_pickup_point",
                 point_part=point,
-                until=russian_date(order.storage_until),
+                until=self._date(order.storage_until),
                 days=self.texts.plural("days", left),
             )
         if act.EXTEND_STORAGE in offered:
@@ -124,7 +127,7 @@ class OrderAdvice:
             at = f" ({order.pickup_point})" if order.pickup_point else ""
             return [self._t("cancel.on_the_way", at=at)]
         if state == st.AT_PICKUP_POINT:
-            until = russian_date(order.storage_until) if order.storage_until else "срока хранения"
+            until = self._date(order.storage_until) or self._t("cancel.until_unknown")
             return [self._t("cancel.at_pickup_point", until=until)]
         if state == st.DELIVERED:
             return [self._t("cancel.delivered", window=self.window_sentence(order, today))]
@@ -151,7 +154,7 @@ class OrderAdvice:
             return [self._t("delivery_change.courier")]
         if state == st.AT_PICKUP_POINT:
             point = f" ({order.pickup_point})" if order.pickup_point else ""
-            until = russian_date(order.storage_until) if order.storage_until else "конца срока"
+            until = self._date(order.storage_until) or self._t("delivery_change.until_unknown")
             lines = [self._t("delivery_change.at_pickup_point", point_part=point, until=until)]
             if act.EXTEND_STORAGE in offered:
                 lines.append(self._t("delivery_change.extend_self"))
@@ -210,7 +213,7 @@ class OrderAdvice:
                 if self._past(order.delivery_date, today):
                     return None  # late: a lost parcel is possible
                 part = (
-                    self._t("complaint.date_part", date=russian_date(order.delivery_date))
+                    self._t("complaint.date_part", date=self._date(order.delivery_date))
                     if order.delivery_date
                     else ""
                 )
@@ -220,7 +223,7 @@ class OrderAdvice:
                 return self._t(
                     "complaint.not_received_at_pickup",
                     point_part=point,
-                    until=russian_date(order.storage_until),
+                    until=self._date(order.storage_until),
                     **values,
                 )
             if state == st.CANCELLED:
@@ -250,7 +253,7 @@ class OrderAdvice:
         return self._t(f"refund_takes.{self._refund_method(order)}")
 
     def refund_way(self, order: Order) -> str:
-        """ "на карту — за 3–10 рабочих дней": where the money goes and how long it takes."""
+        """Where the money goes and how long it takes ("to the card, in 3-10 working days")."""
         if self._refund_method(order) == "default":
             return self._t("refund_to.default") + ": " + self._t("refund_takes.default")
         return f"{self.refund_to(order)} — {self.refund_takes(order)}"
@@ -280,8 +283,8 @@ class OrderAdvice:
         if due is None:
             return self._t("refund_line.unknown", way=self.refund_way(order))
         if due < today:
-            return self._t("refund_line.overdue", date=russian_date(due.isoformat()))
-        return self._t("refund_line.due", to=to, takes=takes, date=russian_date(due.isoformat()))
+            return self._t("refund_line.overdue", date=self._date(due.isoformat()))
+        return self._t("refund_line.due", to=to, takes=takes, date=self._date(due.isoformat()))
 
     def window_left(self, order: Order, today: date) -> int | None:
         """Days of the return window left (0: today is the last day; negative: over)."""
@@ -293,16 +296,15 @@ class OrderAdvice:
     def window_sentence(self, order: Order, today: date) -> str:
         left = self.window_left(order, today)
         if left is None:
-            return self._t("window.unknown", limit=order.return_days)
+            return self._t("window.unknown", days=self.texts.plural("days", order.return_days))
         last = today + timedelta(days=left)
         if left < 0:
-            return self._t(
-                "window.closed", limit=order.return_days, date=russian_date(last.isoformat())
-            )
+            days = self.texts.plural("days", order.return_days)
+            return self._t("window.closed", days=days, date=self._date(last.isoformat()))
         if left == 0:
             return self._t("window.last_day")
         return self._t(
-            "window.open", date=russian_date(last.isoformat()), days=self.texts.plural("days", left)
+            "window.open", date=self._date(last.isoformat()), days=self.texts.plural("days", left)
         )
 
     @staticmethod

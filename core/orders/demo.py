@@ -11,6 +11,7 @@ may be relative to today (`today`, `today+2`, `today-5`) so the demo stays curre
 from __future__ import annotations
 
 import copy
+import functools
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,19 @@ from typing import Any
 import yaml
 
 from core.clock import Clock, SystemClock
+from core.knowledge.texts import KnowledgeError, Texts
 from core.orders import actions as act
 from core.orders import dates
 from core.orders import states as st
 from core.orders.actions import ActionResult
 from core.orders.service import Order, OrderNotFound
+from core.orders.states import StatusWords
 
 STORAGE_EXTENSION_DAYS = 3
+SHIPPED = Path(__file__).resolve().parents[2] / "config" / "orders_demo.yaml"
+
+Entry = dict[str, Any]  # an order as the file (and the order API) has it
+Params = dict[str, str]
 
 
 class DemoOrderService:
@@ -35,7 +42,19 @@ class DemoOrderService:
         raw: list[dict[str, Any]] | None = None,
         clock: Clock | None = None,
         timezone: str = "Europe/Moscow",
+        phrases: Texts | None = None,
+        status_words: StatusWords | None = None,
     ) -> None:
+        self.phrases = phrases or shipped_phrases()  # what the demo shop says
+        self.status_words = status_words  # None: the shipped rules
+        self._changes = {
+            act.CANCEL: self._cancel,
+            act.CANCEL_ITEM: self._cancel_item,
+            act.CHANGE_DATE: self._change_date,
+            act.CHANGE_PICKUP_POINT: self._change_pickup_point,
+            act.EXTEND_STORAGE: self._extend_storage,
+            act.START_RETURN: self._start_return,
+        }
         self._raw: dict[str, dict[str, Any]] = {}
         for order in (orders or {}).values():
             self._raw[order.number] = order_to_json(order)
@@ -48,11 +67,21 @@ class DemoOrderService:
 
     @classmethod
     def from_file(
-        cls, path: Path, clock: Clock | None = None, timezone: str = "Europe/Moscow"
+        cls,
+        path: Path,
+        clock: Clock | None = None,
+        timezone: str = "Europe/Moscow",
+        status_words: StatusWords | None = None,
     ) -> DemoOrderService:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
         entries = [e for e in (raw or {}).get("orders", []) if isinstance(e, dict)]
-        service = cls(raw=entries, clock=clock, timezone=timezone)
+        phrases = None
+        if isinstance((raw or {}).get("texts"), dict):  # else the shipped demo's
+            phrases = Texts(raw["texts"], str(path))
+            phrases.check_against(shipped_phrases())
+        service = cls(
+            raw=entries, clock=clock, timezone=timezone, phrases=phrases, status_words=status_words
+        )
         for number in service._raw:  # fail at start-up on a malformed entry
             service._order(number)
         return service
@@ -87,80 +116,110 @@ class DemoOrderService:
     def _order(self, number: str) -> Order:
         today = self._today()
         entry = {key: dates.resolve(value, today) for key, value in self._raw[number].items()}
-        order = Order.from_json(entry)
+        order = Order.from_json(entry, self.status_words)
         if "actions" not in entry:
-            order = Order.from_json({**entry, "actions": sorted(allowed_actions(order, today))})
+            allowed = sorted(allowed_actions(order, today))
+            order = Order.from_json({**entry, "actions": allowed}, self.status_words)
         return order
 
     def _perform(self, number: str, action: str, params: dict[str, str]) -> ActionResult:
         order = self._order(number)
         if action not in act.ACTIONS:
-            return ActionResult(act.REFUSED, code="not_allowed", reason="Такого действия нет.")
+            return self._refused("not_allowed", "no_such_action")
         if action not in order.actions:
-            return ActionResult(
-                act.REFUSED, code=_refusal_code(action, order), reason=_why_not(action, order)
-            )
+            code = _refusal_code(action, order)
+            return ActionResult(act.REFUSED, code=code, reason=self._why_not(action, order))
         today = self._today()
         entry = {k: dates.resolve(v, today) for k, v in self._raw[number].items()}
-        message = ""
-        if action == act.CANCEL:
-            entry.update(state=st.CANCELLED, status="Отменён покупателем")
-            if order.paid:
-                entry["refund"] = {
-                    "status": "pending",
-                    "method": order.payment_method,
-                    "started": today.isoformat(),
-                }
-            entry.pop("actions", None)
-        elif action == act.CANCEL_ITEM:
-            item = _item(order, params.get("item_id", ""))
-            if item is None:
-                return ActionResult(
-                    act.REFUSED, code="not_allowed", reason="В заказе нет такого товара."
-                )
-            entry["items"] = [
-                {"id": i.id, "title": i.title, "quantity": i.quantity}
-                for i in order.items
-                if i.id != item.id
-            ]
-        elif action == act.CHANGE_DATE:
-            new_date = params.get("delivery_date", "")
-            if new_date not in order.delivery_dates:
-                return ActionResult(
-                    act.REFUSED, code="not_allowed", reason="На эту дату доставить не получится."
-                )
-            entry["delivery_date"] = new_date
-            entry["delivery_dates"] = [d for d in order.delivery_dates if d != new_date]
-        elif action == act.CHANGE_PICKUP_POINT:
-            point = next(
-                (p for p in order.pickup_points if p.id == params.get("pickup_point_id")), None
-            )
-            if point is None:
-                return ActionResult(
-                    act.REFUSED, code="not_allowed", reason="Этот пункт выдачи недоступен."
-                )
-            entry["pickup_point"] = point.address
-            entry["pickup_points"] = [
-                {"id": p.id, "address": p.address} for p in order.pickup_points if p.id != point.id
-            ]
-        elif action == act.EXTEND_STORAGE:
-            until = dates.parse(order.storage_until) or today
-            new_until = until + timedelta(days=STORAGE_EXTENSION_DAYS)
-            entry["storage_until"] = new_until.isoformat()
-            entry["storage_extended"] = True
-        elif action == act.START_RETURN:
-            entry.update(
-                state=st.RETURN_REQUESTED,
-                status="Возврат оформлен: ожидает передачи товара в пункт выдачи",
-            )
-            message = (
-                "Сдайте товар в любой пункт выдачи в течение 7 дней — с собой нужен только "
-                "код возврата из приложения."
-            )
+        refusal = self._changes[action](entry, order, params, today)
+        if refusal is not None:
+            return self._refused("not_allowed", refusal)
         entry.pop("actions", None)
         self._raw[number] = entry
         self.performed.append((number, action, dict(params)))
+        message = self.phrases.get(f"done.{action}") if self.phrases.has(f"done.{action}") else ""
         return ActionResult(act.DONE, order=self._order(number), message=message)
+
+    def _refused(self, code: str, key: str) -> ActionResult:
+        return ActionResult(act.REFUSED, code=code, reason=self.phrases.get(f"refused.{key}"))
+
+    # Each change edits the order's entry, or names why it cannot (a key of `refused`).
+    def _cancel(self, entry: Entry, order: Order, params: Params, today: date) -> str | None:
+        entry.update(state=st.CANCELLED, status=self.phrases.get("status.cancelled"))
+        if order.paid:
+            entry["refund"] = {
+                "status": "pending",
+                "method": order.payment_method,
+                "started": today.isoformat(),
+            }
+        return None
+
+    def _cancel_item(self, entry: Entry, order: Order, params: Params, today: date) -> str | None:
+        item = _item(order, params.get("item_id", ""))
+        if item is None:
+            return "no_such_item"
+        entry["items"] = [
+            {"id": i.id, "title": i.title, "quantity": i.quantity}
+            for i in order.items
+            if i.id != item.id
+        ]
+        return None
+
+    def _change_date(self, entry: Entry, order: Order, params: Params, today: date) -> str | None:
+        new_date = params.get("delivery_date", "")
+        if new_date not in order.delivery_dates:
+            return "no_such_date"
+        entry["delivery_date"] = new_date
+        entry["delivery_dates"] = [d for d in order.delivery_dates if d != new_date]
+        return None
+
+    def _change_pickup_point(
+        self, entry: Entry, order: Order, params: Params, today: date
+    ) -> str | None:
+        wanted = params.get("pickup_point_id")
+        point = next((p for p in order.pickup_points if p.id == wanted), None)
+        if point is None:
+            return "no_such_point"
+        entry["pickup_point"] = point.address
+        entry["pickup_points"] = [
+            {"id": p.id, "address": p.address} for p in order.pickup_points if p.id != point.id
+        ]
+        return None
+
+    def _extend_storage(
+        self, entry: Entry, order: Order, params: Params, today: date
+    ) -> str | None:
+        until = dates.parse(order.storage_until) or today
+        entry["storage_until"] = (until + timedelta(days=STORAGE_EXTENSION_DAYS)).isoformat()
+        entry["storage_extended"] = True
+        return None
+
+    def _start_return(self, entry: Entry, order: Order, params: Params, today: date) -> str | None:
+        entry.update(state=st.RETURN_REQUESTED, status=self.phrases.get("status.return_requested"))
+        return None
+
+    def _why_not(self, action: str, order: Order) -> str:
+        """Why the shop does not allow the action on the order now."""
+        state = order.state
+        key = "unavailable"
+        if action in (act.CANCEL, act.CANCEL_ITEM):
+            key = "not_cancellable"
+            if state == st.CANCELLED:
+                key = "already_cancelled"
+            elif state in st.ON_THE_WAY or state == st.AT_PICKUP_POINT:
+                key = "shipped"
+            elif state == st.DELIVERED:
+                key = "received"
+        elif action == act.CHANGE_PICKUP_POINT:
+            key = "point_fixed"
+        elif action == act.CHANGE_DATE:
+            key = "date_fixed"
+        elif action == act.EXTEND_STORAGE:
+            key = "extended_already" if state == st.AT_PICKUP_POINT else "not_at_point"
+        elif action == act.START_RETURN:
+            key = "return_too_late" if state == st.DELIVERED else "not_received"
+        days = self.phrases.plural("days", order.return_days)
+        return self.phrases.format(f"refused.{key}", days=days)
 
 
 def allowed_actions(order: Order, today: date) -> set[str]:
@@ -199,34 +258,6 @@ def _refusal_code(action: str, order: Order) -> str:
     return "not_allowed"
 
 
-def _why_not(action: str, order: Order) -> str:
-    state = order.state
-    if action in (act.CANCEL, act.CANCEL_ITEM):
-        if state == st.CANCELLED:
-            return "Заказ уже отменён."
-        if state in st.ON_THE_WAY or state == st.AT_PICKUP_POINT:
-            return (
-                "Заказ уже передан в доставку, отменить его нельзя — можно отказаться "
-                "при получении."
-            )
-        if state == st.DELIVERED:
-            return "Заказ уже получен — вместо отмены оформите возврат."
-        return "Этот заказ отменить нельзя."
-    if action == act.CHANGE_PICKUP_POINT:
-        return "Заказ уже в пути к выбранному пункту выдачи — пункт поменять нельзя."
-    if action == act.CHANGE_DATE:
-        return "Для этого заказа дату доставки поменять нельзя."
-    if action == act.EXTEND_STORAGE:
-        if state == st.AT_PICKUP_POINT:
-            return "Срок хранения уже продлевали — второй раз продлить нельзя."
-        return "Продлить хранение можно, только когда заказ ждёт в пункте выдачи."
-    if action == act.START_RETURN:
-        if state == st.DELIVERED:
-            return f"Срок возврата ({order.return_days} дней после получения) уже прошёл."
-        return "Вернуть можно только полученный заказ."
-    return "Это действие сейчас недоступно."
-
-
 def order_to_json(order: Order) -> dict[str, Any]:
     """An `Order` as the order API sends it."""
     data: dict[str, Any] = {
@@ -260,3 +291,12 @@ def order_to_json(order: Order) -> dict[str, Any]:
     if order.pickup_points:
         data["pickup_points"] = [{"id": p.id, "address": p.address} for p in order.pickup_points]
     return copy.deepcopy(data)
+
+
+@functools.cache
+def shipped_phrases() -> Texts:
+    """The shipped demo file's texts (`texts:` in config/orders_demo.yaml)."""
+    raw = yaml.safe_load(SHIPPED.read_text(encoding="utf-8")) or {}
+    if not isinstance(raw.get("texts"), dict):
+        raise KnowledgeError(f"{SHIPPED}: no texts")
+    return Texts(raw["texts"], str(SHIPPED))

@@ -19,13 +19,21 @@ import aiohttp
 from core.orders import actions as act
 from core.orders.actions import ActionResult
 from core.orders.service import Order, OrderNotFound, OrderServiceUnavailable
+from core.orders.states import StatusWords
 
 log = logging.getLogger(__name__)
 
 
 class HttpOrderService:
-    def __init__(self, base_url: str, timeout: float = 5.0, token: str | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float = 5.0,
+        token: str | None = None,
+        status_words: StatusWords | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.status_words = status_words  # None: the shipped rules
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._session: aiohttp.ClientSession | None = None
@@ -49,7 +57,7 @@ class HttpOrderService:
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise OrderServiceUnavailable(f"{type(exc).__name__}: {exc}") from exc
         try:
-            return Order.from_json(json.loads(body))
+            return Order.from_json(json.loads(body), self.status_words)
         except (ValueError, TypeError) as exc:
             raise OrderServiceUnavailable(f"bad JSON: {exc}") from exc
 
@@ -75,7 +83,7 @@ class HttpOrderService:
                 log.warning("order action %s on %s: HTTP %s, not JSON", action, number, status)
                 return ActionResult(act.FAILED, reason=f"HTTP {status}, not JSON")
             body = {}
-        result = ActionResult.from_json(status, body)
+        result = ActionResult.from_json(status, body, self.status_words)
         if result.outcome == act.FAILED:
             log.warning("order action %s on %s failed: HTTP %s", action, number, status)
         return result

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.orders.states import STATES, state_from_status
+from core.orders.states import STATES, StatusWords, state_from_status
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,9 @@ class Order:
     pickup_points: tuple[PickupPoint, ...] = ()  # points offered for change_pickup_point
 
     @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> Order:
+    def from_json(cls, raw: dict[str, Any], words: StatusWords | None = None) -> Order:
+        """The order the API sent; without a `state`, it is read from the status words
+        (`words`, the shipped rules by default)."""
         if not isinstance(raw, dict):
             raise ValueError("an order must be a JSON object")
         number, status = raw.get("number"), raw.get("status")
@@ -65,7 +67,7 @@ class Order:
         status = status.strip()
         state = raw.get("state")
         if not isinstance(state, str) or state not in STATES:
-            state = state_from_status(status)
+            state = state_from_status(status, words)
         payment: dict[str, Any] = raw["payment"] if isinstance(raw.get("payment"), dict) else {}
         return cls(
             number=number,

@@ -34,7 +34,7 @@ def looks_like_order_attempt(text: str) -> bool:
     return find_order_number(text) is None and bool(_ATTEMPT_RE.search(text))
 
 
-def mask_order_numbers(text: str, token: str = " номерзаказа ") -> str:
+def mask_order_numbers(text: str, token: str) -> str:
     """Replace order numbers with one token so the classifier sees that one was given."""
     text = ORDER_RE.sub(token, text)
     return _GLUED_RE.sub(token, text)

@@ -1,5 +1,8 @@
 """Conversations: one per customer (channel + id), holding the dialog's step and slots.
 
+The step and the slots are typed (`core.conversation.state`); in the row they are the
+step's name and the slots' JSON object, as earlier versions wrote them.
+
 `version` grows with every write to a conversation or to its tickets. A turn reads the
 conversation, decides, and writes it back only if the version is still the one it read
 (`claim_version`); otherwise the turn is decided again on fresh state. Operator actions
@@ -9,13 +12,17 @@ take the same row first (`touch`), which in PostgreSQL also locks it until they 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.conversation.state import Slots, Step
 from core.storage.database import Executor, Row
 from core.storage.text import storable
 from core.storage.tickets import CLOSED, Ticket
 from core.types import CustomerRef
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -25,8 +32,8 @@ class Conversation:
     user_id: str
     name: str = ""
     profile_url: str = ""
-    step: str = "idle"
-    slots: dict[str, Any] = field(default_factory=dict)
+    step: Step = Step.IDLE
+    slots: Slots = field(default_factory=Slots)
     misunderstandings: int = 0
     vip: bool = False
     manager: str | None = None
@@ -46,8 +53,8 @@ class Conversation:
             user_id=row["user_id"],
             name=row["name"],
             profile_url=row["profile_url"],
-            step=row["step"],
-            slots=json.loads(row["slots"] or "{}"),
+            step=Step.parse(row["step"]),
+            slots=Slots.from_json(_json_object(row["slots"])),
             misunderstandings=int(row["misunderstandings"]),
             vip=bool(row["vip"]),
             manager=row["manager"],
@@ -150,8 +157,8 @@ class ConversationRepo:
             "UPDATE conversations SET step = ?, slots = ?, misunderstandings = ?, vip = ?, "
             "manager = ?, name = ?, profile_url = ?, updated_at = ? WHERE id = ?",
             (
-                conv.step,
-                json.dumps(conv.slots, ensure_ascii=False),
+                str(conv.step),
+                json.dumps(conv.slots.to_json(), ensure_ascii=False),
                 conv.misunderstandings,
                 int(conv.vip),
                 conv.manager,
@@ -165,3 +172,12 @@ class ConversationRepo:
     async def count(self) -> int:
         row = await self._ex.fetchone("SELECT COUNT(*) AS n FROM conversations")
         return int(row["n"]) if row else 0
+
+
+def _json_object(stored: str | None) -> Any:
+    """The stored slots; a value that is not JSON reads as no slots (logged)."""
+    try:
+        return json.loads(stored or "{}")
+    except ValueError:
+        log.warning("conversation slots are not JSON; read as empty")
+        return {}
