@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.clock import Clock, SystemClock
+from core.clock import Clock, clock_from_environment
 from core.conversation.clarify import Feedback
 from core.conversation.dialog import Dialog, DialogPolicy
 from core.conversation.engine import Engine
@@ -167,7 +167,7 @@ async def build_core(
 ) -> Core:
     """Open the database, load the knowledge base and the intent model, and wire the
     parts; `clock`, `orders` and `classifier` replace the real ones (tests, benchmarks)."""
-    clock = clock or SystemClock()
+    clock = clock or clock_from_environment()
     kb = KnowledgeBase.load(Path(settings.knowledge_dir), shop=settings.shop_name)
     storage = await open_storage(settings.database_url)
     liveness = Liveness(storage, new_worker_id())

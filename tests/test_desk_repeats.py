@@ -9,8 +9,10 @@ from __future__ import annotations
 import pytest
 from conftest import Customer, bot_answers_delivered, outbox_items
 
+from core.desk.housekeeping import forget_old_claims
 from core.desk.roles import Operator
 from core.storage import DuplicateUpdate
+from core.storage.claims import KEEP_DAYS
 from core.types import OPERATORS, TELEGRAM
 
 OLGA = Operator("op-olga", "Ольга", "operator")
@@ -76,3 +78,16 @@ async def test_a_repeat_after_a_restart_is_still_refused(make_core):
     with pytest.raises(DuplicateUpdate):
         await restarted.desk.reply(ticket.id, OLGA, "Ответ до перезапуска", external_id="tg:ops:40")
     assert len(await to_customer(restarted)) == 1
+
+
+async def test_housekeeping_forgets_claims_by_the_clock_that_stamped_them(core, clock):
+    """Claims are stamped with the engine's clock; a process on a shifted clock (the
+    tests', or SUPPORTBOT_CLOCK_START) must not forget today's claims because the machine's
+    date is months away."""
+    _, ticket = await open_case(core)
+    await core.desk.reply(ticket.id, OLGA, "Первый ответ", external_id="tg:ops:50")
+    assert await forget_old_claims(core.storage, core.clock) == 0
+    with pytest.raises(DuplicateUpdate):
+        await core.desk.reply(ticket.id, OLGA, "Первый ответ", external_id="tg:ops:50")
+    clock.advance(KEEP_DAYS * 86400 + 1)  # two weeks later by the same clock: forgotten
+    assert await forget_old_claims(core.storage, core.clock) >= 1
