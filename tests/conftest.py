@@ -17,7 +17,7 @@ import pytest
 
 from config.settings import Settings, load_settings
 from core.app import Core, build_core, classifier_for
-from core.clock import ManualClock
+from core.clock import CLOCK_START, ManualClock
 from core.knowledge.base import KnowledgeBase
 from core.nlu import IntentClassifier
 from core.storage import OutboxItem, Storage
@@ -35,6 +35,11 @@ _SETTING_VARS = {name.upper() for name in Settings.model_fields}
 for _name in list(os.environ):
     if _name.upper() in _SETTING_VARS:
         del os.environ[_name]
+
+# One clock everywhere: a core built without a clock of the test's own, and every process a
+# test starts (`python -m bots`, `supportbot …`, which inherit this variable), runs on real
+# time shifted to start at that weekday noon — never on the machine's hour, day or zone.
+os.environ[CLOCK_START] = datetime.fromtimestamp(WORK_TIME, UTC).isoformat()
 
 
 def make_settings(tmp: Path, **overrides: Any) -> Settings:

@@ -3,7 +3,8 @@ of a dialog, of a delivery and of bursts of customer and operator messages, then
 again on the same database — a SQLite file, or a throw-away PostgreSQL database. Nothing
 is lost; a message is sent twice only when the Bot API accepted it in the instant before
 the kill, and then the outbox marked it in doubt. The fake Bot API runs in the test; the
-bot is a separate process."""
+bot is a separate process, on the tests' clock (a weekday noon: SUPPORTBOT_CLOCK_START,
+set in conftest.py)."""
 
 from __future__ import annotations
 
@@ -50,8 +51,6 @@ async def start_process(
         OPERATORS_CHAT_ID=str(OPS),
         DATABASE_URL=database_url,
         DATA_DIR=str(tmp_path / "data"),
-        WORK_HOURS_START="00:00",
-        WORK_HOURS_END="00:00",
         OPERATORS_GROUP_MESSAGES_PER_MINUTE=str(group_limit),
         LOG_LEVEL="WARNING",
     )
