@@ -37,7 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "mutation" / ".work"
 TREE = WORK / "tree"
-PER_MUTANT_TIMEOUT = 240  # seconds; a mutant that hangs the tests this long is killed
+PER_MUTANT_TIMEOUT = 180  # seconds; a mutant that hangs the tests this long is killed
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def copy_tree() -> None:
 
 def test_command(target: Target) -> list[str]:
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
-    command += ["--timeout", str(PER_MUTANT_TIMEOUT // 2), *target.tests]
+    command += ["--timeout", str(PER_MUTANT_TIMEOUT // 3), *target.tests]
     return [*command, "-k", target.select] if target.select else command
 
 

@@ -18,7 +18,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bots.telegram.intake import WebhookEndpoint, poll
-from core.runtime.intake import MAX_ATTEMPTS, BadUpdate, Intake, consume_applied
+from core.runtime.intake import (
+    KEEP_IDLE_LEASE,
+    MAX_ATTEMPTS,
+    BadUpdate,
+    Intake,
+    consume_applied,
+)
 from core.storage import Storage
 from core.storage.inbox import InboundRecord
 from core.types import TELEGRAM
@@ -62,76 +68,6 @@ def applied_texts(seen: list[dict[str, Any]]) -> list[str]:
     return [update["message"]["text"] for update in seen]
 
 
-# What a lost database looks like: SQLite's own error, or a connection to PostgreSQL reset.
-@pytest.mark.parametrize("error", [sqlite3.OperationalError, ConnectionResetError])
-async def test_a_batch_that_could_not_be_stored_is_fetched_again(storage, error):
-    seen: list[dict[str, Any]] = []
-
-    async def handler(update: dict[str, Any], _attempts: int) -> None:
-        seen.append(update)
-
-    async with FakeTelegramAPI() as fake:
-        intake = FailingStore(storage, "w-test", failures=1, error=error)
-        intake.register(TELEGRAM, handler)
-        session = AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url))
-        bot = Bot(fake.token, session=session)
-        stop = asyncio.Event()
-        polling = asyncio.create_task(poll(bot, intake, ["message"], stop))
-        try:
-            first = fake.private_message(CHAT, "первое")["update_id"]
-            await until(lambda: intake.failures == 0, "the failed store")
-            # The next message is the marker: once it is applied, the first had its chance.
-            fake.private_message(CHAT, "второе")
-            await until(lambda: "второе" in applied_texts(seen), "the second message applied")
-            await intake.drain()
-        finally:
-            stop.set()
-            await asyncio.wait_for(polling, 60)
-            await session.close()
-        offsets = [call.get("offset") for call in fake.calls("getUpdates")]
-    assert applied_texts(seen) == ["первое", "второе"]
-    # The batch that was not stored was not confirmed by the call after the failure.
-    assert offsets[1] is None or offsets[1] <= first, offsets
-
-
-async def test_the_webhook_answers_503_until_the_update_is_stored(storage):
-    seen: list[dict[str, Any]] = []
-
-    async def handler(update: dict[str, Any], _attempts: int) -> None:
-        seen.append(update)
-
-    intake = FailingStore(storage, "w-test", failures=1)
-    intake.register(TELEGRAM, handler)
-    endpoint = WebhookEndpoint(intake, secret="s3cret")
-    app = web.Application()
-    app.router.add_post("/hook", endpoint.handle)
-    update = {
-        "update_id": 7001,
-        "message": {
-            "message_id": 1,
-            "date": 0,
-            "chat": {"id": CHAT, "type": "private"},
-            "from": {"id": CHAT, "is_bot": False, "first_name": "Ира"},
-            "text": "привет",
-        },
-    }
-    headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
-    async with TestServer(app) as server, aiohttp.ClientSession() as client:
-        url = str(server.make_url("/hook"))
-        stranger = {"X-Telegram-Bot-Api-Secret-Token": "guess"}
-        async with client.post(url, json=update, headers=stranger) as unauthorised:
-            assert unauthorised.status == 401  # a stranger's post is not even read
-        async with client.post(url, json=update, headers=headers) as refused:
-            assert refused.status == 503  # not stored: Telegram sends it again
-        await intake.drain()
-        assert seen == []
-        async with client.post(url, json=update, headers=headers) as stored:
-            assert stored.status == 200
-        await intake.drain()
-    assert [u["update_id"] for u in seen] == [7001]
-
-
-# ---------------------------------------------------------------------------- core.intake
 class Wall:
     """The intake's real-time clock, moved by hand (retries and the order window)."""
 
@@ -298,3 +234,120 @@ async def test_the_order_window_holds_a_fresh_update_back(storage, applier, wall
 async def test_removal_happens_only_inside_an_update(storage):
     async with storage.transaction() as tx:
         assert await consume_applied(tx) is None  # nothing is being applied
+
+
+async def test_an_update_nothing_was_recorded_for_is_removed_once_applied(storage, wall):
+    seen: list[str] = []
+
+    async def ignore(update: dict[str, Any], _attempts: int) -> None:
+        seen.append(update["text"])  # a repeat, a service message: nothing to record
+
+    intake = Intake(storage, "w-1", wall=wall)
+    await storage.workers.register("w-1", wall())
+    intake.register(TELEGRAM, ignore)
+    await intake.accept(TELEGRAM, [record("tg:1", 1, "служебное")])
+    await intake.drain()
+    assert await inbox(storage) == []
+    assert await intake.scan() == 0
+    await intake.drain()
+    assert seen == ["служебное"]  # applied once, not again and again
+
+
+async def test_a_held_back_update_is_applied_when_its_window_passes(storage, applier):
+    """With replicas behind a balancer, an update waits `order_window` after it was
+    received; the process that stored it applies it then by itself (no scan needed)."""
+    intake = Intake(storage, "w-1", order_window=0.05)
+    await storage.workers.register("w-1", intake.wall())
+    intake.register(TELEGRAM, applier)
+    await intake.accept(TELEGRAM, [record("tg:1", 1, "первое")])
+    await until(lambda: applier.applied == ["первое"], "the update applied", 30)
+
+
+async def test_a_quiet_chat_keeps_its_lease_for_a_while(storage, applier, wall):
+    intake = await live_intake(storage, applier, wall)
+    await intake.accept(TELEGRAM, [record("tg:1", 1, "первое")])
+    await intake.drain()
+    owners = "SELECT owner FROM inbox_leases WHERE partition_key = 'tg:1'"
+    wall.now += KEEP_IDLE_LEASE  # exactly as long as it is kept: still held
+    await intake._release_idle()
+    assert [r["owner"] for r in await storage.db.fetchall(owners)] == ["w-1"]
+    wall.now += 0.5
+    await intake._release_idle()
+    assert await storage.db.fetchall(owners) == []
+
+
+async def test_without_a_handler_nothing_is_started(storage, wall):
+    await storage.inbox.add(TELEGRAM, [record("tg:1", 1, "ждёт")], wall())
+    intake = Intake(storage, "w-1", wall=wall)
+    assert await intake.scan() == 0
+    assert await inbox(storage) == [("t:tg:1:1", "pending")]
+
+
+# ---------------------------------------------------------------------------- Telegram
+# What a lost database looks like: SQLite's own error, or a connection to PostgreSQL reset.
+@pytest.mark.parametrize("error", [sqlite3.OperationalError, ConnectionResetError])
+async def test_a_batch_that_could_not_be_stored_is_fetched_again(storage, error):
+    seen: list[dict[str, Any]] = []
+
+    async def handler(update: dict[str, Any], _attempts: int) -> None:
+        seen.append(update)
+
+    async with FakeTelegramAPI() as fake:
+        intake = FailingStore(storage, "w-test", failures=1, error=error)
+        intake.register(TELEGRAM, handler)
+        session = AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url))
+        bot = Bot(fake.token, session=session)
+        stop = asyncio.Event()
+        polling = asyncio.create_task(poll(bot, intake, ["message"], stop))
+        try:
+            first = fake.private_message(CHAT, "первое")["update_id"]
+            await until(lambda: intake.failures == 0, "the failed store")
+            # The next message is the marker: once it is applied, the first had its chance.
+            fake.private_message(CHAT, "второе")
+            await until(lambda: "второе" in applied_texts(seen), "the second message applied")
+            await intake.drain()
+        finally:
+            stop.set()
+            await asyncio.wait_for(polling, 60)
+            await session.close()
+        offsets = [call.get("offset") for call in fake.calls("getUpdates")]
+    assert applied_texts(seen) == ["первое", "второе"]
+    # The batch that was not stored was not confirmed by the call after the failure.
+    assert offsets[1] is None or offsets[1] <= first, offsets
+
+
+async def test_the_webhook_answers_503_until_the_update_is_stored(storage):
+    seen: list[dict[str, Any]] = []
+
+    async def handler(update: dict[str, Any], _attempts: int) -> None:
+        seen.append(update)
+
+    intake = FailingStore(storage, "w-test", failures=1)
+    intake.register(TELEGRAM, handler)
+    endpoint = WebhookEndpoint(intake, secret="s3cret")
+    app = web.Application()
+    app.router.add_post("/hook", endpoint.handle)
+    update = {
+        "update_id": 7001,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": CHAT, "type": "private"},
+            "from": {"id": CHAT, "is_bot": False, "first_name": "Ира"},
+            "text": "привет",
+        },
+    }
+    headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+    async with TestServer(app) as server, aiohttp.ClientSession() as client:
+        url = str(server.make_url("/hook"))
+        stranger = {"X-Telegram-Bot-Api-Secret-Token": "guess"}
+        async with client.post(url, json=update, headers=stranger) as unauthorised:
+            assert unauthorised.status == 401  # a stranger's post is not even read
+        async with client.post(url, json=update, headers=headers) as refused:
+            assert refused.status == 503  # not stored: Telegram sends it again
+        await intake.drain()
+        assert seen == []
+        async with client.post(url, json=update, headers=headers) as stored:
+            assert stored.status == 200
+        await intake.drain()
+    assert [u["update_id"] for u in seen] == [7001]
