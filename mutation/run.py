@@ -56,6 +56,7 @@ TARGETS: dict[str, Target] = {
     "intake": Target(
         "core/runtime/intake.py",
         ("tests/test_intake_guarantees.py",),
+        select="not postgresql and not fetched and not webhook",
         why="stored before acknowledged; applied in order, by one process, once",
     ),
     "telegram-intake": Target(

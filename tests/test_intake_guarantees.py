@@ -221,9 +221,11 @@ async def test_shared_intake_gives_the_chat_back_after_each_run(storage, applier
 async def test_the_order_window_holds_a_fresh_update_back(storage, applier, wall):
     intake = await live_intake(storage, applier, wall, order_window=0.05)
     await intake.accept(TELEGRAM, [record("tg:1", 2, "второе")])
+    await intake.drain()
+    assert applier.applied == []  # younger than the window (the wall did not move)
     # Stored by another replica a moment later but sent earlier: it still goes first.
     await storage.inbox.add(TELEGRAM, [record("tg:1", 1, "первое")], wall())
-    assert await intake.scan() == 0  # both younger than the window (wall did not move)
+    assert await intake.scan() == 0  # both younger than the window
     wall.now += 0.06
     await intake.drain()
     await intake.scan()
@@ -281,6 +283,53 @@ async def test_without_a_handler_nothing_is_started(storage, wall):
     intake = Intake(storage, "w-1", wall=wall)
     assert await intake.scan() == 0
     assert await inbox(storage) == [("t:tg:1:1", "pending")]
+
+
+async def test_a_long_backlog_of_one_chat_is_applied_in_one_go(storage, applier, wall):
+    intake = await live_intake(storage, applier, wall)
+    texts = [f"сообщение {n}" for n in range(45)]  # more than one batch of 20
+    await intake.accept(TELEGRAM, [record("tg:1", n, text) for n, text in enumerate(texts)])
+    await intake.drain()
+    assert applier.applied == texts
+
+
+async def test_the_worker_applies_what_another_process_left_behind(storage, applier, wall):
+    intake = await live_intake(storage, applier, wall)
+    # Stored by a process that died before applying it (no `accept` here).
+    await storage.inbox.add(TELEGRAM, [record("tg:7", 1, "осталось")], wall())
+    stop = asyncio.Event()
+    worker = asyncio.create_task(intake.run_forever(stop))
+    try:
+        await until(lambda: applier.applied == ["осталось"], "the update left behind", 30)
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, 30)
+
+
+async def test_stopping_waits_for_what_is_applied_then_cancels_it(storage, wall):
+    release = asyncio.Event()
+    finished: list[str] = []
+
+    async def slow(update: dict[str, Any], _attempts: int) -> None:
+        await release.wait()
+        finished.append(update["text"])
+
+    intake = Intake(storage, "w-1", wall=wall)
+    await storage.workers.register("w-1", wall())
+    await intake.stop()  # nothing being applied: nothing to wait for
+    intake.register(TELEGRAM, slow)
+    await intake.accept(TELEGRAM, [record("tg:1", 1, "долгое")])
+    await until(lambda: bool(intake._active), "the update being applied")
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.05, release.set)
+    await intake.stop(grace=30)  # it finishes within the grace period
+    assert finished == ["долгое"]
+    release.clear()
+    await intake.accept(TELEGRAM, [record("tg:2", 1, "зависшее")])
+    await until(lambda: bool(intake._active), "the second update being applied")
+    await intake.stop(grace=0.05)  # never finishes: cancelled after the grace period
+    assert not intake._active
+    assert await inbox(storage) == [("t:tg:2:1", "pending")]  # kept for the next start
 
 
 # ---------------------------------------------------------------------------- Telegram
