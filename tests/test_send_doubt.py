@@ -6,6 +6,7 @@ with an earlier message saying the same."""
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -15,7 +16,11 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bots.telegram.doubt import delivered_before
+from core.events import CustomerReply
+from core.types import TELEGRAM, Reply
+from tests.desk_helpers import settle
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.telegram_harness import CUSTOMER, telegram_bot
 
 CHAT = 717_001
 MARKUP = InlineKeyboardMarkup(
@@ -75,3 +80,64 @@ async def test_only_text_steps_are_looked_for(api):
     last = await bot.send_message(CHAT, "Начало")
     photo = functools.partial(bot.send_photo, CHAT, "AgAD-photo")
     assert await delivered_before(bot, photo, last.message_id) is None
+
+
+# ---------------------------------------------------------------------------- the sender
+async def test_an_answer_in_doubt_that_reached_the_customer_is_not_sent_again(
+    tmp_path, classifier, database_url
+):
+    """As after a kill between the Bot API's answer and the outbox noting it: the item is
+    pending again, in doubt, nothing recorded; the bot finds it in the chat."""
+    async with telegram_bot(tmp_path, classifier, database_url=database_url) as bot:
+        fake, core = bot.fake, bot.core
+        fake.private_message(CUSTOMER, "где мой заказ")
+        await fake.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER)
+        fake.private_message(CUSTOMER, "12345678-0001")
+        await fake.wait_for(
+            "sendMessage", lambda p: p["chat_id"] == CUSTOMER and "Статус" in p["text"]
+        )
+        await settle(fake, core)
+        [answer] = await core.storage.db.fetchall(
+            "SELECT id FROM outbox WHERE channel = 'telegram' ORDER BY id DESC LIMIT 1"
+        )
+        # Held by a process that died in the instant after the Bot API answered.
+        await core.storage.workers.register("ghost", time.time())  # alive until retired
+        await core.storage.db.execute(
+            "UPDATE outbox SET status = 'pending', claimed_by = 'ghost', progress = '{}', "
+            "sent_at = NULL WHERE id = ?",
+            (answer["id"],),
+        )
+        await core.storage.workers.retire("ghost", died=True)  # as the reaper finds it
+        core.delivery.wake()
+        await settle(fake, core)
+        texts = [m["text"] for m in fake.sent_messages(CUSTOMER)]
+        assert len([t for t in texts if "Статус" in t]) == 1, texts
+        [row] = await core.storage.db.fetchall(
+            "SELECT status FROM outbox WHERE id = ?", (answer["id"],)
+        )
+        assert row["status"] == "sent"
+
+
+async def test_an_answer_in_doubt_that_never_went_out_is_sent(tmp_path, classifier, database_url):
+    async with telegram_bot(tmp_path, classifier, database_url=database_url) as bot:
+        fake, core = bot.fake, bot.core
+        fake.private_message(CUSTOMER, "где мой заказ")
+        await fake.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER)
+        await settle(fake, core)
+        await core.storage.workers.register("ghost", time.time())  # alive until retired
+        await core.storage.outbox.add(  # held by a process that died before sending it
+            TELEGRAM, str(CUSTOMER), CustomerReply(Reply("Ответ, который не ушёл")),
+            core.clock.now(), claimed_by="ghost",
+        )  # fmt: skip
+        await core.storage.workers.retire("ghost", died=True)
+        [doubtful] = await core.storage.db.fetchall(
+            "SELECT in_doubt FROM outbox WHERE claimed_by IS NULL AND status = 'pending'"
+        )
+        assert doubtful["in_doubt"] == 1
+        core.delivery.wake()
+        await fake.wait_for(
+            "sendMessage", lambda p: p["chat_id"] == CUSTOMER and "не ушёл" in p["text"]
+        )
+        await settle(fake, core)
+        texts = [m["text"] for m in fake.sent_messages(CUSTOMER)]
+        assert texts.count("Ответ, который не ушёл") == 1
