@@ -301,8 +301,10 @@ def repeats(
         )
     }
     open_topics = [t for t in fake.topics[OPS].values() if not t.get("closed")]
+    found = rows(db, "SELECT progress FROM outbox WHERE in_doubt = 1 AND channel = 'telegram'")
     return {
         "kills": KILLS,
+        "in_doubt_found_in_chat": sum("found_in_chat" in r["progress"] for r in found),
         "customer_answers": sum(len(texts_to(fake, chat)) for chat in newcomers),
         "customer_answers_repeated": sum(answers.values()),
         "customer_answers_repeated_not_in_doubt": answers_not_in_doubt,

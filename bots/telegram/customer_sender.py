@@ -54,6 +54,7 @@ class CustomerSender:
         if found is not None:  # the step in doubt reached the chat just before a crash
             sent.append(found)
             last, done = found, done + 1
+            item.progress["found_in_chat"] = found
         for index in range(done, len(steps)):
             result = await steps[index]()
             if isinstance(result, Message):
