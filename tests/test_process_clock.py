@@ -21,7 +21,6 @@ OFF_SHIFT = "Операторы сейчас не на смене"
 
 
 async def first_answer_to_a_handoff(tmp_path: Path, clock_start: str) -> str:
-    tmp_path.mkdir()
     async with FakeTelegramAPI() as fake:
         fake.add_chat(OPS, is_forum=True)
         env = {
@@ -53,12 +52,21 @@ async def first_answer_to_a_handoff(tmp_path: Path, clock_start: str) -> str:
     return str(answer["text"])
 
 
-async def test_the_process_follows_the_clock_it_is_given(tmp_path):
+@pytest.fixture
+def two_runs(tmp_path: Path) -> tuple[Path, Path]:
+    night, noon = tmp_path / "night", tmp_path / "noon"
+    night.mkdir()
+    noon.mkdir()
+    return night, noon
+
+
+async def test_the_process_follows_the_clock_it_is_given(two_runs):
+    night_dir, noon_dir = two_runs
     # Sunday 02:41 in Moscow: operators are off, whatever the machine's own time.
-    night = await first_answer_to_a_handoff(tmp_path / "night", "2026-12-13T02:41:00+03:00")
+    night = await first_answer_to_a_handoff(night_dir, "2026-12-13T02:41:00+03:00")
     assert OFF_SHIFT in night
     # A Wednesday noon: they are at work.
-    noon = await first_answer_to_a_handoff(tmp_path / "noon", "2026-12-09T12:00:00+03:00")
+    noon = await first_answer_to_a_handoff(noon_dir, "2026-12-09T12:00:00+03:00")
     assert OFF_SHIFT not in noon
 
 
