@@ -202,6 +202,17 @@ def backend_of(request: pytest.FixtureRequest) -> str | None:
     return callspec.params.get("database_url") if callspec is not None else None
 
 
+@pytest.fixture
+def bots_on_the_test_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Bots started by `tests.telegram_harness` run on the test's database: a module
+    that uses this fixture (`pytestmark = pytest.mark.usefixtures(...)`) runs its
+    end-to-end tests on SQLite and on PostgreSQL."""
+    from tests import telegram_harness
+
+    monkeypatch.setattr(telegram_harness, "DEFAULT_DATABASE", database_url)
+    return database_url
+
+
 CoreFactory = Callable[..., Awaitable[Core]]
 
 

@@ -32,7 +32,8 @@ OPERATOR = 77
 REPO = Path(__file__).resolve().parent.parent
 KILLS = 20  # random kills in the middle of bursts, per database
 ESCALATED = [610_000 + n for n in range(5)]  # customers with a case: operators answer them
-PER_BURST = 6  # new customers per burst, each asking once
+PER_BURST = 6  # new customers per burst, each asking once (the last one for a person)
+HANDOFF = "позовите оператора"
 REPLIES_PER_BURST = 3  # operators' replies per burst
 CARD = re.compile(r"Обращение №(\d+)")  # in a case's card (the post that names the channel)
 
@@ -236,7 +237,8 @@ async def kill_mid_bursts(
             for n in range(PER_BURST):
                 chat = 700_000 + burst * 100 + n
                 newcomers.append(chat)
-                fake.private_message(chat, "где мой заказ")
+                # One newcomer a burst asks for a person: a case, its topic and card.
+                fake.private_message(chat, HANDOFF if n == PER_BURST - 1 else "где мой заказ")
                 if n % 2 == 0 and n // 2 < REPLIES_PER_BURST:
                     target = ESCALATED[(burst + n // 2) % len(ESCALATED)]
                     text = f"Ответ {burst}-{n // 2} для {target}"
@@ -300,6 +302,7 @@ def repeats(
             db, "SELECT ticket_id FROM outbox WHERE in_doubt = 1 AND kind = 'ticket_opened'"
         )
     }
+    cases = rows(db, "SELECT COUNT(*) AS n FROM tickets")[0]["n"]
     open_topics = [t for t in fake.topics[OPS].values() if not t.get("closed")]
     found = rows(db, "SELECT progress FROM outbox WHERE in_doubt = 1 AND channel = 'telegram'")
     return {
@@ -315,7 +318,8 @@ def repeats(
         "cards_repeated": len(cards_repeated),
         "cards_repeated_not_in_doubt": len(set(cards_repeated) - cards_in_doubt),
         "topics_created": len(fake.topics[OPS]),
-        "topics_open_per_case": len(open_topics) / len(ESCALATED),
+        "cases": cases,
+        "topics_open_per_case": len(open_topics) / cases,
         "in_doubt": len(in_doubt),
     }
 

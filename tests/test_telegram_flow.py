@@ -1,15 +1,20 @@
-"""The Telegram adapter end to end: real aiogram bot, fake Bot API over HTTP, real SQLite."""
+"""The Telegram adapter end to end: real aiogram bot, fake Bot API over HTTP, a real SQLite
+file and a real PostgreSQL database (each test runs on both)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 
+import pytest
+
 from core.clock import ManualClock
 from tests.conftest import WORK_TIME
 from tests.desk_helpers import settle
 from tests.fakes.telegram_api import post_update_to
 from tests.telegram_harness import CUSTOMER, OPS, button_ids, start_bot, telegram_bot, texts_to
+
+pytestmark = pytest.mark.usefixtures("bots_on_the_test_database")
 
 OPERATOR = 777
 
