@@ -332,6 +332,55 @@ async def test_stopping_waits_for_what_is_applied_then_cancels_it(storage, wall)
     assert await inbox(storage) == [("t:tg:2:1", "pending")]  # kept for the next start
 
 
+async def test_what_another_replica_stored_meanwhile_is_taken_on_at_once(storage, wall):
+    """Shared (webhook behind a balancer): an update another replica stored while this one
+    held the chat is applied right after, not at the next scan."""
+    release = asyncio.Event()
+    applied: list[str] = []
+
+    async def handler(update: dict[str, Any], _attempts: int) -> None:
+        if update["text"] == "первое":
+            await release.wait()
+        applied.append(update["text"])
+
+    intake = Intake(storage, "w-1", wall=wall)
+    intake.shared = True
+    await storage.workers.register("w-1", wall())
+    intake.register(TELEGRAM, handler)
+    await intake.accept(TELEGRAM, [record("tg:1", 1, "первое")])
+    await until(lambda: bool(intake._active), "the first update being applied")
+    await storage.inbox.add(TELEGRAM, [record("tg:1", 2, "второе")], wall())  # the other one
+    release.set()
+    await until(lambda: applied == ["первое", "второе"], "both applied without a scan", 30)
+
+
+class FlakyScan(Intake):
+    """The database fails the first look for work."""
+
+    failed = False
+
+    async def scan(self) -> int:
+        if not self.failed:
+            self.failed = True
+            raise ConnectionResetError("the database went away")
+        return await super().scan()
+
+
+async def test_the_worker_outlives_a_failed_look_for_work(storage, applier, wall):
+    intake = FlakyScan(storage, "w-1", wall=wall)
+    await storage.workers.register("w-1", wall())
+    intake.register(TELEGRAM, applier)
+    await storage.inbox.add(TELEGRAM, [record("tg:7", 1, "осталось")], wall())
+    stop = asyncio.Event()
+    worker = asyncio.create_task(intake.run_forever(stop))
+    try:
+        await until(lambda: applier.applied == ["осталось"], "the update applied", 30)
+        assert intake.failed
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, 30)
+
+
 # ---------------------------------------------------------------------------- Telegram
 # What a lost database looks like: SQLite's own error, or a connection to PostgreSQL reset.
 @pytest.mark.parametrize("error", [sqlite3.OperationalError, ConnectionResetError])
