@@ -4,13 +4,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run chat test lint bench train clean
+.PHONY: run chat test lint bench train clean lock
 
-$(STAMP): pyproject.toml
+# The dependencies exactly as locked (versions and hashes), then the project itself.
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev,postgres]"
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+## Regenerate the lock files after changing the dependencies in pyproject.toml: the image
+## installs requirements.lock, `make` and CI requirements-dev.lock (both with hashes).
+LOCK := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet
+lock: $(STAMP)
+	$(BIN)/pip install --quiet uv
+	$(LOCK) --extra postgres -o requirements.lock
+	$(LOCK) --extra postgres --extra dev -o requirements-dev.lock
 
 ## Start the bots whose tokens are set in .env / the environment, else the console chat.
 run: $(STAMP)

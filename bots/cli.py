@@ -7,6 +7,12 @@ supportbot classify     one message per line on stdin → `intent<TAB>confidence
 supportbot eval FILE    accuracy, macro-F1, the shares answered wrongly / sent to
                         clarification, per-intent precision/recall, confusions, and the
                         four outcomes as the bot acts; --from-picks: on the bot's own labels
+supportbot report       KPIs for a period (the table in the operators' language)
+supportbot unrecognized what the bot did not understand
+supportbot train        retrain on the shipped phrases and operators' labels
+
+A database that cannot be opened (or reached: commands try once) is one line on stderr
+and exit code 2, like a misconfiguration.
 """
 
 from __future__ import annotations
@@ -15,20 +21,22 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bots.startup import settings_and_logging
+from bots.startup import CONFIG_EXIT, refusal, report_problems, settings_and_logging
 from config.settings import Settings
 
 if TYPE_CHECKING:  # imported lazily at run time: `supportbot --help` stays quick
     from core.knowledge.base import KnowledgeBase
+    from core.knowledge.texts import Texts
     from core.nlu import IntentClassifier
 
 DEFAULT_EVAL = Path(__file__).resolve().parent.parent / "tests" / "data" / "nlu_eval.tsv"
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="supportbot", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="start the Telegram and VK bots whose tokens are set")
@@ -55,7 +63,22 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="answer threshold: below it the bot asks a clarifying question (default 0.5)",
     )
-    rep = sub.add_parser("report", help="support KPIs for a period")
+    _report_arguments(sub.add_parser("report", help="support KPIs for a period"))
+    unr = sub.add_parser("unrecognized", help="what the bot did not understand")
+    unr.add_argument("--limit", type=int, default=50)
+    tr = sub.add_parser("train", help="retrain the classifier and print the evaluation")
+    tr.add_argument(
+        "--eval",
+        dest="eval_file",
+        type=Path,
+        default=DEFAULT_EVAL,
+        help="held-out intent<TAB>text file for the before/after evaluation",
+    )
+    tr.add_argument("--quiet", action="store_true", help="train only, print one line")
+    return parser
+
+
+def _report_arguments(rep: argparse.ArgumentParser) -> None:
     rep.add_argument("--since", required=True, help="first day, YYYY-MM-DD")
     rep.add_argument("--until", help="last day (inclusive), YYYY-MM-DD; default: today")
     rep.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -69,65 +92,90 @@ def main(argv: list[str] | None = None) -> int:
         help="a new case within this many days counts as a repeat contact (default: "
         "KPI_REPEAT_DAYS, 7)",
     )
-    unr = sub.add_parser("unrecognized", help="what the bot did not understand")
-    unr.add_argument("--limit", type=int, default=50)
-    tr = sub.add_parser("train", help="retrain the classifier and print the evaluation")
-    tr.add_argument(
-        "--eval",
-        dest="eval_file",
-        type=Path,
-        default=DEFAULT_EVAL,
-        help="held-out intent<TAB>text file for the before/after evaluation",
-    )
-    tr.add_argument("--quiet", action="store_true", help="train only, print one line")
-    args = parser.parse_args(argv)
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     settings = settings_and_logging()
     if settings is None:
-        return 2
+        return CONFIG_EXIT
     if args.command == "train" and args.quiet:
         logging.getLogger().setLevel(logging.ERROR)  # one result line and nothing else
     command = args.command or (
         "run" if settings.telegram_enabled or settings.vk_enabled else "chat"
     )
-    if command == "classify":
-        return classify(settings)
-    if command == "eval":
-        if args.from_picks:
-            return asyncio.run(evaluate_traffic(settings))
-        if args.file is None:
-            print("supportbot eval: give FILE.tsv or --from-picks", file=sys.stderr)
-            return 2
-        return evaluate_file(settings, args.file, args.errors, args.threshold)
-    if command == "report":
-        return asyncio.run(
-            report(
-                settings,
-                args.since,
-                args.until,
-                args.format,
-                all_days=args.all_days,
-                repeat_days=args.repeat_days,
-            )
-        )
-    if command == "unrecognized":
-        return asyncio.run(list_unrecognized(settings, args.limit))
-    if command == "train":
-        from core.nlu.dataset import load_tsv
+    try:
+        return COMMANDS[command](settings, args)
+    except Exception as exc:  # a database or a knowledge base that refuses: one line
+        line = refusal(exc)
+        if line is None:
+            raise
+        report_problems([line])
+        return CONFIG_EXIT
 
-        held_out = load_tsv(args.eval_file) if args.eval_file.exists() else []
-        return asyncio.run(train(settings, args.eval_file.name, held_out, args.quiet))
-    if command == "chat":
-        if not args.command:
-            print("Токены мессенджеров не заданы — открываю офлайн-чат в консоли.\n")
-        try:
-            return asyncio.run(chat_console(settings, getattr(args, "user", "console-user")))
-        except KeyboardInterrupt:  # Ctrl+C before the chat took over the terminal
-            print(file=sys.stderr)
-            return 130
+
+def _classify(settings: Settings, args: argparse.Namespace) -> int:
+    return classify(settings)
+
+
+def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
+    if args.from_picks:
+        return asyncio.run(evaluate_traffic(settings))
+    if args.file is None:
+        print("supportbot eval: give FILE.tsv or --from-picks", file=sys.stderr)
+        return CONFIG_EXIT
+    return evaluate_file(settings, args.file, args.errors, args.threshold)
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(
+        report(
+            settings,
+            args.since,
+            args.until,
+            args.format,
+            all_days=args.all_days,
+            repeat_days=args.repeat_days,
+        )
+    )
+
+
+def _unrecognized(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(list_unrecognized(settings, args.limit))
+
+
+def _train(settings: Settings, args: argparse.Namespace) -> int:
+    from core.nlu.dataset import load_tsv
+
+    held_out = load_tsv(args.eval_file) if args.eval_file.exists() else []
+    return asyncio.run(train(settings, args.eval_file.name, held_out, args.quiet))
+
+
+def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.command:
+        print(_desk_texts(settings).get("command_line.no_messengers") + "\n")
+    try:
+        return asyncio.run(chat_console(settings, getattr(args, "user", "console-user")))
+    except KeyboardInterrupt:  # Ctrl+C before the chat took over the terminal
+        print(file=sys.stderr)
+        return 130
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
     from bots.main import run_bots
 
     return run_bots(settings)
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "classify": _classify,
+    "eval": _evaluate,
+    "report": _report,
+    "unrecognized": _unrecognized,
+    "train": _train,
+    "chat": _chat,
+    "run": _run,
+}
 
 
 def _bot_model(settings: Settings) -> IntentClassifier:
@@ -193,12 +241,12 @@ def evaluate_file(
 
 
 async def evaluate_traffic(settings: Settings) -> int:
+    from core.app import open_storage
     from core.knowledge.base import KnowledgeBase
     from core.reports.nlu_traffic import format_traffic, score_traffic
-    from core.storage import Storage
 
     kb = KnowledgeBase.load(Path(settings.knowledge_dir))
-    storage = await Storage.open(settings.database_url)
+    storage = await open_storage(settings.database_url)
     try:
         scores = await score_traffic(settings, storage, kb)
     finally:
@@ -230,9 +278,9 @@ async def report(
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
+    from core.app import open_storage
     from core.knowledge.base import KnowledgeBase
     from core.reports import export, kpi
-    from core.storage import Storage
 
     zone = settings.timezone
     last = until or datetime.now(ZoneInfo(zone)).date().isoformat()
@@ -252,7 +300,7 @@ async def report(
     if days < 1:
         print("--repeat-days must be 1 or more", file=sys.stderr)
         return 2
-    storage = await Storage.open(settings.database_url)
+    storage = await open_storage(settings.database_url)
     try:
         result = await kpi.compute(storage, start, end, _time.time(), zone, repeat_days=days)
     finally:
@@ -279,12 +327,11 @@ def _is_day(value: str) -> bool:
 
 
 async def list_unrecognized(settings: Settings, limit: int) -> int:
-    from core.app import bot_classifier
+    from core.app import bot_classifier, open_storage
     from core.knowledge.base import KnowledgeBase
     from core.runtime.learning import unrecognized
-    from core.storage import Storage
 
-    storage = await Storage.open(settings.database_url)
+    storage = await open_storage(settings.database_url)
     try:
         kb = KnowledgeBase.load(Path(settings.knowledge_dir))
         classifier = await bot_classifier(settings, storage, kb)
@@ -321,14 +368,14 @@ async def train(
 ) -> int:
     """Retrain; progress goes to stderr (none with --quiet), results to stdout."""
     from bots.progress import Progress
+    from core.app import open_storage
     from core.knowledge.base import KnowledgeBase
     from core.nlu.evaluate import evaluate
     from core.runtime.learning import retrain
-    from core.storage import Storage
 
     progress = Progress(quiet=quiet)
     kb = KnowledgeBase.load(Path(settings.knowledge_dir))
-    storage = await Storage.open(settings.database_url)
+    storage = await open_storage(settings.database_url)
     try:
         labelled = await storage.labels.examples()
         progress.say(f"operators' labels to learn from: {len(labelled)}")
@@ -384,3 +431,9 @@ async def chat_console(settings: Settings, user_id: str) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _desk_texts(settings: Settings) -> Texts:
+    from core.knowledge.base import KnowledgeBase
+
+    return KnowledgeBase.load(Path(settings.knowledge_dir)).desk

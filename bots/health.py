@@ -1,8 +1,10 @@
 """Health and metrics over HTTP, for Docker's HEALTHCHECK, a load balancer and Prometheus.
 
-* `GET /healthz` — liveness: 200 while the process serves requests at all.
+* `GET /healthz` — liveness: 200 while the process serves requests at all, from the
+  first second of a start (the server starts before the database and the model).
 * `GET /readyz`  — readiness: 200 when the database answers and every channel has
-  started; 503 with the reason otherwise (a replica still starting, a database away).
+  started; 503 with the reason otherwise ("waiting for the intent model", a database
+  away).
 * `GET /metrics` — Prometheus text format (`core.metrics`); the database figures are read
   when scraped, asynchronously.
 
@@ -31,8 +33,12 @@ DB_TIMEOUT = 5.0  # seconds a probe waits for the database
 
 
 class Health:
-    def __init__(self, core: Core) -> None:
+    """Starts before the engine exists (`core` None): `/healthz` answers at once, and
+    `/readyz` names what the start waits for (`waiting_for`) until the channels run."""
+
+    def __init__(self, core: Core | None = None) -> None:
         self.core = core
+        self.waiting_for = "the database"
         self.channels_started = False
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -66,6 +72,8 @@ class Health:
         return web.Response(text="ok\n")
 
     async def readyz(self, request: web.Request) -> web.Response:
+        if self.core is None:
+            return web.Response(status=503, text=f"not ready: waiting for {self.waiting_for}\n")
         problems = []
         if not self.channels_started:
             problems.append("channels are starting")
@@ -80,6 +88,8 @@ class Health:
     async def metrics(self, request: web.Request) -> web.Response:
         from core.runtime.metrics import CONTENT_TYPE, Snapshot, exposition
 
+        if self.core is None:
+            return web.Response(status=503, text=f"starting: waiting for {self.waiting_for}\n")
         try:
             snapshot = await asyncio.wait_for(
                 Snapshot.read(

@@ -7,7 +7,9 @@ rewrites the message (arguments merged in), the exception text and the stack wit
 configured secret value and anything shaped like a token replaced by `***` — a Bot API
 URL (`/bot<token>/…`, `/file/bot<token>/…`), `access_token=…`, `Bearer …`, a URL's
 password. Python warnings ("Unclosed client session") and uncaught exceptions go through
-the same handler, so nothing reaches stderr unfiltered.
+the same handler, so nothing reaches stderr unfiltered; so do vkbottle's lines, once and
+without colour codes (`quiet_libraries`), and aiogram's per-update line is left out (the
+bot logs each update once itself).
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ class RedactSecrets(logging.Filter):
         try:
             message = record.getMessage()
         except Exception:  # a malformed call: keep what there is
-            message = str(record.msg)
+            raw = getattr(record.msg, "fmt", record.msg)  # vkbottle's {}-style messages
+            message = raw if isinstance(raw, str) else repr(raw)
         record.msg, record.args = self.redact(message), None
         if record.exc_info:
             if not record.exc_text:
@@ -88,8 +91,26 @@ def setup(level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = ()) -
         root.removeHandler(old)
     root.addHandler(make_handler(fmt, secrets))
     root.setLevel(level)
+    quiet_libraries(level)
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
+
+
+def quiet_libraries(level: str) -> None:
+    """Each event once, through the one handler above:
+
+    * aiogram logs every update it handles ("Update id=… is handled") at INFO, and the bot
+      logs its own line with the customer, intent and ticket: aiogram's goes below DEBUG;
+    * vkbottle, when imported, gives its logger a coloured stderr handler of its own unless
+      it has one (its lines came twice, once with raw colour codes, past the filter): a
+      `NullHandler` holds that place, so its records reach the root handler only.
+    """
+    if level != "DEBUG":
+        logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    vkbottle = logging.getLogger("vkbottle")
+    for old in list(vkbottle.handlers):
+        vkbottle.removeHandler(old)
+    vkbottle.addHandler(logging.NullHandler())
 
 
 def _log_uncaught(

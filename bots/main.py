@@ -1,5 +1,10 @@
 """`python -m bots`: every messenger whose credentials are set, in one process, one
-database, one delivery worker; stops cleanly on SIGINT/SIGTERM."""
+database, one delivery worker; stops cleanly on SIGINT/SIGTERM.
+
+The health server (`HEALTH_PORT`) starts first, before the heavy imports, the database
+and the intent model: `/healthz` answers from the first second and `/readyz` says what
+the start still waits for.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +13,21 @@ import contextlib
 import logging
 import signal
 import sys
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bots.health import Health
 from bots.startup import (
     CONFIG_EXIT,
     StartupRefused,
+    refusal,
     report_problems,
     settings_and_logging,
     until_stopped,
 )
-from config.settings import Settings
-from core.app import Core, DatabaseRefused, build_core
-from core.desk import housekeeping
-from core.knowledge.base import KnowledgeError
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+    from core.app import Core
 
 log = logging.getLogger("bots")
 
@@ -47,81 +53,109 @@ def make_channels(core: Core, settings: Any, health: Health | None = None) -> li
 
 async def serve(settings: Any, stop: asyncio.Event, core: Core | None = None) -> None:
     """Run until `stop` is set. Tests call this with settings pointed at fake APIs."""
-    if core is None:
-        built: list[Core] = []
-
-        async def build() -> None:
-            built.append(await build_core(settings))
-
-        if not await until_stopped(build(), stop):
-            return  # SIGTERM while the database was still unreachable
-        core = built[0]
-    if settings.telegram_webhook_url or settings.vk_callback_enabled:
-        # Replicas behind a load balancer: hold each update back briefly so that one sent
-        # earlier but stored by another replica a moment later is applied first.
-        core.intake.shared = True
-        core.intake.order_window = settings.intake_order_window_ms / 1000
     health = Health(core)
+    try:
+        await start_health(health, settings)
+    except StartupRefused:
+        if core is not None:
+            await core.close()  # given to us: closed however serve ends
+        raise
+    try:
+        if core is None:
+            core = await build(settings, stop, health)
+            if core is None:
+                return  # SIGTERM while the database was still unreachable
+        health.core = core
+        if settings.telegram_webhook_url or settings.vk_callback_enabled:
+            # Replicas behind a load balancer: hold each update back briefly so that one
+            # sent earlier but stored by another replica a moment later is applied first.
+            core.intake.shared = True
+            core.intake.order_window = settings.intake_order_window_ms / 1000
+        await run_channels(core, settings, health, stop)
+    finally:
+        await health.stop()
+
+
+async def start_health(health: Health, settings: Any) -> None:
+    if getattr(settings, "health_port", None) is None:
+        return
+    try:
+        await health.start(settings.health_host, settings.health_port)
+    except OSError as exc:
+        raise StartupRefused(
+            f"HEALTH_PORT: cannot listen on {settings.health_host}:"
+            f"{settings.health_port} ({exc.strerror or exc})"
+        ) from None
+
+
+async def build(settings: Any, stop: asyncio.Event, health: Health) -> Core | None:
+    """The engine, database and model; None when `stop` was set first."""
+    from core.app import build_core
+
+    built: list[Core] = []
+
+    def stage(what: str) -> None:
+        health.waiting_for = what
+
+    async def making() -> None:
+        built.append(await build_core(settings, on_stage=stage))
+
+    return built[0] if await until_stopped(making(), stop) else None
+
+
+async def run_channels(core: Core, settings: Any, health: Health, stop: asyncio.Event) -> None:
+    """Start the channels and the workers, wait for `stop`, then shut everything down."""
+    from core.desk import housekeeping
+
     channels = make_channels(core, settings, health)
     started: list[Channel] = []
-    workers: list[asyncio.Task[None]] = []
+    workers = [asyncio.create_task(core.liveness.run_forever(stop), name="heartbeat")]
     try:
-        workers.append(asyncio.create_task(core.liveness.run_forever(stop), name="heartbeat"))
-        if getattr(settings, "health_port", None) is not None:
-            try:
-                await health.start(settings.health_host, settings.health_port)
-            except OSError as exc:
-                raise StartupRefused(
-                    f"HEALTH_PORT: cannot listen on {settings.health_host}:"
-                    f"{settings.health_port} ({exc.strerror or exc})"
-                ) from None
         for channel in channels:
             started.append(channel)  # stopped below even if its start fails or is cut short
             if not await until_stopped(channel.start(), stop):
                 return  # SIGTERM while a start waited out an outage
         health.channels_started = True
-        workers += [
-            asyncio.create_task(core.intake.run_forever(stop), name="intake"),
-            asyncio.create_task(core.delivery.run_forever(stop), name="delivery"),
-            asyncio.create_task(
-                housekeeping.run_forever(
-                    core.storage, core.desk, core.clock, settings.auto_close_hours, stop
-                ),
-                name="housekeeping",
+        jobs = {
+            "intake": core.intake.run_forever(stop),
+            "delivery": core.delivery.run_forever(stop),
+            "housekeeping": housekeeping.run_forever(
+                core.storage, core.desk, core.clock, settings.auto_close_hours, stop
             ),
-            asyncio.create_task(core.model_watcher.run_forever(stop), name="model-watcher"),
-        ]
+            "model-watcher": core.model_watcher.run_forever(stop),
+        }
+        workers += [asyncio.create_task(job, name=name) for name, job in jobs.items()]
         log.info("running: %s", ", ".join(type(c).__name__ for c in started) or "nothing")
         await stop.wait()
     finally:
         stop.set()
-        for channel in reversed(started):  # no new updates from here on
-            try:
-                await channel.stop_receiving()
-            except Exception:
-                log.exception("error while stopping %s", type(channel).__name__)
-        # What is being applied and sent now may finish; the rest stays stored.
-        await core.intake.stop()
-        await core.delivery.stop()
-        for channel in reversed(started):
-            try:
-                await channel.stop()
-            except Exception:
-                log.exception("error while stopping %s", type(channel).__name__)
-        for worker in workers:
-            await worker
-        await health.stop()
-        await core.close()
+        await shut_down(core, started, workers)
+
+
+async def shut_down(core: Core, started: list[Channel], workers: list[asyncio.Task[None]]) -> None:
+    for channel in reversed(started):  # no new updates from here on
+        try:
+            await channel.stop_receiving()
+        except Exception:
+            log.exception("error while stopping %s", type(channel).__name__)
+    # What is being applied and sent now may finish; the rest stays stored.
+    await core.intake.stop()
+    await core.delivery.stop()
+    for channel in reversed(started):
+        try:
+            await channel.stop()
+        except Exception:
+            log.exception("error while stopping %s", type(channel).__name__)
+    for worker in workers:
+        await worker
+    await core.close()
 
 
 def run_bots(settings: Settings) -> int:
-    if not (settings.telegram_enabled or settings.vk_enabled):
-        print(
-            "Neither TELEGRAM_BOT_TOKEN nor VK_GROUP_TOKEN is set: nothing to start. "
-            "Try the offline console: supportbot chat",
-            file=sys.stderr,
-        )
-        return 2
+    problem = nothing_to_start(settings)
+    if problem:
+        print(problem, file=sys.stderr)
+        return CONFIG_EXIT
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -133,11 +167,30 @@ def run_bots(settings: Settings) -> int:
 
     try:
         asyncio.run(main())
-    except (StartupRefused, KnowledgeError, DatabaseRefused) as exc:
-        report_problems([str(exc)])
+    except Exception as exc:
+        line = refusal(exc)
+        if line is None:
+            raise
+        report_problems([line])
         return CONFIG_EXIT
     log.info("stopped")
     return 0
+
+
+def nothing_to_start(settings: Settings) -> str:
+    """Why `run` cannot start ('' when it can)."""
+    if not (settings.telegram_enabled or settings.vk_enabled):
+        return (
+            "Neither TELEGRAM_BOT_TOKEN nor VK_GROUP_TOKEN is set: nothing to start. "
+            "Try the offline console: supportbot chat"
+        )
+    if settings.telegram_enabled and settings.operators_chat_id is None:
+        return (
+            "Configuration error: OPERATORS_CHAT_ID: expected the operators' supergroup id "
+            "(like -1001234567890): TELEGRAM_BOT_TOKEN is set, and customers are promised an "
+            "operator who answers from that group (README: how to find the id)"
+        )
+    return ""
 
 
 def main() -> int:

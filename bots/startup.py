@@ -4,7 +4,8 @@ traceback) and set up logging; and the few rules of starting and stopping the bo
 * `settings_and_logging()` — the settings, or None after printing
   `Configuration error: NAME: what is expected` lines on stderr (exit code 2 follows).
 * `StartupRefused` — raised while starting when a service refuses the configuration
-  (Telegram answers 401 to the token, the knowledge base does not load): one such line.
+  (Telegram answers 401 to the token, the knowledge base does not load): one such line;
+  `refusal(exc)` gives that line for every such error (a database too), None for others.
 * `until_stopped(coro, stop)` — a start that may wait out an outage, abandoned the moment
   SIGTERM/SIGINT sets `stop`.
 """
@@ -27,6 +28,17 @@ CONFIG_EXIT = 2
 
 class StartupRefused(Exception):
     """The configuration was refused while starting; the message names the variable."""
+
+
+def refusal(exc: BaseException) -> str | None:
+    """The one line for a configuration refused while starting (a token or a database
+    that says no, a knowledge base that does not load); None for anything else."""
+    from core.app import DatabaseRefused
+    from core.knowledge.base import KnowledgeError
+
+    if isinstance(exc, StartupRefused | DatabaseRefused | KnowledgeError):
+        return str(exc)
+    return None
 
 
 def report_problems(lines: list[str]) -> None:

@@ -8,6 +8,9 @@ is expected — never echoing a secret. `.env.example` documents every variable.
 
 from __future__ import annotations
 
+import difflib
+import io
+import os
 import re
 from datetime import time
 from pathlib import Path
@@ -63,6 +66,8 @@ class Settings(BaseSettings):
     # --- storage and files -------------------------------------------------------------
     data_dir: Path = Path("data")
     database_url: str = ""  # unset: sqlite:///DATA_DIR/support.db
+    # How long a start waits for a PostgreSQL server that cannot be reached; then exit 2.
+    database_wait_seconds: float = Field(60.0, gt=0)
     knowledge_dir: Path = KNOWLEDGE_DIR
     # The shop's name, `{shop}` in the texts; unset: `shop_name` in texts.yaml.
     shop_name: str | None = Field(None, min_length=1, max_length=100)
@@ -338,12 +343,7 @@ class Settings(BaseSettings):
         if not value:
             return value
         if value.startswith("sqlite://"):
-            path = sqlite_path(value)
-            if path is not None:
-                problem = _unwritable(path.parent)
-                if problem:
-                    raise ValueError(f"the SQLite file's folder {problem}")
-            return value
+            return value  # its folder is checked with DATA_DIR's (`_consistent`)
         if value.startswith(("postgresql://", "postgres://")):
             parts = urlsplit(value)
             if not parts.hostname and "host=" not in parts.query:
@@ -353,14 +353,6 @@ class Settings(BaseSettings):
             "expected sqlite:///relative/path.db, sqlite:////absolute/path.db or "
             f"postgresql://user:password@host/database; got '{redact_url(value)}'"
         )
-
-    @field_validator("data_dir")
-    @classmethod
-    def _data_dir(cls, value: Path) -> Path:
-        problem = _unwritable(value)
-        if problem:
-            raise ValueError(f"expected a folder the bot can write to: {value} {problem}")
-        return value
 
     @field_validator("knowledge_dir")
     @classmethod
@@ -382,9 +374,9 @@ class Settings(BaseSettings):
     # ------------------------------------------------------------------ values together
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
+        problems = _folders(self.data_dir, self.database_url)
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'support.db'}"
-        problems: list[str] = []
         if not self.orders_api_url and not self.orders_demo_file.is_file():
             problems.append(
                 f"ORDERS_DEMO_FILE: expected an existing file (ORDERS_API_URL is unset, so "
@@ -465,19 +457,48 @@ def _check_url(value: str, schemes: tuple[str, ...], why: str = "") -> None:
         raise ValueError(f"expected a URL like {example}{why}; got '{redact_url(value)}'")
 
 
-def _unwritable(folder: Path) -> str:
-    """Why the bot could not create files in `folder` ('' when it can)."""
-    import os
+def _folders(data_dir: Path, database_url: str) -> list[str]:
+    """DATA_DIR made if missing (never its parents) and written to once; the SQLite file's
+    folder must exist and be writable. One line per problem."""
+    problem = prepare_folder(data_dir)
+    if problem:
+        return [f"DATA_DIR: expected a folder the bot can write to; {problem}"]
+    path = sqlite_path(database_url) if database_url.startswith("sqlite://") else None
+    if path is None or path.parent.resolve() == data_dir.resolve():
+        return []
+    problem = writable_folder(path.parent)
+    return [f"DATABASE_URL: the SQLite file's folder {problem}"] if problem else []
 
-    probe = folder
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        return f"cannot be created: {probe} is a file, not a folder"
-    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
-        return f"is not writable: no permission to write in {probe}"
+
+def prepare_folder(folder: Path) -> str:
+    """Create `folder` if its parent exists; why the bot cannot write there ('' when it can)."""
+    if not folder.exists() and not folder.is_symlink():
+        if not folder.parent.is_dir():
+            return f"{folder} does not exist, and neither does its parent folder {folder.parent}"
+        try:
+            folder.mkdir()
+        except FileExistsError:  # another process made it meanwhile
+            pass
+        except OSError as exc:
+            return f"{folder} cannot be created ({exc.strerror or exc})"
+    return writable_folder(folder)
+
+
+def writable_folder(folder: Path) -> str:
+    """Why the bot cannot create files in the existing `folder` ('' when it can): tried
+    for real with a temporary file, since permissions alone do not tell (root, /proc, a
+    read-only mount)."""
+    import tempfile
+
+    if not folder.exists():
+        return f"{folder} does not exist"
+    if not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return f"cannot write in {folder} ({exc.strerror or exc})"
     return ""
 
 
@@ -528,9 +549,62 @@ def _problem_lines(exc: ValidationError) -> list[str]:
     return lines
 
 
+ENVIRONMENT = "the environment"
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read and check the settings; raise `SettingsError` with one line per problem."""
+    env_file = overrides.get("_env_file", Settings.model_config.get("env_file"))
+    problems, names = _read_env_file(Path(env_file) if env_file else None)
+    if problems:  # a file that cannot be parsed is not read at all
+        raise SettingsError(problems)
+    names += [(name, ENVIRONMENT) for name, value in os.environ.items() if value]
+    problems = misspelt_names(names)
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
-        raise SettingsError(_problem_lines(exc)) from None
+        raise SettingsError(problems + _problem_lines(exc)) from None
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def _read_env_file(path: Path | None) -> tuple[list[str], list[tuple[str, str]]]:
+    """Lines of `path` that cannot be parsed (one problem each, naming the line, never
+    echoing it: it may hold a secret), and the names it sets with where each is."""
+    if path is None or not path.is_file():
+        return [], []
+    from dotenv.parser import parse_stream
+
+    try:
+        bindings = list(parse_stream(io.StringIO(path.read_text(encoding="utf-8"))))
+    except UnicodeDecodeError as exc:
+        return [f"{path}: expected UTF-8 text; byte {exc.start} is not"], []
+    problems = [
+        f"{path} line {b.original.line}: expected NAME=value (a value with spaces or '#' "
+        "in quotes, every quote closed; a comment line starts with #)"
+        for b in bindings
+        if b.error
+    ]
+    names = [(b.key, f"{path} line {b.original.line}") for b in bindings if b.key and b.value]
+    return problems, names
+
+
+def misspelt_names(names: list[tuple[str, str]]) -> list[str]:
+    """A name that is not a setting but nearly is one that is left unset: a typo. In the
+    environment, which holds other programs' variables too, only a name that begins like
+    the setting (`TELEGRAM_…`, `VK_…`) counts."""
+    known = [name.upper() for name in Settings.model_fields]
+    given = {name.upper() for name, _ in names}
+    problems = []
+    for name, where in names:
+        upper = name.upper()
+        if upper in known:
+            continue
+        likely = difflib.get_close_matches(upper, known, n=1, cutoff=0.85)
+        if not likely or likely[0] in given:
+            continue
+        if where == ENVIRONMENT and upper.split("_")[0] != likely[0].split("_")[0]:
+            continue
+        problems.append(f"{name} ({where}) is not a setting; did you mean {likely[0]}?")
+    return problems

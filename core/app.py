@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from core.clock import Clock, clock_from_environment
 from core.conversation.clarify import Feedback
@@ -38,7 +41,7 @@ from core.runtime.files import FileFetchers
 from core.runtime.intake import Intake
 from core.runtime.learning import ModelWatcher, fetch_model, publish_model
 from core.runtime.liveness import Liveness, new_worker_id
-from core.runtime.retry import is_network_error, retry
+from core.runtime.retry import describe, is_network_error, retry
 from core.storage import Storage
 from core.types import TELEGRAM, VK
 
@@ -126,20 +129,49 @@ async def bot_classifier(
 
 
 class DatabaseRefused(Exception):
-    """The database answered but refused us (a wrong password, no such database): a
-    configuration problem, not an outage; the message names DATABASE_URL."""
+    """The database answered but refused us (a wrong password, no such database), a
+    SQLite file that cannot be opened, or a PostgreSQL server not reached within
+    DATABASE_WAIT_SECONDS at start: a configuration problem, not an outage to wait out;
+    the message names DATABASE_URL."""
 
 
-async def open_storage(url: str) -> Storage:
-    """Open (and migrate) the database, waiting out an outage with one line per attempt;
-    a refusal becomes `DatabaseRefused`."""
+async def open_storage(url: str, wait_seconds: float = 0.0) -> Storage:
+    """Open (and migrate) the database. A PostgreSQL server that cannot be reached is
+    waited for up to `wait_seconds` (0: one try), one line per attempt naming its host and
+    port; then, or on a refusal, `DatabaseRefused`. SQLite is never waited for."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        try:
+            return await Storage.open(url)
+        except (OSError, sqlite3.Error) as exc:
+            raise DatabaseRefused(f"DATABASE_URL: cannot open the SQLite file ({exc})") from None
+    where = _server(url)
+    hint = f"check DATABASE_URL's host and port ({where}) if the server should be up by now"
     try:
-        return await retry(lambda: Storage.open(url), "The database", transient=_outage)
+        if not wait_seconds:
+            return await Storage.open(url)
+        connect = retry(
+            lambda: Storage.open(url), f"PostgreSQL at {where}", transient=_outage, hint=hint
+        )
+        return await asyncio.wait_for(connect, wait_seconds)
+    except TimeoutError:
+        raise DatabaseRefused(
+            f"DATABASE_URL: no PostgreSQL server answered at {where} within {wait_seconds:g} s "
+            "(DATABASE_WAIT_SECONDS); check the host and the port"
+        ) from None
     except Exception as exc:
         refused = type(exc).__name__
         if refused in _REFUSALS:
             raise DatabaseRefused(f"DATABASE_URL: {_REFUSALS[refused]} ({exc})") from None
+        if _outage(exc):
+            raise DatabaseRefused(
+                f"DATABASE_URL: cannot reach PostgreSQL at {where} ({describe(exc)})"
+            ) from None
         raise
+
+
+def _server(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
 
 
 _REFUSALS = {  # asyncpg's errors for a server that answered "no"
@@ -164,14 +196,18 @@ async def build_core(
     clock: Clock | None = None,
     orders: OrderService | None = None,
     classifier: IntentClassifier | None = None,
+    on_stage: Callable[[str], None] = lambda stage: None,
 ) -> Core:
     """Open the database, load the knowledge base and the intent model, and wire the
-    parts; `clock`, `orders` and `classifier` replace the real ones (tests, benchmarks)."""
+    parts; `clock`, `orders` and `classifier` replace the real ones (tests, benchmarks);
+    `on_stage` hears what the start waits for now (`/readyz` says it)."""
     clock = clock or clock_from_environment()
     kb = KnowledgeBase.load(Path(settings.knowledge_dir), shop=settings.shop_name)
-    storage = await open_storage(settings.database_url)
+    on_stage("the database")
+    storage = await open_storage(settings.database_url, settings.database_wait_seconds)
     liveness = Liveness(storage, new_worker_id())
     await liveness.register()
+    on_stage("the intent model (loaded, or trained when the phrases changed)")
     classifier = classifier or await _model(settings, storage, kb, clock)
     orders = orders or _order_service(settings, clock)
     delivery = Delivery(

@@ -44,6 +44,7 @@ os.environ[CLOCK_START] = datetime.fromtimestamp(WORK_TIME, UTC).isoformat()
 
 def make_settings(tmp: Path, **overrides: Any) -> Settings:
     """Settings for a test: a database file and data folder under `tmp`, no `.env`."""
+    tmp.mkdir(parents=True, exist_ok=True)  # the bot makes DATA_DIR, never its parents
     values: dict[str, Any] = {
         "_env_file": None,
         "database_url": f"sqlite:///{tmp}/support.db",

@@ -10,10 +10,29 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from conftest import REPO
 
 from bots.console import ConsoleChat
-from core.types import CONSOLE
+from bots.console.screen import CLEAR_LINE, Screen
+from core.events import (
+    Assigned,
+    CaseClosed,
+    ConflictMarked,
+    CustomerMessage,
+    Delivered,
+    LowRating,
+    NotShown,
+    RatingComment,
+    SlaAlert,
+    Transferred,
+    Undelivered,
+)
+from core.types import CONSOLE, OPERATORS
+
+PROMPT = yaml.safe_load((REPO / "config" / "knowledge" / "desk.yaml").read_text("utf-8"))[
+    "console"
+]["prompt"]
 
 
 def run_chat(tmp_path, lines: list[str]) -> subprocess.CompletedProcess[str]:
@@ -73,6 +92,7 @@ def test_chat_subprocess_full_case(tmp_path):
     assert "[вы нажали] 5 ⭐" in out
     assert "[бот] Спасибо за оценку!" in out
     assert "это уже не прочитают" not in out
+    assert PROMPT not in out  # input from a pipe: no prompt between the lines
     order = [
         out.index("Новое обращение №1"),
         out.index("[клиенту] Здравствуйте! Заказ"),
@@ -129,7 +149,10 @@ async def test_console_customer_and_operator(chat, core):
     assert "[клиенту] Баллы начислим сегодня." in text
     assert "[вы нажали] 2 ⭐" in text
     assert core.kb.texts.get("rating_thanks_low").splitlines()[0] in text
-    assert "[операторам] №1: клиент оценил помощь на 2 из 5" in text
+    low = core.kb.desk.format(
+        "notices.low_rating", fallback="console.notices.low_rating", ticket=1, rating=2
+    )
+    assert f"[операторам] №1: {low}" in text
     ticket = await core.storage.tickets.get(1)
     assert ticket.channel == CONSOLE and ticket.user_id == "tester"
     assert ticket.rating == 2 and ticket.rating_comment == "ответили долго"
@@ -185,3 +208,70 @@ async def test_console_handle_line_directly(chat, core):
     assert "кнопки: 1) 👍 Помогло  2) Позвать оператора" in out.getvalue()
     await console.handle_line("/start")
     assert out.getvalue().count("Здравствуйте! 👋") == 1
+
+
+# ---------------------------------------------------------------------------- the desk's lines
+async def test_every_desk_event_is_a_line_in_the_operators_words(chat, core):
+    """What the operators' group would show, as the console prints it: each notice in the
+    group's own words (desk.yaml), after the case's number."""
+    console, out = chat
+    await console.handle_line("позовите оператора")
+    desk = core.kb.desk
+
+    def notice(name: str, **values: object) -> str:
+        text = desk.format(f"notices.{name}", fallback=f"console.notices.{name}", **values)
+        return f"[операторам] №1: {text}"
+
+    def sla(level: str, target: str) -> str:
+        name = desk.get(f"sla.targets.{target}")
+        return "[операторам] №1: " + desk.format(f"console.sla.{level}", target=name)
+
+    said = "[операторам] " + desk.format("console.customer_message", ticket=1, text="ещё вопрос")
+    events_and_lines = [
+        (Delivered(1), notice("delivered")),
+        (Undelivered(1, reason="ушёл"), notice("undelivered", reason="ушёл")),
+        (NotShown(1, reason="400", text="да"), notice("not_shown", reason="400", text="да")),
+        (NotShown(1, reason="400"), notice("not_shown_no_text", reason="400")),
+        (LowRating(1, rating=2), notice("low_rating", ticket=1, rating=2)),
+        (RatingComment(1, text="долго"), notice("rating_comment", text="долго")),
+        (ConflictMarked(1), notice("conflict")),
+        (
+            Assigned(1, to_id="7", to_name="Мария", by="Олег"),
+            notice("assigned", ticket=1, who="Мария", by="Олег"),
+        ),
+        (
+            Transferred(1, left="", to="Жалобы", by="Олег"),
+            notice("transferred", ticket=1, to="Жалобы", by="Олег"),
+        ),
+        (CaseClosed(1, by="Олег"), notice("closed", ticket=1, by="Олег")),
+        (SlaAlert(1, target="first_response", level="warning"), sla("warning", "first_response")),
+        (SlaAlert(1, target="resolution", level="breach"), sla("breach", "resolution")),
+        (CustomerMessage(1, text="ещё вопрос"), said),
+    ]
+    for event, line in events_and_lines:
+        start = len(out.getvalue())
+        await core.storage.outbox.add(OPERATORS, "console:tester", event, core.clock.now())
+        while await core.delivery.run_once():
+            pass
+        assert out.getvalue()[start:] == line + "\n", type(event).__name__
+    for line in out.getvalue().splitlines():
+        assert "{" not in line and "}" not in line  # every placeholder filled
+
+
+def test_a_line_printed_while_the_chat_waits_goes_above_the_prompt():
+    out = io.StringIO()
+    screen = Screen(out, prompt="вы › ")
+    screen.print("[бот] Здравствуйте!")
+    screen.ask()
+    screen.ask()  # shown once
+    screen.print("[операторам] №1: срок")  # the delivery worker, while the chat waits
+    screen.answered()
+    screen.print("[бот] Ответ")
+    assert out.getvalue() == (
+        "[бот] Здравствуйте!\nвы › " + CLEAR_LINE + "[операторам] №1: срок\nвы › [бот] Ответ\n"
+    )
+    quiet = io.StringIO()
+    piped = Screen(quiet)  # no prompt: input is not a terminal
+    piped.ask()
+    piped.print("[бот] Ответ")
+    assert quiet.getvalue() == "[бот] Ответ\n"

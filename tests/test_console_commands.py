@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from bots.console import HELP, ConsoleChat
+from bots.console import ConsoleChat
+from core.knowledge.base import KnowledgeBase
 
 
 @pytest.fixture
@@ -32,11 +33,15 @@ def listed_commands(text: str) -> set[str]:
 TEAM_ONLY = {"/assign", "/transfer", "/shift"}
 
 
-def test_help_lists_what_operators_use_in_telegram():
+def console_help(kb: KnowledgeBase) -> str:
+    return kb.desk.get("console.help")
+
+
+def test_help_lists_what_operators_use_in_telegram(kb):
     from bots.telegram.operators.commands import HELP as GROUP_HELP
 
     group = listed_commands(GROUP_HELP) - {"/help"} - TEAM_ONLY
-    assert group <= listed_commands(HELP), group - listed_commands(HELP)
+    assert group <= listed_commands(console_help(kb)), group - listed_commands(console_help(kb))
 
 
 async def test_every_listed_operator_command_is_accepted(chat, core):
@@ -62,7 +67,7 @@ async def test_every_listed_operator_command_is_accepted(chat, core):
         "/b": "/b 1",
         "/help": "/help",
     }
-    listed = listed_commands(HELP) - {"/start", "/quit"}
+    listed = listed_commands(console_help(core.kb)) - {"/start", "/quit"}
     assert listed == set(commands), listed ^ set(commands)
     for line in commands.values():
         text = await lines_out(console, out, [line])
@@ -109,3 +114,13 @@ async def test_card_and_queue_speak_russian(chat, core):
     assert "[карточка №1] закрыто, Жалоба на курьера" in text
     for word in ("in_progress", "courier_complaint", "waiting", "closed"):
         assert word not in text
+
+
+async def test_a_command_shlex_cannot_read_is_still_taken(chat, core):
+    """A lone backslash at the end made shlex raise and ended the chat."""
+    console, out = chat
+    await lines_out(console, out, ["позовите оператора"])
+    text = await lines_out(console, out, ["/note 1 путь C:\\"])
+    assert text == "[операторам] " + core.kb.desk.get("console.note_saved") + "\n"
+    view = await core.desk.view(1)
+    assert view.transcript[-1].text == "путь C:\\"

@@ -28,6 +28,9 @@ ASK_ORDER = yaml.safe_load((REPO / "config" / "knowledge" / "texts.yaml").read_t
     "ask_order"
 ]["order_status"]
 MENU_MARK = "(/b N)"  # the last thing printed before the chat waits for a line
+PROMPT = yaml.safe_load((REPO / "config" / "knowledge" / "desk.yaml").read_text("utf-8"))[
+    "console"
+]["prompt"]
 
 
 def chat_env(tmp_path: Path) -> dict[str, str]:
@@ -57,6 +60,7 @@ def test_undecodable_input_is_replaced(tmp_path):
     assert result.returncode == 0
     assert f"[бот] {ASK_ORDER}" in out.splitlines()
     assert out.endswith("\nДо свидания!\n")
+    assert PROMPT not in out  # input from a pipe: no prompt
     # What was stored is the text with the broken bytes replaced.
     conn = sqlite3.connect(tmp_path / "data" / "support.db")
     try:
@@ -153,6 +157,21 @@ def test_ctrl_c_after_a_conversation(terminal):
     screen = terminal.read_until("До свидания!", timeout=30)
     assert terminal.process.wait(30) == 0, screen
     assert "Traceback" not in screen and "KeyboardInterrupt" not in screen
+
+
+def test_a_terminal_gets_a_prompt_before_each_line(terminal):
+    """Issue 20: the chat showed no prompt. On a terminal it asks for each line, after the
+    answers to the previous one."""
+    screen = terminal.read_until(MENU_MARK + "\r\n" + PROMPT)
+    assert screen.count(PROMPT) == 1
+    terminal.type("где мой заказ\n".encode())
+    screen = terminal.read_until(ASK_ORDER)
+    screen = terminal.read_until(ASK_ORDER + "\r\n" + PROMPT)
+    assert screen.count(PROMPT) == 2
+    terminal.type(b"\x04")
+    screen = terminal.read_until("До свидания!", timeout=30)
+    assert terminal.process.wait(30) == 0, screen
+    assert screen.endswith(PROMPT + "\r\nДо свидания!\r\n"), screen[-200:]
 
 
 def test_sigint_with_input_from_a_pipe(tmp_path):

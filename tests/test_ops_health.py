@@ -212,3 +212,47 @@ async def test_docker_healthcheck_command(core):
     )
     assert down.returncode == 1
     assert down.stderr.startswith(f"http://127.0.0.1:{port}/healthz: ")
+
+
+async def test_liveness_answers_before_the_database_and_the_model(tmp_path):
+    """Issue 20: `python -m bots` serves /healthz while the start still waits (here for a
+    PostgreSQL server that is not there), and /readyz says what it waits for. Before, the
+    health server started only after the database and the model were ready."""
+    port, database = free_port(), free_port()  # nothing listens on `database`
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "OMP_NUM_THREADS": "1",
+        "DATA_DIR": str(tmp_path / "data"),
+        "TELEGRAM_BOT_TOKEN": "123456789:AAHk-fake_token_for_health_tests_0001",
+        "OPERATORS_CHAT_ID": str(OPS),
+        "TELEGRAM_API_URL": f"http://127.0.0.1:{free_port()}",
+        "DATABASE_URL": f"postgresql://nobody@127.0.0.1:{database}/x",
+        "DATABASE_WAIT_SECONDS": "600",
+        "HEALTH_HOST": "127.0.0.1",
+        "HEALTH_PORT": str(port),
+    }
+    started = asyncio.get_running_loop().time()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bots", env=env, cwd=tmp_path, stderr=subprocess.PIPE
+    )
+    try:
+
+        async def alive() -> bool:
+            try:
+                return (await get(f"http://127.0.0.1:{port}/healthz"))[0] == 200
+            except aiohttp.ClientError:
+                return False
+
+        await until(alive, limit=60)
+        print(f"/healthz answered {asyncio.get_running_loop().time() - started:.2f} s after launch")
+        assert await get(f"http://127.0.0.1:{port}/readyz") == (
+            503,
+            "not ready: waiting for the database\n",
+            "text/plain; charset=utf-8",
+        )
+    finally:
+        process.terminate()
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, stderr.decode()
+    assert b"Traceback" not in stderr

@@ -8,11 +8,15 @@ import asyncio
 import io
 import json
 import logging
+import os
 import re
+import subprocess
 import sys
 import warnings
 
 import pytest
+from case_helpers import seed_model_cache
+from conftest import REPO
 
 from bots import logs
 from bots.main import serve
@@ -22,6 +26,7 @@ from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.vk_api import FakeVKAPI
 
 TOKEN = "123456789:AAHk-secret_bot_token_for_log_tests_01"
+OPS = -1004000000002
 VK_TOKEN = "vk1.a.secret-vk-token-for-log-tests"
 
 
@@ -165,3 +170,65 @@ async def test_failed_download_url_holds_no_token(tmp_path, classifier, captured
         line,
     ), line
     assert TOKEN not in text and TOKEN.split(":")[1] not in text and VK_TOKEN not in text
+
+
+# ---------------------------------------------------------------------------- issue 20
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONIOENCODING": "utf-8"}
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+@pytest.mark.parametrize("imported", ["before", "after"])
+def test_vkbottle_lines_once_without_colour_and_redacted(imported):
+    """vkbottle gives its logger a coloured handler of its own when imported: each of its
+    lines came twice, once with raw colour codes and past the redaction filter."""
+    setup = f"from bots import logs; logs.setup('INFO', 'text', [{VK_TOKEN!r}])"
+    code = "\n".join(
+        [
+            "import vkbottle.modules" if imported == "before" else "",
+            setup,
+            "from vkbottle.modules import logger",
+            f"logger.info('polling with {{}}', {VK_TOKEN!r})",
+        ]
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].endswith(" INFO vkbottle: polling with ***")
+    assert "\x1b" not in result.stderr
+
+
+async def test_each_update_is_logged_once(tmp_path, classifier):
+    """One customer message through `python -m bots` and the fake Bot API: one line names
+    the update (the bot's own, with customer, intent and ticket), not aiogram's as well."""
+    data = tmp_path / "data"
+    seed_model_cache(data, classifier)
+    async with FakeTelegramAPI() as fake:
+        fake.add_chat(OPS, is_forum=True)
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "OMP_NUM_THREADS": "1",
+            "DATA_DIR": str(data),
+            "TELEGRAM_BOT_TOKEN": fake.token,
+            "TELEGRAM_API_URL": fake.base_url,
+            "OPERATORS_CHAT_ID": str(OPS),
+            "LOG_LEVEL": "INFO",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bots", env=env, cwd=tmp_path, stderr=subprocess.PIPE
+        )
+        try:
+            update = fake.private_message(5550001, "где мой заказ")["update_id"]
+            await fake.wait_for("sendMessage", lambda p: p["chat_id"] == 5550001, timeout=90)
+        finally:
+            process.terminate()
+            _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    lines = stderr.decode("utf-8").splitlines()
+    naming = [line for line in lines if re.search(rf"\b(id=|tg:\d+:){update}\b", line)]
+    assert len(naming) == 1, "\n".join(lines)
+    assert "telegram update" in naming[0] and "intent order_status" in naming[0]
+    assert process.returncode == 0

@@ -18,6 +18,7 @@ try:
         OPERATOR,
         VKEnv,
         eventually,
+        until,
         vk_classifier,
         vk_env,
     )
@@ -27,6 +28,7 @@ except ImportError:  # plain `pytest` without the repo root on sys.path
         OPERATOR,
         VKEnv,
         eventually,
+        until,
         vk_classifier,  # noqa: F401
         vk_env,  # noqa: F401
     )
@@ -135,6 +137,30 @@ async def test_internal_error_is_retried_by_the_worker(vk_env: VKEnv) -> None:
     )
     assert rows[0]["status"] == "pending" and "10" in rows[0]["last_error"]
     assert len(vk_env.sent(516)) == before  # backoff: 2 s before the next try
+
+
+class BrokenClassifier:
+    """A bug in the engine: every message it reads raises."""
+
+    fingerprint = "broken"
+
+    def predict(self, text: str) -> Any:
+        raise RuntimeError("a bug in the engine")
+
+
+async def test_an_engine_failure_gets_an_apology_once_and_a_retry(vk_env: VKEnv) -> None:
+    core, fake = vk_env.core, vk_env.fake
+    sorry = core.kb.texts.get("internal_error")
+    working = core.dialog.classifier
+    core.dialog.classifier = BrokenClassifier()  # type: ignore[assignment]
+    fake.push_message(518, "где мой заказ")
+    (apology,) = await vk_env.wait_sent(518)
+    assert apology["message"] == sorry
+    # The update is kept and applied again once the engine works: an answer, late.
+    core.dialog.classifier = working
+    asked = core.kb.texts.get("ask_order.order_status")
+    await until(lambda: any(m.get("message") == asked for m in vk_env.sent(518)), 30, "the answer")
+    assert [m.get("message") for m in vk_env.sent(518)].count(sorry) == 1
 
 
 async def test_keyboard_refused_sends_text_without_it(vk_env: VKEnv) -> None:

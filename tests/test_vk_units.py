@@ -12,10 +12,10 @@ from bots.vk import errors
 from bots.vk.callback import CallbackServer
 from bots.vk.inbound import (
     UNKNOWN_PREFIX,
-    RecentIds,
     largest_photo_url,
     parse_message_new,
     parse_payload,
+    unsupported_names,
 )
 from bots.vk.polling import StatePolling
 from bots.vk.ratelimit import RateLimiter
@@ -31,6 +31,7 @@ from bots.vk.render import (
 )
 from bots.vk.sender import answer_random_id, file_note, outbox_random_id
 from core import buttons
+from core.knowledge.base import KnowledgeBase
 from core.runtime.delivery import PermanentFailure, RetryLater
 from core.types import Attachment, Button, Reply
 
@@ -156,32 +157,43 @@ def test_attachments() -> None:
         "photo", "z.jpg", "photo42_5_ak", "vk")  # fmt: skip
     assert (doc.kind, doc.name, doc.url, doc.ref) == ("document", "a.pdf", "d", "doc42_6")
     assert (voice.kind, voice.url) == ("voice", "v")
-    assert incoming.unsupported == "стикер, запись со стены"
+    assert incoming.unsupported == ("sticker", "wall")
     assert largest_photo_url({"sizes": []}) == ""
 
 
-def test_forwarded_only_and_geo_are_named() -> None:
+def test_forwarded_only_and_geo_are_named(kb: KnowledgeBase) -> None:
     fwd = parse_message_new(message(fwd_messages=[{"text": "x"}]))
-    assert fwd is not None and fwd.unsupported == "пересланное сообщение"
+    assert fwd is not None and fwd.unsupported == ("forwarded",)
+    assert unsupported_names(fwd.unsupported, kb.texts) == "пересланное сообщение"
     geo = parse_message_new(message(geo={"coordinates": {}}))
-    assert geo is not None and geo.unsupported == "геолокация"
+    assert geo is not None and geo.unsupported == ("geo",)
+    assert unsupported_names(geo.unsupported, kb.texts) == "геолокация"
 
 
-def test_recent_ids() -> None:
-    seen = RecentIds(limit=2)
-    assert seen.add("a") and not seen.add("a") and seen.add("b") and seen.add("c")
-    assert seen.add("a")  # forgotten after the limit
+def test_unsupported_kinds_are_named_from_the_texts(kb: KnowledgeBase) -> None:
+    attachments = [
+        {"type": "sticker", "sticker": {"sticker_id": 1}},
+        {"type": "wall", "wall": {}},
+        {"type": "sticker", "sticker": {"sticker_id": 2}},
+        {"type": "hologram", "hologram": {}},  # a type VK may add one day
+        {"type": "Bad.Type", "x": {}},
+    ]
+    incoming = parse_message_new(message(attachments=attachments))
+    assert incoming is not None
+    assert incoming.unsupported == ("sticker", "wall", "hologram", "other")
+    # Each name once, in order; a type without a name of its own is "вложение".
+    assert unsupported_names(incoming.unsupported, kb.texts) == "стикер, запись со стены, вложение"
 
 
 # ---------------------------------------------------------------- errors and ids
-def test_error_classification() -> None:
-    retry = errors.classify(6)
+def test_error_classification(kb: KnowledgeBase) -> None:
+    retry = errors.classify(6, kb.desk)
     assert isinstance(retry, RetryLater) and retry.after == 1.0
-    for code in (901, 902, 7):
-        failure = errors.classify(code)
+    for code in (901, 902, 7, 900, 100, 911, 914):
+        failure = errors.classify(code, kb.desk)
         assert isinstance(failure, PermanentFailure) and f"VK {code}" in failure.reason
-    assert "запретил сообщения" in errors.classify(901).reason  # type: ignore[union-attr]
-    assert errors.classify(10) is None and errors.classify(None) is None
+    assert "запретил сообщения" in errors.classify(901, kb.desk).reason  # type: ignore[union-attr]
+    assert errors.classify(10, kb.desk) is None and errors.classify(None, kb.desk) is None
 
 
 def test_random_ids() -> None:
@@ -193,11 +205,20 @@ def test_random_ids() -> None:
     assert answer != answer_random_id("vk:1:2#0", 1)
 
 
-def test_file_notes_never_leak_a_bot_token() -> None:
+def test_file_notes_never_leak_a_bot_token(kb: KnowledgeBase) -> None:
     tg = Attachment("photo", url="https://api.telegram.org/file/bot123:ABC/photos/1.jpg")
-    assert "bot123" not in file_note(tg) and "Не получилось" in file_note(tg)
+    note = file_note(tg, kb.texts)
+    assert "bot123" not in note and "Не получилось" in note
+    assert note == kb.texts.get("vk.file_missing.photo")
     link = Attachment("document", url="https://example.com/a.pdf", name="a.pdf")
-    assert "https://example.com/a.pdf" in file_note(link)
+    assert "https://example.com/a.pdf" in file_note(link, kb.texts)
+    assert file_note(link, kb.texts) == kb.texts.format(
+        "vk.file_link.document", name="a.pdf", link="https://example.com/a.pdf"
+    )
+    unnamed = Attachment("document", url="ftp://example.com/x")
+    assert file_note(unnamed, kb.texts) == kb.texts.format(
+        "vk.file_missing.document", name=kb.texts.get("vk.unnamed_file")
+    )
 
 
 # ---------------------------------------------------------------- rate limit, polling
@@ -213,9 +234,17 @@ async def test_rate_limiter_keeps_every_window_under_the_limit() -> None:
     began = loop.time()
     await asyncio.gather(*(call() for _ in range(10)))
     assert loop.time() - began >= 0.29  # 10 calls, 3 per 0.1 s: the 10th waits 0.3 s
-    starts.sort()
-    for i in range(len(starts) - 3):
-        assert starts[i + 3] - starts[i] >= 0.1 - 0.005
+    assert len(starts) == 10
+    # The schedule itself, on a controlled clock (the moments above jitter on a loaded
+    # machine): a burst, then calls arriving later.
+    scheduler = RateLimiter(3, per=0.1)
+    arrivals = [0.0] * 10 + [0.25, 0.62, 0.63, 0.64, 0.65, 2.0]
+    slots = [scheduler.reserve(at) for at in arrivals]
+    expected = [0, 0, 0, 0.1, 0.1, 0.1, 0.2, 0.2, 0.2, 0.3, 0.3, 0.62, 0.63, 0.64, 0.72, 2.0]
+    assert slots == pytest.approx(expected)
+    assert all(slot >= at for slot, at in zip(slots, arrivals, strict=True))
+    for i in range(len(slots) - 3):
+        assert slots[i + 3] - slots[i] >= 0.1 - 1e-9
     assert RateLimiter.per_second(15).calls == 15
     half = RateLimiter.per_second(0.5)
     assert (half.calls, half.per) == (1, 2.0)

@@ -34,6 +34,8 @@ from bots.vk.render import ClientCapsCache
 from bots.vk.sender import VKSender
 from config.settings import Settings
 from core.app import Core
+from core.customer_updates import CustomerUpdates
+from core.desk.edits import EditRelay
 from core.runtime.retry import describe, is_network_error, retry, seconds
 from core.types import VK
 
@@ -59,11 +61,13 @@ class VKChannel:
             http_client=self.http,
             api_url=settings.vk_api_url,
         )
+        texts = core.kb.texts
         self.caps = ClientCapsCache()
         self.files = VKFiles(self.api, core.files)
-        self.sender = VKSender(self.api, self.files, self.caps, core.storage)
+        self.sender = VKSender(self.api, self.files, self.caps, texts, core.kb.desk, core.storage)
+        updates = CustomerUpdates(core.engine, EditRelay.of(core), texts)
         self.customers = CustomerHandlers(
-            core, self.api, self.sender, self.caps, NameCache(self.api)
+            updates, texts, self.api, self.sender, self.caps, NameCache(self.api)
         )
         state_dir = polling_state_dir(settings)
         self.polling = StatePolling(state_dir, group_id=settings.vk_group_id).construct(self.api)

@@ -3,10 +3,12 @@
 `CustomerHandlers.apply(update, attempt)` applies one stored update (`core.intake` calls
 it, in order per customer, for long poll and the Callback API alike):
 
-* message_new (private, from a user) → `Inbound` → `engine.handle` (or `engine.welcome`
-  for the «Начать» button); the answers go out through the outbox (`core.delivery`);
+* message_new (private, from a user) → `Inbound` → the turn (`core.customer_updates`;
+  the welcome for the "Start" button); the answers go out through the outbox
+  (`core.runtime.delivery`);
 * message_event (a Callback button) → messages.sendMessageEventAnswer first, then the
-  button id goes to the engine like a Text button press.
+  button id goes to the engine like a Text button press;
+* message_edit → the new wording reaches the customer's open case (`bots.vk.edits`).
 """
 
 from __future__ import annotations
@@ -20,15 +22,22 @@ from typing import Any
 from vkbottle import API
 
 from bots.vk.edits import relay_customer_edit
-from bots.vk.inbound import UNKNOWN_PREFIX, is_private_peer, parse_message_new, parse_payload
+from bots.vk.inbound import (
+    UNKNOWN_PREFIX,
+    as_int,
+    button_press_id,
+    is_private_peer,
+    parse_message_new,
+    parse_payload,
+    unsupported_names,
+)
 from bots.vk.render import ClientCaps, ClientCapsCache
 from bots.vk.sender import VKSender, answer_random_id
-from core.app import Core
+from core.customer_updates import CustomerUpdates
+from core.knowledge.texts import Texts
 from core.types import VK, Inbound, Reply
 
 log = logging.getLogger(__name__)
-
-UNKNOWN_BUTTON_SNACKBAR = "Эта кнопка больше не действует"
 
 
 def profile_url(user_id: int) -> str:
@@ -62,9 +71,16 @@ class NameCache:
 
 class CustomerHandlers:
     def __init__(
-        self, core: Core, api: API, sender: VKSender, caps: ClientCapsCache, names: NameCache
+        self,
+        updates: CustomerUpdates,
+        texts: Texts,
+        api: API,
+        sender: VKSender,
+        caps: ClientCapsCache,
+        names: NameCache,
     ) -> None:
-        self.core = core
+        self.updates = updates
+        self.texts = texts
         self.api = api
         self.sender = sender
         self.caps = caps
@@ -99,17 +115,17 @@ class CustomerHandlers:
             attachments=incoming.attachments,
             external_id=incoming.external_id,
             profile_url=profile_url(user_id),
-            unsupported=incoming.unsupported,
+            unsupported=unsupported_names(incoming.unsupported, self.texts),
         )
         await self._engine(inbound, incoming.start, attempt)
 
     async def on_message_edit(self, obj: dict[str, Any], attempt: int = 0) -> None:
         """A customer edited a message: the new wording reaches an open case's topic."""
-        await relay_customer_edit(self.core, obj)
+        await relay_customer_edit(self.updates, obj)
 
     async def on_message_event(self, obj: dict[str, Any], attempt: int = 0) -> None:
         event_id = str(obj.get("event_id") or "")
-        user_id, peer_id = _int(obj.get("user_id")), _int(obj.get("peer_id"))
+        user_id, peer_id = as_int(obj.get("user_id")), as_int(obj.get("peer_id"))
         if not event_id or not user_id:
             return
         button, start = parse_payload(obj.get("payload"))
@@ -124,42 +140,28 @@ class CustomerHandlers:
             user_id=str(user_id),
             name=await self.names.get(user_id),
             payload=button if button is not None else UNKNOWN_PREFIX,
-            external_id=f"vkev:{event_id}",
+            external_id=button_press_id(event_id),
             profile_url=profile_url(user_id),
         )
         await self._engine(inbound, start, attempt)
 
     async def _engine(self, inbound: Inbound, start: bool, attempt: int) -> None:
-        """Run the turn. If the engine fails, the customer hears an apology (once) and the
-        update is tried again later (`core.intake`)."""
-        engine = self.core.engine
-        try:
-            await (engine.welcome(inbound) if start else engine.handle(inbound))
-        except Exception:
-            log.exception("the engine failed on VK update %s", inbound.external_id)
-            if attempt == 0:
-                apology = Reply(self.core.kb.texts.get("internal_error"))
-                random_id = functools.partial(answer_random_id, f"{inbound.external_id}#error")
-                try:
-                    await self.sender.deliver(int(inbound.user_id), apology, random_id)
-                except Exception as exc:
-                    log.warning("apology to VK %s not sent: %r", inbound.user_id, exc)
-            raise
+        """Run the turn; if the engine fails, the apology goes straight to the customer
+        (once) and the update is applied again later."""
+        random_id = functools.partial(answer_random_id, f"{inbound.external_id}#error")
+
+        async def apologise(apology: Reply) -> list[int]:
+            return await self.sender.deliver(int(inbound.user_id), apology, random_id)
+
+        await self.updates.take_turn(inbound, apologise, welcome=start, attempt=attempt)
 
     async def _answer_event(self, event_id: str, user_id: int, peer_id: int, known: bool) -> None:
         """Stop the button's spinner; a stale button also gets a short snackbar."""
         params: dict[str, Any] = {"event_id": event_id, "user_id": user_id, "peer_id": peer_id}
         if not known:
-            snackbar = {"type": "show_snackbar", "text": UNKNOWN_BUTTON_SNACKBAR}
+            snackbar = {"type": "show_snackbar", "text": self.texts.get("vk.button_expired")}
             params["event_data"] = json.dumps(snackbar, ensure_ascii=False)
         try:
             await self.api.messages.send_message_event_answer(**params)
         except Exception as exc:  # an expired event: the answer below still goes out
             log.warning("sendMessageEventAnswer for VK %s failed: %r", user_id, exc)
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0

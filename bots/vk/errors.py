@@ -1,14 +1,16 @@
 """VK API errors → what the delivery worker should do. The one place that knows codes.
 
 * 6 (too many requests a second), 9 (flood control) → `RetryLater`.
-* 900 / 901 / 902 / 7 (blacklist, messages forbidden, privacy, no permission) and
-  100 / 911 (invalid parameters / keyboard) → `PermanentFailure`, worded for operators.
+* 900 / 901 / 902 / 7 (blacklist, messages forbidden, privacy, no permission),
+  100 / 911 (invalid parameters / keyboard) and 914 (too long) → `PermanentFailure`, with
+  the reason the case's operators read (`desk.yaml`, `undelivered.vk.*`).
 * Anything else (10 internal error, network errors, …) → None: the original exception
   propagates and the worker retries with backoff.
 """
 
 from __future__ import annotations
 
+from core.knowledge.texts import Texts
 from core.runtime import metrics
 from core.runtime.delivery import PermanentFailure, RetryLater
 from core.types import VK
@@ -28,28 +30,34 @@ TOO_LONG = 914
 KEYBOARD_ERRORS = (KEYBOARD_INVALID, KEYBOARD_UNSUPPORTED)
 BAD_FILE = (INVALID_PARAMS, 121, 129)  # upload refused for the file itself: retrying won't help
 
-_PERMANENT = {
-    MESSAGES_FORBIDDEN: "клиент запретил сообщения от сообщества (VK 901)",
-    PRIVACY: "клиент ограничил сообщения настройками приватности (VK 902)",
-    PERMISSION_DENIED: "у сообщества нет прав писать этому клиенту (VK 7)",
-    BLACKLISTED: "клиент в чёрном списке сообщества (VK 900)",
-    INVALID_PARAMS: "ВКонтакте отклонил сообщение как некорректное (VK 100)",
-    KEYBOARD_INVALID: "ВКонтакте отклонил клавиатуру сообщения (VK 911)",
-    TOO_LONG: "сообщение слишком длинное для ВКонтакте (VK 914)",
+# Refusals for good → the key of their reason under `undelivered.vk` in desk.yaml.
+REFUSALS = {
+    MESSAGES_FORBIDDEN: "messages_forbidden",
+    PRIVACY: "privacy",
+    PERMISSION_DENIED: "permission_denied",
+    BLACKLISTED: "blacklisted",
+    INVALID_PARAMS: "invalid_params",
+    KEYBOARD_INVALID: "keyboard_invalid",
+    TOO_LONG: "too_long",
 }
 
 
-def classify(code: int | None) -> RetryLater | PermanentFailure | None:
+def classify(code: int | None, desk_texts: Texts) -> RetryLater | PermanentFailure | None:
     """The delivery outcome for VK error `code`; None means "a passing fault"."""
     if code in (TOO_MANY_REQUESTS, FLOOD_CONTROL):
         metrics.rate_limited(VK)
     if code == TOO_MANY_REQUESTS:
-        return RetryLater(1.0, "VK 6: слишком много запросов в секунду", count_attempt=False)
+        return RetryLater(1.0, "VK 6: too many requests per second", count_attempt=False)
     if code == FLOOD_CONTROL:
         return RetryLater(30.0, "VK 9: flood control")
-    if code in _PERMANENT:
-        return PermanentFailure(_PERMANENT[code])
+    if code in REFUSALS:
+        return PermanentFailure(desk_texts.get(f"undelivered.vk.{REFUSALS[code]}"))
     return None
+
+
+def is_rate_limit(code: int | None) -> bool:
+    """VK asks us to slow down: the call may be repeated later, nothing is wrong with it."""
+    return code in (TOO_MANY_REQUESTS, FLOOD_CONTROL)
 
 
 def is_permanent_for_peer(code: int | None) -> bool:

@@ -12,8 +12,6 @@
 
 from __future__ import annotations
 
-import re
-
 from vkbottle import API, DocMessagesUploader, PhotoMessageUploader
 
 from core.runtime.files import FileFetchers, FileUnavailable, fetch_url
@@ -21,7 +19,6 @@ from core.types import Attachment
 
 PHOTO_KINDS = ("photo",)
 NOT_DOWNLOADABLE = ("video",)  # VK gives a player page, not a file
-_BOT_TOKEN_IN_URL = re.compile(r"/bot\d+:")
 
 
 class VKFiles:
@@ -56,11 +53,3 @@ def document_title(attachment: Attachment) -> str:
     """The file name shown in VK (docs.save `title`)."""
     default = {"voice": "voice.ogg", "video": "video.mp4", "audio": "audio.mp3"}
     return attachment.name.strip() or default.get(attachment.kind, "file.bin")
-
-
-def shareable_link(attachment: Attachment) -> str:
-    """A link that may be shown to the customer, or "" (never one with a bot token)."""
-    url = attachment.url
-    if not url.startswith(("http://", "https://")) or _BOT_TOKEN_IN_URL.search(url):
-        return ""
-    return url

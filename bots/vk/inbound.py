@@ -4,45 +4,31 @@ Pure functions on the JSON objects VK sends, no I/O. Only private messages from 
 are taken (peer_id == from_id > 0): group chats (peer_id > 2e9) and messages written by
 communities are ignored. Everything else a customer sends becomes text, a button id,
 attachments, or the name of what the bot cannot read (`unsupported`), so nothing is
-dropped silently.
+dropped silently. `unsupported_names` names those for the customer (`texts.yaml`,
+`vk.unsupported.*`).
 """
 
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from bots.vk.render import ClientCaps
+from core.knowledge.texts import Texts
 from core.runtime.intake import InboundRecord
 from core.types import VK, Attachment
 
 CHAT_PEER_OFFSET = 2_000_000_000
-START = "start"  # the «Начать» button: payload {"command": "start"}
+START = "start"  # the "Start" button (Начать): payload {"command": "start"}
 UNKNOWN_PREFIX = "?"  # marks a payload that is no core button id (never a valid id)
 
-# Attachment types with no file we can pass on, named for the customer.
-UNSUPPORTED_NAMES = {
-    "sticker": "стикер",
-    "audio": "музыка",
-    "wall": "запись со стены",
-    "wall_reply": "комментарий",
-    "link": "ссылка",
-    "market": "товар",
-    "market_album": "подборка товаров",
-    "gift": "подарок",
-    "poll": "опрос",
-    "graffiti": "граффити",
-    "story": "история",
-    "call": "звонок",
-    "article": "статья",
-    "podcast": "подкаст",
-    "money_transfer": "денежный перевод",
-    "money_request": "запрос денег",
-    "audio_playlist": "плейлист",
-    "event": "мероприятие",
-}
+# What the customer sent that has no file to pass on, besides VK's own attachment types:
+GEO = "geo"  # a location
+FORWARDED = "forwarded"  # only forwarded or quoted messages, nothing of their own
+OTHER = "other"  # a type with no name of its own in texts.yaml
+_KIND = re.compile(r"[a-z][a-z0-9_]{0,40}")
 
 
 @dataclass(frozen=True)
@@ -55,7 +41,7 @@ class Incoming:
     payload: str | None
     start: bool
     attachments: tuple[Attachment, ...]
-    unsupported: str
+    unsupported: tuple[str, ...]  # kinds of content with no file to pass on, in order
     external_id: str
     caps: ClientCaps
 
@@ -69,7 +55,7 @@ def parse_message_new(obj: dict[str, Any]) -> Incoming | None:
     message = obj.get("message") if isinstance(obj.get("message"), dict) else obj
     if not isinstance(message, dict):
         return None
-    peer_id, from_id = _int(message.get("peer_id")), _int(message.get("from_id"))
+    peer_id, from_id = as_int(message.get("peer_id")), as_int(message.get("from_id"))
     if not is_private_peer(peer_id, from_id) or message.get("out") in (1, True):
         return None
     text = str(message.get("text") or "")
@@ -78,10 +64,10 @@ def parse_message_new(obj: dict[str, Any]) -> Incoming | None:
         button = None  # a Text button of some other keyboard: its label is the message
     attachments, unsupported = parse_attachments(message)
     if message.get("geo"):
-        unsupported.append("геолокация")
+        unsupported.append(GEO)
     if not text.strip() and not attachments and not unsupported:
         if message.get("fwd_messages") or message.get("reply_message"):
-            unsupported.append("пересланное сообщение")
+            unsupported.append(FORWARDED)
     cmid = message.get("conversation_message_id") or f"id{message.get('id', '')}"
     return Incoming(
         user_id=from_id,
@@ -90,14 +76,24 @@ def parse_message_new(obj: dict[str, Any]) -> Incoming | None:
         payload=button,
         start=start,
         attachments=tuple(attachments),
-        unsupported=", ".join(dict.fromkeys(unsupported)),
-        external_id=f"vk:{peer_id}:{cmid}",
+        unsupported=tuple(dict.fromkeys(unsupported)),
+        external_id=message_id(peer_id, cmid),
         caps=ClientCaps.from_client_info(obj.get("client_info")),
     )
 
 
+def message_id(peer_id: int, cmid: object) -> str:
+    """The external id of a customer's message (its edits derive theirs from it)."""
+    return f"vk:{peer_id}:{cmid}"
+
+
+def button_press_id(event_id: str) -> str:
+    """The external id of a press of a Callback button (`message_event`)."""
+    return f"vkev:{event_id}"
+
+
 def parse_payload(raw: Any) -> tuple[str | None, bool]:
-    """(core button id, is the «Начать» command) of a VK button payload.
+    """(core button id, is the "Start" command) of a VK button payload.
 
     Our buttons carry {"b": "<id>"}. A payload of anything else yields an id starting
     with `UNKNOWN_PREFIX`, which the engine answers with "this button no longer works".
@@ -133,8 +129,16 @@ def parse_attachments(message: dict[str, Any]) -> tuple[list[Attachment], list[s
         if attachment is not None:
             files.append(attachment)
         else:
-            unsupported.append(UNSUPPORTED_NAMES.get(kind, "вложение"))
+            unsupported.append(kind if _KIND.fullmatch(kind) else OTHER)
     return files, unsupported
+
+
+def unsupported_names(kinds: tuple[str, ...], texts: Texts) -> str:
+    """The customer's words for `kinds` ("sticker, location"), each once, in order."""
+    names = [
+        texts.get(f"vk.unsupported.{kind}", fallback=f"vk.unsupported.{OTHER}") for kind in kinds
+    ]
+    return ", ".join(dict.fromkeys(names))
 
 
 def _attachment(kind: str, body: dict[str, Any]) -> Attachment | None:
@@ -159,7 +163,7 @@ def largest_photo_url(photo: dict[str, Any]) -> str:
     sizes = [s for s in photo.get("sizes") or [] if isinstance(s, dict) and s.get("url")]
     if not sizes:
         return str(photo.get("url") or photo.get("photo_1280") or photo.get("photo_604") or "")
-    best = max(sizes, key=lambda s: (_int(s.get("width")) * _int(s.get("height")), _rank(s)))
+    best = max(sizes, key=lambda s: (as_int(s.get("width")) * as_int(s.get("height")), _rank(s)))
     return str(best["url"])
 
 
@@ -178,28 +182,12 @@ def _ref(prefix: str, body: dict[str, Any]) -> str:
     return f"{prefix}{owner}_{item}" + (f"_{key}" if key else "")
 
 
-def _int(value: Any) -> int:
+def as_int(value: Any) -> int:
+    """VK's number, or 0 for anything else."""
     try:
         return int(value)
     except (TypeError, ValueError):
         return 0
-
-
-class RecentIds:
-    """The last `limit` ids seen; `add()` is False for an id already there."""
-
-    def __init__(self, limit: int = 10_000) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._limit = limit
-
-    def add(self, key: str) -> bool:
-        if key in self._ids:
-            self._ids.move_to_end(key)
-            return False
-        self._ids[key] = None
-        while len(self._ids) > self._limit:
-            self._ids.popitem(last=False)
-        return True
 
 
 def record_of(update: dict[str, Any]) -> InboundRecord:
@@ -209,7 +197,9 @@ def record_of(update: dict[str, Any]) -> InboundRecord:
     obj: dict[str, Any] = raw_obj if isinstance(raw_obj, dict) else {}
     raw_message = obj.get("message")
     message: dict[str, Any] = raw_message if isinstance(raw_message, dict) else obj
-    peer = _int(message.get("peer_id")) or _int(obj.get("peer_id")) or _int(obj.get("user_id"))
+    peer = (
+        as_int(message.get("peer_id")) or as_int(obj.get("peer_id")) or as_int(obj.get("user_id"))
+    )
     event_id = update.get("event_id")
     if isinstance(event_id, str) and event_id:
         external_id = f"vke:{event_id}"

@@ -4,15 +4,22 @@ vkbottle's `BotPolling` writes `./.vkbottle/bot-polling/<group>.json` after ever
 long-poll answer. `StatePolling` keeps that state in `VK_POLLING_STATE_DIR` when it is
 set (and then resumes from the saved `ts` after a restart, so messages sent while the
 bot was down are still answered), and keeps no state at all otherwise (then a restart
-starts from VK's current `ts`).
+starts from VK's current `ts`). The file is replaced in one rename, so several processes
+may share the folder.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 from typing import Any
 
 from vkbottle import BotPolling
+
+from core.atomic import write_atomically
+
+log = logging.getLogger(__name__)
 
 
 class StatePolling(BotPolling):
@@ -41,6 +48,13 @@ class StatePolling(BotPolling):
         return super().restore_server_ts(server)
 
     def save_server_ts(self, server: dict[str, Any]) -> None:
+        """Written through a temporary file of its own and renamed into place (vkbottle's
+        one fixed temporary name breaks when two processes share the folder). Processes
+        polling one community share the file safely: each write is whole, a restart
+        resumes from the last one, and updates seen twice are dropped by their id."""
         if self.state_dir is None:
             return
-        super().save_server_ts(server)
+        try:
+            write_atomically(self.ts_state_path, json.dumps({"ts": server["ts"]}))
+        except OSError as exc:
+            log.warning("VK long-poll position not saved in %s: %s", self.state_dir, exc)

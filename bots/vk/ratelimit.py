@@ -29,7 +29,8 @@ class RateLimiter:
         calls = max(1, math.floor(rate))
         return cls(calls, calls / rate)
 
-    def _reserve(self, now: float) -> float:
+    def reserve(self, now: float) -> float:
+        """The moment a call arriving at `now` may start (slots go in arrival order)."""
         slot = now
         if len(self._slots) == self.calls:
             slot = max(now, self._slots[0] + self.per)
@@ -40,6 +41,6 @@ class RateLimiter:
         """Wait until one more call fits in the limit."""
         loop = asyncio.get_running_loop()
         now = loop.time()
-        delay = self._reserve(now) - now
+        delay = self.reserve(now) - now
         if delay > 0:
             await asyncio.sleep(delay)

@@ -7,9 +7,10 @@ after an error in the middle is deduplicated by VK instead of doubling messages.
 `deliver()` is shared with the customer handlers, which answer at once.
 
 Files: uploaded through `VKFiles`; a file that cannot be fetched, or whose upload keeps
-failing, turns into a short note (or a link) in the text instead of failing the reply.
-Errors are mapped by `bots.vk.errors`: 6 → RetryLater, 901/902/7 → PermanentFailure,
-anything else propagates and the worker retries with backoff.
+failing, turns into a short note (or a link) in the text instead of failing the reply
+(`texts.yaml`, `vk.file_link` / `vk.file_missing`). Errors are mapped by
+`bots.vk.errors`: 6 → RetryLater, 901/902/7 → PermanentFailure, anything else propagates
+and the worker retries with backoff.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from vkbottle import API, VKAPIError
 
 from bots.vk import errors
 from bots.vk.api import VKBadResponse, error_code
-from bots.vk.files import VKFiles, shareable_link
+from bots.vk.files import VKFiles
 from bots.vk.render import ClientCapsCache, Part, keyboard_json, render
 from core.desk.edits import apply_reply_edit, remember_copy
 from core.events import CustomerReply, ReplyEdited, render_for_customer
+from core.knowledge.texts import Texts
 from core.runtime.delivery import PermanentFailure, RetryLater
-from core.runtime.files import FileUnavailable
+from core.runtime.files import FileUnavailable, shareable_link
 from core.storage import OutboxItem, Storage
 from core.types import Attachment, Reply
 
@@ -58,11 +60,19 @@ def answer_random_id(key: str, part: int) -> int:
 
 class VKSender:
     def __init__(
-        self, api: API, files: VKFiles, caps: ClientCapsCache, storage: Storage | None = None
+        self,
+        api: API,
+        files: VKFiles,
+        caps: ClientCapsCache,
+        texts: Texts,
+        desk_texts: Texts,
+        storage: Storage | None = None,
     ) -> None:
         self.api = api
         self.files = files
         self.caps = caps
+        self.texts = texts  # the notes that stand for files (texts.yaml)
+        self.desk_texts = desk_texts  # why VK refused a message, for operators (desk.yaml)
         self.storage = storage  # where operators' replies landed (edits follow them)
         self.closed = False
 
@@ -112,7 +122,7 @@ class VKSender:
                     sent.append(message_id)
             return sent
         except VKAPIError as exc:
-            outcome = errors.classify(error_code(exc))
+            outcome = errors.classify(error_code(exc), self.desk_texts)
             if outcome is None:
                 raise
             raise outcome from exc
@@ -151,8 +161,7 @@ class VKSender:
                 log.warning("file for VK %s unavailable: %s", peer_id, exc)
             except VKAPIError as exc:
                 code = error_code(exc)
-                outcome = errors.classify(code)
-                if isinstance(outcome, RetryLater) or errors.is_permanent_for_peer(code):
+                if errors.is_rate_limit(code) or errors.is_permanent_for_peer(code):
                     raise
                 if not degrade and code not in errors.BAD_FILE:
                     raise
@@ -163,19 +172,21 @@ class VKSender:
                 log.warning("upload to VK %s failed: %r", peer_id, exc)
             except (ValueError, KeyError, TypeError) as exc:  # an odd upload-server answer
                 log.warning("upload to VK %s failed: %r", peer_id, exc)
-            notes.append(file_note(attachment))
+            notes.append(file_note(attachment, self.texts))
         for extra in attachments[MAX_ATTACHMENTS:]:
-            notes.append(file_note(extra))
+            notes.append(file_note(extra, self.texts))
         return (",".join(uploaded) or None), notes
 
 
-def file_note(attachment: Attachment) -> str:
-    """What the customer reads instead of a file that could not be attached."""
-    what = "фото" if attachment.kind == "photo" else f"файл «{attachment.name or 'без имени'}»"
+def file_note(attachment: Attachment, texts: Texts) -> str:
+    """What the customer reads instead of a file that could not be attached: a link to
+    it where one may be shown, else a note."""
+    kind = "photo" if attachment.kind == "photo" else "document"
+    name = attachment.name or texts.get("vk.unnamed_file")
     link = shareable_link(attachment)
     if link:
-        return f"📎 {what[0].upper() + what[1:]}: {link}"
-    return f"⚠️ Не получилось приложить {what} — если это важно, напишите, пришлём иначе."
+        return texts.format(f"vk.file_link.{kind}", link=link, name=name)
+    return texts.format(f"vk.file_missing.{kind}", name=name)
 
 
 def _peer(item: OutboxItem) -> int:
@@ -205,8 +216,8 @@ class _CopyEditor:
             )
         except VKAPIError as exc:
             code = error_code(exc)
-            outcome = errors.classify(code)
-            if isinstance(outcome, RetryLater) or errors.is_permanent_for_peer(code):
+            if errors.is_rate_limit(code) or errors.is_permanent_for_peer(code):
+                outcome = errors.classify(code, self.sender.desk_texts)
                 raise (outcome or exc) from exc  # a rate limit, or the customer left
             log.info("VK copy not edited (%s): sending a correction", exc)
             return False

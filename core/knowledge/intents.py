@@ -1,4 +1,4 @@
-"""The intent taxonomy (shared/intents.md): the names are a public interface."""
+"""The intent taxonomy (docs/intents.md): the names are a public interface."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from core.atomic import remove_stale, stale_temporaries, write_atomically
 from core.nlu.classifier import IntentClassifier, ModelSpec, Prediction, fingerprint
 from core.nlu.dataset import Example, load_training
 from core.nlu.normalize import Normalizer, load_slang
@@ -21,6 +22,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 CURRENT = "current-model.txt"
+# A cached model unused (neither written nor read) this long may be removed by `publish`.
+MODEL_GRACE_SECONDS = 3600.0
 
 
 TRAINING_FILES = ("training.yaml", "training_long.yaml", "training_close.yaml")
@@ -91,16 +94,16 @@ def load_classifier(
 
 def publish(cache_dir: Path, key: str) -> None:
     """Point running bots at the model `key` (they reload it without a restart), and
-    drop cached models other than it and the one published before."""
+    drop cached models other than it and the one published before that no process has
+    written or read for `MODEL_GRACE_SECONDS` (another process may be loading one, or
+    about to publish the one it just trained). Safe with several processes at once: the
+    pointer is written through a temporary file of its own and renamed into place."""
     previous = published(cache_dir)
-    pointer = cache_dir / CURRENT
-    tmp = pointer.with_suffix(".tmp")
-    tmp.write_text(key, encoding="utf-8")
-    tmp.replace(pointer)
+    write_atomically(cache_dir / CURRENT, key)
     keep = {f"intent-model-{key}.pkl", f"intent-model-{previous}.pkl"}
-    for old in cache_dir.glob("intent-model-*.pkl"):
-        if old.name not in keep:
-            old.unlink(missing_ok=True)
+    unused = [old for old in cache_dir.glob("intent-model-*.pkl") if old.name not in keep]
+    leftovers = stale_temporaries(cache_dir) + list(cache_dir.glob("*.tmp"))
+    remove_stale(unused + leftovers, MODEL_GRACE_SECONDS)
 
 
 def published(cache_dir: Path) -> str | None:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from core.atomic import read_and_touch, write_atomically
 from core.nlu.dataset import Example
 from core.nlu.features import SparsePart, VectorPart
 from core.nlu.normalize import Normalizer
@@ -244,15 +245,12 @@ class IntentClassifier:
         return classifier
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(pickle.dumps({"format": MODEL_FORMAT, "classifier": self}))
-        tmp.replace(path)
+        write_atomically(path, pickle.dumps({"format": MODEL_FORMAT, "classifier": self}))
 
     @staticmethod
     def load(path: Path) -> IntentClassifier | None:
         try:
-            raw = pickle.loads(path.read_bytes())  # our own file, written by save()
+            raw = pickle.loads(read_and_touch(path))  # our own file, written by save()
         except (OSError, pickle.UnpicklingError, AttributeError, EOFError, ImportError):
             return None
         except (KeyError, TypeError, ValueError):  # a file of an older format

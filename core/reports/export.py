@@ -1,4 +1,5 @@
-"""KPI reports as a picture (for /stats) and as rows (table, CSV, JSON for `report`).
+"""KPI reports as a picture (for /stats) and as rows (CSV, JSON for `report`; its table
+for people is `bots/cli_texts.py`, worded in the knowledge base).
 
 The three text formats carry the same columns in the same units: durations in minutes
 (`_min`), shares in percent (`_pct`), CSAT on the 1–5 scale, everything else a count;

@@ -8,6 +8,7 @@ photo into the operators' topic) asks `fetch()`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 import aiohttp
@@ -16,6 +17,7 @@ from core.types import Attachment
 
 Fetcher = Callable[[Attachment], Awaitable[bytes]]
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the Bot API's download limit
+_BOT_TOKEN_IN_URL = re.compile(r"/bot\d+:")  # a Bot API file link carries the bot's token
 
 
 class FileUnavailable(Exception):
@@ -59,3 +61,12 @@ async def fetch_url(url: str, limit_seconds: float = 30.0) -> bytes:
     if len(data) > MAX_FILE_BYTES:
         raise FileUnavailable("file is larger than 20 MB")
     return data
+
+
+def shareable_link(attachment: Attachment) -> str:
+    """A link to the file that may be shown to a customer instead of the file, or "":
+    only http(s), never one that carries a bot token."""
+    url = attachment.url
+    if not url.startswith(("http://", "https://")) or _BOT_TOKEN_IN_URL.search(url):
+        return ""
+    return url

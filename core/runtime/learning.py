@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from core.atomic import read_and_touch, write_atomically
 from core.nlu import IntentClassifier, load_classifier
 from core.nlu.normalize import Normalizer
 from core.storage import Storage
@@ -97,7 +98,7 @@ async def fetch_model(storage: Storage, key: str, cache_dir: Path) -> Path | Non
     data = await storage.models.load(key)
     if data is None:
         return None
-    await asyncio.to_thread(_write_atomically, path, data)
+    await asyncio.to_thread(write_atomically, path, data)
     return path
 
 
@@ -110,17 +111,10 @@ async def publish_model(
     path = cache_dir / f"intent-model-{classifier.fingerprint}.pkl"
     if not path.exists():
         await asyncio.to_thread(classifier.save, path)
-    data = await asyncio.to_thread(path.read_bytes)
+    data = await asyncio.to_thread(read_and_touch, path)
     async with storage.transaction() as tx:
         await tx.models.publish(classifier.fingerprint, data, now)
     return True
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 async def retrain(

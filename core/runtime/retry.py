@@ -33,6 +33,8 @@ def describe(exc: BaseException) -> str:
             return f"HTTP {current.status} {current.message}".strip()
         if isinstance(current, TimeoutError | asyncio.TimeoutError):
             return "no answer in time"
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
         current = current.__cause__ or current.__context__
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
@@ -55,9 +57,13 @@ async def retry(
     first_delay: float = 1.0,
     max_delay: float = 60.0,
     logger: logging.Logger = log,
+    hint: str = "",
+    hint_after: int = 3,
 ) -> T:
-    """`await call()` until it succeeds; one warning line per failed attempt."""
+    """`await call()` until it succeeds; one warning line per failed attempt, and from the
+    `hint_after`-th on, `hint` (what may be misconfigured) in the same line."""
     delay = first_delay
+    failures = 0
     while True:
         try:
             return await call()
@@ -66,8 +72,14 @@ async def retry(
         except Exception as exc:
             if not transient(exc):
                 raise
+            failures += 1
+            advice = f"; {hint}" if hint and failures >= hint_after else ""
             logger.warning(
-                "%s unreachable (%s), retrying in %s s", what, describe(exc), seconds(delay)
+                "%s unreachable (%s), retrying in %s s%s",
+                what,
+                describe(exc),
+                seconds(delay),
+                advice,
             )
         await asyncio.sleep(delay)
         delay = min(max_delay, delay * 2)
