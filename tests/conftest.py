@@ -205,12 +205,13 @@ def backend_of(request: pytest.FixtureRequest) -> str | None:
 
 @pytest.fixture
 def bots_on_the_test_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Bots started by `tests.telegram_harness` run on the test's database: a module
-    that uses this fixture (`pytestmark = pytest.mark.usefixtures(...)`) runs its
-    end-to-end tests on SQLite and on PostgreSQL."""
-    from tests import telegram_harness
+    """Bots started by `tests.telegram_harness` and `tests.vk_helpers` run on the test's
+    database: a module that uses this fixture (`pytestmark =
+    pytest.mark.usefixtures(...)`) runs its end-to-end tests on SQLite and on PostgreSQL."""
+    from tests import telegram_harness, vk_helpers
 
     monkeypatch.setattr(telegram_harness, "DEFAULT_DATABASE", database_url)
+    monkeypatch.setattr(vk_helpers, "DEFAULT_DATABASE", database_url)
     return database_url
 
 
