@@ -76,3 +76,21 @@ async def test_replicas_together_never_exceed_the_limit(replicas):
         "SELECT COUNT(*) AS n FROM post_budget WHERE budget_key = ?", (KEY,)
     )
     assert int(rows[0]["n"]) == 7
+
+
+async def test_a_refusal_of_several_posts_waits_for_as_many_as_are_missing(replicas):
+    storage = replicas[0]
+    for second in range(4):  # four of five used: one free
+        assert await reserve(storage, T0 + second) == 0.0
+    # Two asked, one free: one more must leave — the oldest, 60 s after T0.
+    assert await reserve(storage, T0 + 10, posts=2) == pytest.approx(50.0)
+    # Three asked: two must leave, the second-oldest at T0 + 61.
+    assert await reserve(storage, T0 + 10, posts=3) == pytest.approx(51.0)
+
+
+async def test_a_refusal_never_says_to_wait_less_than_a_moment(replicas):
+    storage = replicas[0]
+    for _ in range(5):
+        assert await reserve(storage, T0) == 0.0
+    # The first post leaves the window in 5 ms: the caller is told 10 ms, never ~0.
+    assert await reserve(storage, T0 + WINDOW - 0.005) == pytest.approx(0.01)

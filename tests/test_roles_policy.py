@@ -71,3 +71,12 @@ def test_reopening_and_handing_on_own_or_unowned_cases_only(action):
     assert roles.allowed(OLGA, action)  # no case named yet: checked again on the case
     with pytest.raises(NotAllowed):
         roles.require(OLGA, action, _ticket("ivan"))
+
+
+def test_who_acts_cannot_be_changed_once_resolved():
+    """The gate resolves an operator's role once; nothing after it may raise it."""
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        OLGA.role = SENIOR  # type: ignore[misc]
+    assert len({OLGA, Operator("olga", "Ольга", OPERATOR)}) == 1  # hashable, by value
