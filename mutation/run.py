@@ -94,7 +94,13 @@ TARGETS: dict[str, Target] = {
     "selfservice": Target(
         "core/conversation/selfservice.py",
         ("tests/test_selfservice.py",),
-        why="the idempotency key from the offer, never from the update",
+        functions=(
+            "SelfService.handle",
+            "SelfService._start",
+            "SelfService._pick",
+            "SelfService._confirm",
+        ),
+        why="an offer confirmed acts once, with a key from the offer, never the update",
     ),
     "roles": Target(
         "core/desk/roles.py",

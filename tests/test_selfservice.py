@@ -372,3 +372,65 @@ async def test_the_demo_service_acts_in_the_console(core):
     assert "[бот] Готово: заказ 12345678-0002 отменён." in out.getvalue()
     order = await core.orders.get("12345678-0002")
     assert order.state == "cancelled"
+
+
+# ---------------------------------------------------------------------------- stale and forged
+async def test_a_stale_choice_after_choosing_changes_nothing(shop, shop_core):
+    """A date button pressed again after the confirmation was shown neither acts nor
+    changes what will be done: the confirmation still acts on the first choice."""
+    customer = Customer(shop_core)
+    dates = await customer.press(f"act:go:change_date:{PLACED}")
+    first, second = flat_ids(dates[0])[:2]
+    confirm = await customer.press(first)
+    stale = await customer.press(second)
+    assert stale[0].text == shop_core.kb.texts.get("unknown_button")
+    assert shop.performed == []
+    await customer.press(button(confirm[0], "act:yes:"))
+    assert shop.performed == [(PLACED, "change_date", {"delivery_date": "2026-01-06"})]
+
+
+@pytest.mark.parametrize(
+    "payload", [f"act:go:nonsense:{PLACED}", "act:go:cancel:", "act:yes:x", "act:yes:99"]
+)
+async def test_a_forged_button_is_answered_and_does_nothing(shop, shop_core, payload):
+    replies = await Customer(shop_core).press(payload)
+    assert replies[0].text == shop_core.kb.texts.get("unknown_button")
+    assert shop.posts() == []
+
+
+async def test_an_order_the_shop_does_not_know_or_cannot_look_up(shop, shop_core):
+    customer = Customer(shop_core)
+    missing = await customer.press("act:go:cancel:99999999-0009")
+    assert missing[0].text == shop_core.kb.texts.format("order_not_found", number="99999999-0009")
+    shop.fail_get_next = [503]
+    down = await customer.press(f"act:go:cancel:{PLACED}")
+    assert down[0].text == shop_core.kb.texts.format("order_service_down", number=PLACED)
+    assert buttons.OPERATOR in flat_ids(down[0])  # a way out
+    assert shop.posts() == []
+
+
+async def test_a_service_that_raises_while_acting_offers_a_retry(shop, make_core, settings_with):
+    """An order service may also raise `OrderServiceUnavailable` from `act` (the
+    contract allows it): the customer is offered a retry with the same key."""
+    from core.orders.http_api import HttpOrderService
+    from core.orders.service import OrderServiceUnavailable
+
+    class Raising(HttpOrderService):
+        raised = False
+
+        async def act(self, number, action, params, idempotency_key):
+            if not self.raised:
+                self.raised = True
+                raise OrderServiceUnavailable("the shop is down")
+            return await super().act(number, action, params, idempotency_key)
+
+    service = Raising(shop.url, timeout=2.0, token=TOKEN)
+    core = await make_core(settings=settings_with(), orders=service)
+    customer = Customer(core)
+    asked = await customer.press(f"act:go:cancel:{PLACED}")
+    failed = await customer.press(button(asked[0], "act:yes:"))
+    assert failed[0].text == core.kb.texts.get("selfservice.failed")
+    done = await customer.press(flat_ids(failed[0])[0])  # «Повторить»
+    assert done[0].text.startswith(f"Готово: заказ {PLACED} отменён.")
+    assert shop.performed == [(PLACED, "cancel", {})]
+    await service.close()
