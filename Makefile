@@ -34,10 +34,10 @@ chat: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-## ruff (lint + format check) and mypy on core, config and bots (files listed in pyproject.toml).
+## ruff (lint, and the format check of every package and the tests) and mypy on core, config and bots.
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check core config
+	$(BIN)/ruff format --check core config bots tests bench
 	$(BIN)/mypy
 
 ## Speed and accuracy figures (not part of the tests).

@@ -89,7 +89,8 @@ async def test_damaged_item_with_a_photo(tmp_path, classifier):
         assert [p.kind for p in photos] == ["photo"]
         card = await fake.wait_for("sendMessage", lambda p: "Обращение №1</b>" in raw_text(p))
         thread = card[-1]["message_thread_id"]
-        assert "[1 влож.]" in raw_text(card[-1])
+        files = core.kb.desk.format("card.files", files=core.kb.desk.plural("card.attachments", 1))
+        assert files == "[1 вложение]" and files in raw_text(card[-1])
         # The operators get the photo itself in the ticket's topic.
         [shown] = await fake.wait_for("sendPhoto", in_topic(thread))
         assert shown["photo"] == photos[0].ref

@@ -38,9 +38,7 @@ def console_help(kb: KnowledgeBase) -> str:
 
 
 def test_help_lists_what_operators_use_in_telegram(kb):
-    from bots.telegram.operators.commands import HELP as GROUP_HELP
-
-    group = listed_commands(GROUP_HELP) - {"/help"} - TEAM_ONLY
+    group = listed_commands(kb.desk.get("help.text")) - {"/help"} - TEAM_ONLY
     assert group <= listed_commands(console_help(kb)), group - listed_commands(console_help(kb))
 
 

@@ -197,3 +197,28 @@ def test_sla_tiers_targets_and_compliance(kb):
 
 
 WORK_TIME_NIGHT = WORK_TIME - 9 * 3600  # 03:00 Moscow
+
+
+async def test_a_senior_the_bot_never_saw_is_mentioned_not_named_by_id(tmp_path, classifier):
+    """Seniors listed in SENIOR_OPERATOR_IDS whom the bot never saw in the group: the
+    breach mentions them (tg://user?id=) under a neutral label, never as a bare id."""
+    clock = ManualClock(WORK_TIME)
+    unseen = 6100010
+    async with telegram_bot(
+        tmp_path,
+        classifier,
+        clock=clock,
+        senior_operator_ids=[unseen],
+        sla_first_response_minutes_ordinary=30,
+        sla_resolution_hours_ordinary=0,
+    ) as bot:
+        fake, core = bot.fake, bot.core
+        waiting, _, _ = await escalate(fake, CUSTOMERS[0], first_name="Ждущий")
+        clock.advance(31 * 60)
+        assert (waiting, sla.FIRST_RESPONSE, sla.BREACH) in await core.team.sla.check()
+        core.delivery.wake()
+        [breach] = await fake.wait_for("sendMessage", in_general("🚨"))
+        text = raw_text(breach)
+        label = core.kb.desk.get("notices.senior_unnamed")
+        assert f'<a href="tg://user?id={unseen}">{label}</a>' in text
+        assert f">{unseen}<" not in text and f"{unseen}," not in text

@@ -77,6 +77,18 @@ async def test_send_message_with_keyboard_and_html(tg: FakeTelegramAPI, bot: Bot
 
 
 @pytest.mark.asyncio
+async def test_length_is_counted_after_html_parsing_in_utf16(tg: FakeTelegramAPI, bot: Bot) -> None:
+    """Like Telegram: what counts is the text once its HTML is parsed, in UTF-16 units."""
+    long_html = await bot.send_message(111, "<b>" + "&amp;" * 4096 + "</b>", parse_mode="HTML")
+    assert long_html.text == "&" * 4096  # 20,000 characters of HTML, 4,096 shown
+    with pytest.raises(TelegramBadRequest, match="message is too long"):
+        await bot.send_message(111, "&lt;" * 4097, parse_mode="HTML")
+    await bot.send_message(111, "😀" * 2048)  # 4,096 units
+    with pytest.raises(TelegramBadRequest, match="message is too long"):
+        await bot.send_message(111, "😀" * 2048 + "!")
+
+
+@pytest.mark.asyncio
 async def test_long_poll_get_updates(tg: FakeTelegramAPI, bot: Bot) -> None:
     async def push_later() -> None:
         await asyncio.sleep(0.2)

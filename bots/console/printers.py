@@ -1,6 +1,6 @@
 """The outbox rendered as lines: what the console's customer receives
-(`core.events.CustomerRenderer`) and, when no Telegram group serves the desk, what the
-operators' group would show (`core.events.DeskRenderer`), one method per event."""
+(`core.runtime.renderers.CustomerRenderer`) and, when no Telegram group serves the desk, what the
+operators' group would show (`core.runtime.renderers.DeskRenderer`), one method per event."""
 
 from __future__ import annotations
 
@@ -26,11 +26,10 @@ from core.events import (
     SlaAlert,
     Transferred,
     Undelivered,
-    render_for_customer,
-    render_for_desk,
 )
 from core.knowledge.base import Answer
 from core.knowledge.texts import Texts
+from core.runtime.renderers import render_for_customer, render_for_desk
 from core.storage import OutboxItem
 
 
@@ -75,13 +74,10 @@ class DeskPrinter:
         self.screen.print(self.texts.format("console.to_operators", text=text))
 
     def _notice(self, event: DeskEvent, name: str, **values: object) -> None:
-        """The notice `name` of the operators' group (`console.notices.<name>` stands in
-        while desk.yaml has no `notices.<name>`)."""
+        """The notice `name` in the operators' group's own words (desk.yaml `notices`)."""
         texts = self.texts
         ticket = event.ticket_id
-        text = texts.format(
-            f"notices.{name}", fallback=f"console.notices.{name}", ticket=ticket, **values
-        )
+        text = texts.format(f"notices.{name}", None, ticket=ticket, **values)
         self._say(texts.format("console.notice", ticket=ticket, text=text))
 
     async def case_opened(self, item: OutboxItem, event: CaseOpened) -> None:

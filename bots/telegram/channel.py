@@ -12,7 +12,7 @@ import io
 import logging
 from typing import Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
@@ -27,13 +27,16 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bots.startup import StartupRefused
-from bots.telegram import customer, helpers, intake, operators
+from bots.telegram import helpers, intake, operators
 from bots.telegram.customer_sender import CustomerSender
+from bots.telegram.dispatch import dispatcher, services
 from bots.telegram.groups import Groups
 from bots.telegram.operators.roles import TelegramRoles
 from bots.telegram.operators_sender import OperatorsSender
 from bots.telegram.posting import BotPool
 from core.app import Core
+from core.desk.budget import PostBudget
+from core.desk.posting import DeskPosting
 from core.runtime.intake import BadUpdate
 from core.runtime.retry import retry
 from core.types import OPERATORS, TELEGRAM, Attachment
@@ -54,19 +57,21 @@ class TelegramChannel:
             Bot(token.get_secret_value(), session=AiohttpSession(api=api))
             for token in getattr(settings, "telegram_helper_bot_tokens", None) or ()
         ]
-        self.pool = BotPool(self.bot, [], core, settings.operators_group_messages_per_minute)
-        self.dispatcher = Dispatcher(disable_fsm=True)  # no dialog state kept by aiogram
+        budget = PostBudget(core.storage, core.clock)
+        self.pool = BotPool(self.bot, [], budget, settings.operators_group_messages_per_minute)
+        self.dispatcher = dispatcher()
         self.operators_chat_id: int | None = settings.operators_chat_id
         self.desk: operators.TelegramDesk | None = None
         if self.operators_chat_id is not None:
             self.desk = operators.TelegramDesk(
-                core,
-                Groups.from_settings(settings, core.team.routing if core.team else None),
-                TelegramRoles(core, self.bot, settings),
-                self.pool,
+                groups=Groups.from_settings(settings, core.team.routing if core.team else None),
+                roles=TelegramRoles(core, self.bot, settings),
+                pool=self.pool,
+                cases=core.desk,
+                posting=DeskPosting(core.storage, core.clock),
+                desk_texts=core.kb.desk,
             )
-            self.dispatcher.include_router(operators.build_router(self.desk))
-        self.dispatcher.include_router(customer.build_router(core))
+        self.services = services(core, self.desk)
         self._helper_polling: list[asyncio.Task[None]] = []
         self._polling: asyncio.Task[None] | None = None
         self._stop_polling = asyncio.Event()
@@ -83,7 +88,7 @@ class TelegramChannel:
             raise BadUpdate(
                 f"update {update.get('update_id')}: {exc.error_count()} errors"
             ) from exc
-        await self.dispatcher.feed_update(bot, parsed, attempt=attempt)
+        await self.dispatcher.feed_update(bot, parsed, attempt=attempt, **self.services)
 
     async def start(self) -> None:
         try:  # an outage at start is waited out, one line per attempt
@@ -168,14 +173,15 @@ class TelegramChannel:
         return buffer.getvalue()
 
     async def _set_commands(self) -> None:
+        texts = self.core.kb.texts
         commands = [
-            BotCommand(command="start", description="Главное меню"),
-            BotCommand(command="help", description="Чем может помочь бот"),
+            BotCommand(command="start", description=texts.get("telegram.commands.start")),
+            BotCommand(command="help", description=texts.get("telegram.commands.help")),
         ]
         try:
             await self.bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
             if self.desk is not None:
-                await operators.set_menu(self.bot, self.desk)
+                await operators.set_menu(self.bot, self.desk, self.core.kb.desk)
         except Exception as exc:  # cosmetic: never stop the bot for it
             log.info("bot commands not set: %s", exc)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
@@ -16,7 +15,8 @@ from bots.telegram.render import SAFE_PART, utf16_len
 from bots.telegram.sending import reply_steps, send_reply
 from core.app import Core
 from core.desk.edits import apply_reply_edit, remember_copy
-from core.events import CustomerReply, ReplyEdited, render_for_customer
+from core.events import CustomerReply, ReplyEdited
+from core.runtime.renderers import render_for_customer
 from core.storage import OutboxItem
 from core.types import Reply
 
@@ -27,7 +27,7 @@ Step = Callable[[], Awaitable[object]]
 
 class CustomerSender:
     """The outbox sender for channel `telegram`: every answer a customer gets
-    (`core.events.CustomerRenderer`).
+    (`core.runtime.renderers.CustomerRenderer`).
 
     A reply can take several API calls (files, then the text in parts); each finished
     call is checkpointed, so a retry after a 429 or a crash goes on where it stopped
@@ -37,16 +37,17 @@ class CustomerSender:
     def __init__(self, bot: Bot, core: Core) -> None:
         self.bot = bot
         self.core = core
+        self.failed_file = core.kb.texts.get("telegram.file_failed")
 
     async def send(self, item: OutboxItem) -> None:
         try:
             await render_for_customer(self, item)
         except TelegramAPIError as exc:
-            raise for_delivery(exc) from exc
+            raise for_delivery(exc, self.core.kb.desk) from exc
 
     async def reply(self, item: OutboxItem, event: CustomerReply) -> None:
         chat_id = int(item.recipient)
-        steps = reply_steps(self.bot, chat_id, event.reply, self.core.files)
+        steps = reply_steps(self.bot, chat_id, event.reply, self.core.files, self.failed_file)
         done = int(item.progress.get("steps", 0))
         sent = [int(i) for i in item.progress.get("ids", [])]  # text messages delivered
         last = item.progress.get("last_id")  # the last message of this item in the chat
@@ -66,7 +67,7 @@ class CustomerSender:
         # Recorded the moment the last answer is in; then where an operator's reply
         # landed, so that an edit of it can follow.
         await self.core.delivery.record_sent(item, steps=len(steps), ids=sent, last_id=last)
-        await remember_copy(self.core.storage, item, sent, time.time())
+        await remember_copy(self.core.storage, item, sent, self.core.clock.now())
 
     async def _delivered_in_doubt(self, item: OutboxItem, step: Step | None) -> int | None:
         """For an item in doubt: the id of the text its next step sends, when that text is
@@ -102,15 +103,15 @@ class CustomerSender:
 
     async def reply_edited(self, item: OutboxItem, event: ReplyEdited) -> None:
         """An operator corrected a reply the customer already has."""
-        editor = _CopyEditor(self.bot, self.core, int(item.recipient))
-        await apply_reply_edit(self.core.storage, item, event, editor, time.time())
+        editor = _CopyEditor(self, int(item.recipient))
+        await apply_reply_edit(self.core.storage, item, event, editor, self.core.clock.now())
 
 
 class _CopyEditor:
     """Telegram's primitives for `core.desk.edits.apply_reply_edit`."""
 
-    def __init__(self, bot: Bot, core: Core, chat_id: int) -> None:
-        self.bot, self.core, self.chat_id = bot, core, chat_id
+    def __init__(self, sender: CustomerSender, chat_id: int) -> None:
+        self.sender, self.bot, self.chat_id = sender, sender.bot, chat_id
 
     def fits(self, text: str) -> bool:
         return utf16_len(text) <= SAFE_PART
@@ -128,4 +129,5 @@ class _CopyEditor:
         return True
 
     async def send(self, reply: Reply) -> list[int]:
-        return await send_reply(self.bot, self.chat_id, reply, self.core.files)
+        files, failed = self.sender.core.files, self.sender.failed_file
+        return await send_reply(self.bot, self.chat_id, reply, files, failed)

@@ -9,6 +9,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
 )
 
+from core.knowledge.texts import Texts
 from core.runtime import metrics
 from core.runtime.delivery import PermanentFailure, RetryLater
 from core.types import TELEGRAM
@@ -23,12 +24,13 @@ def is_not_modified(exc: BaseException) -> bool:
     return isinstance(exc, TelegramBadRequest) and "not modified" in str(exc).lower()
 
 
-def for_delivery(exc: BaseException) -> BaseException:
+def for_delivery(exc: BaseException, desk_texts: Texts) -> BaseException:
     """Turn a Bot API error into what the delivery worker understands.
 
     429 → `RetryLater(retry_after)`; 403 (blocked, kicked, deactivated) and a chat that
-    no longer exists → `PermanentFailure` with a reason operators can read; anything else
-    (5xx, network) is returned as it is and retried with backoff.
+    no longer exists → `PermanentFailure` with a reason operators can read (desk.yaml
+    `undelivered.telegram`); anything else (5xx, network) is returned as it is and retried
+    with backoff.
     """
     if isinstance(exc, TelegramRetryAfter):
         metrics.rate_limited(TELEGRAM)
@@ -36,14 +38,16 @@ def for_delivery(exc: BaseException) -> BaseException:
     if isinstance(exc, TelegramForbiddenError):
         text = str(exc).lower()
         if "blocked" in text:
-            return PermanentFailure("клиент заблокировал бота в Telegram")
+            return PermanentFailure(desk_texts.get("undelivered.telegram.blocked"))
         if "deactivated" in text:
-            return PermanentFailure("аккаунт клиента в Telegram удалён")
-        return PermanentFailure(f"Telegram запретил отправку: {exc.message}")
+            return PermanentFailure(desk_texts.get("undelivered.telegram.deleted"))
+        reason = desk_texts.format("undelivered.telegram.forbidden", detail=exc.message)
+        return PermanentFailure(reason)
     if isinstance(exc, TelegramNotFound) or (
         isinstance(exc, TelegramBadRequest) and "chat not found" in str(exc).lower()
     ):
-        return PermanentFailure("чат клиента в Telegram не найден")
+        return PermanentFailure(desk_texts.get("undelivered.telegram.chat_not_found"))
     if isinstance(exc, TelegramBadRequest):
-        return PermanentFailure(f"Telegram отклонил сообщение: {exc.message}")
+        reason = desk_texts.format("undelivered.telegram.rejected", detail=exc.message)
+        return PermanentFailure(reason)
     return exc

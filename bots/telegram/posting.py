@@ -1,8 +1,8 @@
 """Which bot posts into an operators' group now: the main bot, or a helper bot when the
 main bot's share of Telegram's per-group limit (about 20 posts a minute per bot) is spent.
 
-Every post is reserved before it is sent in the database-wide budget of its bot and group
-(`storage.budget`, shared by replicas), so no bot draws a 429 from our own pace. Helper
+Every post is reserved before it is sent in the budget of its bot and group
+(`core.desk.budget`, shared by replicas), so no bot draws a 429 from our own pace. Helper
 bots only post; files go through the main bot (Telegram's file ids belong to the bot that
 received them), and the operators' updates still come to the main bot, except presses of
 the buttons under a helper's card, which the helper receives itself.
@@ -10,19 +10,16 @@ the buttons under a helper's card, which the helper receives itself.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from dataclasses import dataclass
 
 from aiogram import Bot
 
-from core.app import Core
+from core.desk.budget import PostBudget
 from core.runtime.delivery import RetryLater
 
 log = logging.getLogger(__name__)
 
-BUDGET_WINDOW = 60.0
 TELEGRAM_GROUP_LIMIT = 20  # posts a minute one bot may make in one group
 INTERACTIVE_HEADROOM = 2  # answers to operators may use the last slots of the minute
 INTERACTIVE_PATIENCE = 10.0  # seconds an answer to an operator waits for a free slot
@@ -39,10 +36,12 @@ class Poster:
 
 
 class BotPool:
-    def __init__(self, main: Bot, helpers: list[Bot], core: Core, per_minute: int = 18) -> None:
+    def __init__(
+        self, main: Bot, helpers: list[Bot], budget: PostBudget, per_minute: int = 18
+    ) -> None:
         self.main = Poster(main, helper=False)
         self.helpers = [Poster(bot, helper=True) for bot in helpers]
-        self.core = core
+        self.budget = budget
         self.per_minute = per_minute
 
     def use_helpers(self, helpers: list[Bot]) -> None:
@@ -64,34 +63,22 @@ class BotPool:
         """A bot with a free post in the group, the post reserved; else `RetryLater`
         until the first slot frees up."""
         posters = [self.main] if main_only else self.bots
-        wait = await self._try(posters, chat_id, self.per_minute)
-        if isinstance(wait, Poster):
-            return wait
+        keys = [self.budget_key(poster, chat_id) for poster in posters]
+        found, wait = await self.budget.first_free(keys, self.per_minute)
+        if found is not None:
+            return posters[found]
         raise RetryLater(wait, "operators' group limit", count_attempt=False)
 
     async def reserve_interactive(self, chat_id: int) -> Poster:
         """A bot to answer an operator at once: may use the minute's last slots; when even
         those are spent it waits a little, then answers anyway."""
-        limit = max(self.per_minute, min(self.per_minute + INTERACTIVE_HEADROOM, 20))
-        give_up = time.monotonic() + INTERACTIVE_PATIENCE
-        while True:
-            found = await self._try(self.bots, chat_id, limit)
-            if isinstance(found, Poster):
-                return found
-            if time.monotonic() >= give_up:
-                log.warning("operators' group %s: answering over the post budget", chat_id)
-                return self.main
-            await asyncio.sleep(min(found, 1.0, max(0.0, give_up - time.monotonic())))
-
-    async def _try(self, posters: list[Poster], chat_id: int, limit: int) -> Poster | float:
-        waits = []
-        now = self.core.clock.now()
-        for poster in posters:
-            async with self.core.storage.transaction() as tx:
-                wait = await tx.budget.reserve(
-                    self.budget_key(poster, chat_id), 1, limit, BUDGET_WINDOW, now
-                )
-            if wait <= 0:
-                return poster
-            waits.append(wait)
-        return min(waits)
+        limit = max(
+            self.per_minute, min(self.per_minute + INTERACTIVE_HEADROOM, TELEGRAM_GROUP_LIMIT)
+        )
+        posters = self.bots
+        keys = [self.budget_key(poster, chat_id) for poster in posters]
+        found = await self.budget.wait_free(keys, limit, INTERACTIVE_PATIENCE)
+        if found is not None:
+            return posters[found]
+        log.warning("operators' group %s: answering over the post budget", chat_id)
+        return self.main

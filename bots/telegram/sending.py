@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from aiogram import Bot
 from aiogram.types import BufferedInputFile, Message
 
-from bots.telegram.render import CAPTION_LIMIT, keyboard, split_text
+from bots.telegram.render import escape, fit_caption, keyboard, split_text
 from core.runtime.files import FileFetchers, FileUnavailable
 from core.types import TELEGRAM, Attachment, Reply
 
@@ -21,13 +21,19 @@ async def send_file(
     chat_id: int,
     attachment: Attachment,
     files: FileFetchers,
+    *,
+    failed: str,
     caption: str | None = None,
     thread_id: int | None = None,
-    parse_mode: str | None = None,
+    html: bool = False,
 ) -> None:
     """A file from Telegram goes by its file_id; one from another channel is uploaded; one
-    that cannot be fetched becomes a link."""
-    caption = caption[:CAPTION_LIMIT] if caption else None
+    that cannot be fetched becomes a message: `failed` (a plain-text template with
+    `{kind}`) and the file's link. `caption` is Telegram HTML when `html`, cut to the
+    caption limit as Telegram counts it."""
+    parse_mode = "HTML" if html else None
+    if caption:
+        caption = fit_caption(caption, markup=html)[0]
     if attachment.source == TELEGRAM and attachment.ref:
         media: str | BufferedInputFile = attachment.ref
     else:
@@ -35,15 +41,15 @@ async def send_file(
             data = await files.fetch(attachment)
         except FileUnavailable as exc:
             log.warning("file not fetched for chat %s: %s", chat_id, exc)
-            link = f"\n{attachment.url}" if attachment.url else ""
-            text = f"{caption or ''}\n📎 Файл ({attachment.kind}) не удалось передать.{link}"
+            note = "\n".join([failed.format(kind=attachment.kind), attachment.url]).strip()
+            text = "\n".join([caption or "", escape(note) if html else note]).strip()
             await bot.send_message(
-                chat_id, text.strip(), message_thread_id=thread_id, parse_mode=parse_mode
+                chat_id, text, message_thread_id=thread_id, parse_mode=parse_mode
             )
             return
         name = attachment.name or ("photo.jpg" if attachment.kind == "photo" else "file")
         media = BufferedInputFile(data, filename=name)
-    common = {"caption": caption, "message_thread_id": thread_id, "parse_mode": parse_mode}
+    common = {"caption": caption or None, "message_thread_id": thread_id, "parse_mode": parse_mode}
     if attachment.kind == "photo":
         await bot.send_photo(chat_id, media, **common)  # type: ignore[arg-type]
     elif attachment.kind == "voice" and attachment.source == TELEGRAM:
@@ -53,12 +59,13 @@ async def send_file(
 
 
 def reply_steps(
-    bot: Bot, chat_id: int, reply: Reply, files: FileFetchers
+    bot: Bot, chat_id: int, reply: Reply, files: FileFetchers, failed: str
 ) -> list[Callable[[], Awaitable[object]]]:
-    """The API calls of one reply, in order: attachments, then the text in parts (the
-    keyboard on the last part)."""
+    """The API calls of one reply, in order: attachments (`failed`: what a file that
+    cannot be passed on becomes, see `send_file`), then the text in parts (the keyboard
+    on the last part)."""
     steps: list[Callable[[], Awaitable[object]]] = [
-        functools.partial(send_file, bot, chat_id, attachment, files)
+        functools.partial(send_file, bot, chat_id, attachment, files, failed=failed)
         for attachment in reply.attachments
     ]
     parts = split_text(reply.text)
@@ -79,10 +86,12 @@ def reply_steps(
     return steps
 
 
-async def send_reply(bot: Bot, chat_id: int, reply: Reply, files: FileFetchers) -> list[int]:
+async def send_reply(
+    bot: Bot, chat_id: int, reply: Reply, files: FileFetchers, failed: str
+) -> list[int]:
     """Send a reply at once, every step; returns the ids of its text messages."""
     sent = []
-    for step in reply_steps(bot, chat_id, reply, files):
+    for step in reply_steps(bot, chat_id, reply, files, failed):
         result = await step()
         if isinstance(result, Message) and result.text is not None:
             sent.append(result.message_id)

@@ -29,10 +29,11 @@ from bots.vk.api import VKBadResponse, error_code
 from bots.vk.files import VKFiles
 from bots.vk.render import ClientCapsCache, Part, keyboard_json, render
 from core.desk.edits import apply_reply_edit, remember_copy
-from core.events import CustomerReply, ReplyEdited, render_for_customer
+from core.events import CustomerReply, ReplyEdited
 from core.knowledge.texts import Texts
 from core.runtime.delivery import PermanentFailure, RetryLater
 from core.runtime.files import FileUnavailable, shareable_link
+from core.runtime.renderers import render_for_customer
 from core.storage import OutboxItem, Storage
 from core.types import Attachment, Reply
 

@@ -15,15 +15,19 @@ _WORD = re.compile(r"(?:[^\W\d_]|\*)+")  # letters, and the stars of a masked wo
 
 
 class Manners:
-    def __init__(self, stems: Iterable[str]) -> None:
+    def __init__(self, stems: Iterable[str], harmless: Iterable[str] = ()) -> None:
         self.stems = tuple(sorted({fold(s.strip()) for s in stems if s}))
+        # Ordinary words that begin like an insult ("херсон" begins like "хер").
+        self.harmless = tuple(sorted({fold(s.strip()) for s in harmless if s}))
 
     @classmethod
     def from_file(cls, path: Path) -> Manners:
+        """`stems` and `harmless` from a data file (`config/nlu/rude.yaml`)."""
         if not path.exists():
             return cls(())
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return cls(str(s) for s in raw.get("stems") or ())
+        stems = (str(s) for s in raw.get("stems") or ())
+        return cls(stems, (str(s) for s in raw.get("harmless") or ()))
 
     def is_rude(self, text: str) -> bool:
         if not text or not self.stems:
@@ -31,15 +35,6 @@ class Manners:
         lowered = fold(text)
         lowered = fix_layout(lowered, lambda word: word.startswith(self.stems))
         for word in _WORD.findall(lowered):
-            if word.startswith(self.stems) and not _is_harmless(word):
+            if word.startswith(self.stems) and not word.startswith(self.harmless):
                 return True
         return False
-
-
-# Ordinary words that begin like an insult: a normalisation dictionary (Russian stems the
-# code compares words with, not a text anyone reads).
-_HARMLESS = ("херсон", "дурацк", "сукон", "твард", "тварь-", "урожа", "уродил", "скотинн")
-
-
-def _is_harmless(word: str) -> bool:
-    return word.startswith(_HARMLESS)

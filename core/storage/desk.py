@@ -146,6 +146,17 @@ class DeskRepo:
         )
         return [LoggedMessage.from_row(row) for row in rows]
 
+    async def messages(self, ticket_id: int, message_ids: list[int]) -> list[LoggedMessage]:
+        """Messages of the case by id, oldest first (ids of other cases are ignored)."""
+        if not message_ids:
+            return []
+        marks = ", ".join("?" for _ in message_ids)
+        rows = await self._ex.fetchall(
+            f"SELECT * FROM messages WHERE ticket_id = ? AND id IN ({marks}) ORDER BY id",
+            (ticket_id, *message_ids),
+        )
+        return [LoggedMessage.from_row(row) for row in rows]
+
     async def mark_shown(self, ticket_id: int, message_ids: list[int], now: float) -> None:
         for message_id in message_ids:
             await self._ex.execute(

@@ -1,55 +1,58 @@
 """The operators' groups: every message or button press there is an operator action.
 
-    operators            only the operators' groups reach it; chat_member updates refresh roles
-    └── desk             the gate (`gate.py`): operators only, the role resolved
-        ├── buttons      «Взять» / «Закрыть» under a card (`CardAction` callback data)
-        ├── commands     /take, /close, /assign, /transfer, /shift, /stats, …
-        └── replies      answers to the customer, notes, saved replies, anything else
-    errors               one handler: refusals shown to the operator, repeats ignored
+    router               only the operators' groups reach it; chat_member updates refresh roles
+    ├── desk             the gate (`gate.py`): operators only, the role resolved
+    │   ├── buttons      take / close under a card (`CardAction` callback data)
+    │   ├── commands     /take, /close, /reopen, /vip, /manager, /compensate, /intent, /queue, /help
+    │   ├── team         /assign, /transfer, /shift
+    │   ├── stats        /stats
+    │   └── replies      answers to the customer, notes, saved replies, anything else
+    └── errors           refusals shown to the operator, repeats ignored
 
-In a forum the topic names the case; in a plain group, the replied-to card or post does;
-anywhere, a command may name the case by number.
+The routers and their handlers are module-level; what they use comes in as handler
+parameters (aiogram's dependency injection, `bots.telegram.dispatch.services`): `desk`
+(`TelegramDesk`: groups, roles, posting bots, which case a message is about), the core's
+services (`cases`, `storage`, `clock`, …) and `desk_texts` (desk.yaml). In a forum the
+topic names the case; in a plain group, the replied-to card or post does; anywhere, a
+command may name the case by number.
 """
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.types import BotCommand, BotCommandScopeChat, ChatMemberUpdated
 
-from bots.telegram.filters import on_loop
-from bots.telegram.operators import buttons, commands, errors, replies
+from bots.telegram.filters import OperatorsChat
+from bots.telegram.operators import buttons, commands, errors, replies, stats, team
 from bots.telegram.operators.desk import TelegramDesk
 from bots.telegram.operators.gate import Gate
+from core.knowledge.texts import Texts
 
-__all__ = ["TelegramDesk", "build_router", "set_menu"]
+__all__ = ["TelegramDesk", "router", "set_menu"]
+
+router = Router(name="operators")
+router.message.filter(OperatorsChat())
+router.edited_message.filter(OperatorsChat())
+router.callback_query.filter(OperatorsChat())
 
 
-async def set_menu(bot: Bot, desk: TelegramDesk) -> None:
+@router.chat_member(OperatorsChat())
+async def on_member_change(update: ChatMemberUpdated, desk: TelegramDesk) -> None:
+    await desk.roles.refresh(update)
+
+
+gated = Router(name="operators-desk")
+for observer in (gated.message, gated.edited_message, gated.callback_query):
+    observer.outer_middleware(Gate())
+gated.include_routers(buttons.router, commands.router, team.router, stats.router, replies.router)
+router.include_routers(gated, errors.router)
+
+
+async def set_menu(bot: Bot, desk: TelegramDesk, desk_texts: Texts) -> None:
     """The operators' commands in each group's command menu."""
-    menu = [BotCommand(command=name, description=text) for name, text in commands.MENU.items()]
+    menu = [
+        BotCommand(command=name, description=desk_texts.get(f"commands.menu.{name}"))
+        for name in commands.MENU
+    ]
     for chat in sorted(desk.groups.chats):
         await bot.set_my_commands(menu, scope=BotCommandScopeChat(chat_id=chat))
-
-
-def build_router(desk: TelegramDesk) -> Router:
-    chats = desk.groups.chats
-    router = Router(name="operators")
-    router.message.filter(on_loop(F.chat.id.in_(chats)))
-    router.edited_message.filter(on_loop(F.chat.id.in_(chats)))
-    router.callback_query.filter(on_loop(F.message.chat.id.in_(chats)))
-
-    @router.chat_member(on_loop(F.chat.id.in_(chats)))
-    async def on_member_change(update: ChatMemberUpdated) -> None:
-        await desk.roles.refresh(update)
-
-    gated = Router(name="operators-desk")
-    gate = Gate(desk)
-    gated.message.outer_middleware(gate)
-    gated.edited_message.outer_middleware(gate)
-    gated.callback_query.outer_middleware(gate)
-    gated.include_routers(
-        buttons.build_router(desk), commands.build_router(desk), replies.build_router(desk)
-    )
-    router.include_router(gated)
-    errors.attach(router, desk)
-    return router

@@ -12,22 +12,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.enums import ContentType
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
+from bots.telegram.operators.desk import TelegramDesk
 from core.desk import roles
 from core.desk.roles import Operator
 
-if TYPE_CHECKING:
-    from bots.telegram.operators.desk import TelegramDesk
-
 log = logging.getLogger(__name__)
 
-ANONYMOUS_ADMIN = "Администратор группы"
 # What an outsider may have written; service messages (joins, topic events) get no notice.
 CONTENT = frozenset(
     {
@@ -47,31 +44,22 @@ CONTENT = frozenset(
         ContentType.VENUE,
     }
 )
-OUTSIDER_NOTICE = (
-    "Здравствуйте! В этой группе работают операторы поддержки, и бот выполняет только их "
-    "команды и ответы клиентам. Ваши сообщения и кнопки здесь ничего не меняют. Если вы "
-    "оператор, попросите администратора группы добавить вас."
-)
-OUTSIDER_BUTTON = "Кнопки обращений — только для операторов поддержки."
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class Gate(BaseMiddleware):
-    """Resolves `operator` for every operators' handler; stops outsiders and bots."""
-
-    def __init__(self, desk: TelegramDesk) -> None:
-        self.desk = desk
-        self.core = desk.core
-        self.roles = desk.roles
+    """Resolves `operator` for every operators' handler (from the injected `desk`); stops
+    outsiders and bots."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        desk: TelegramDesk = data["desk"]
         if isinstance(event, Message):
-            operator = await self._message_operator(event)
+            operator = await _message_operator(desk, event)
         elif isinstance(event, CallbackQuery) and event.message is not None:
-            operator = await self.roles.operator(event.message.chat.id, event.from_user)
+            operator = await desk.roles.operator(event.message.chat.id, event.from_user)
             if operator.role == roles.OUTSIDER:
-                await _answer_quietly(event, OUTSIDER_BUTTON)
+                await _answer_quietly(event, desk.desk_texts.get("commands.outsider_button"))
                 return None
         else:
             return None
@@ -80,41 +68,40 @@ class Gate(BaseMiddleware):
         if operator.role == roles.OUTSIDER:
             assert isinstance(event, Message)
             if event.content_type in CONTENT:
-                await self._tell_outsider(event, data["bot"])
+                await _tell_outsider(desk, event, data["bot"])
             return None
         data["operator"] = operator
         return await handler(event, data)
 
-    async def _message_operator(self, message: Message) -> Operator | None:
-        chat = message.chat
-        if message.sender_chat is not None:
-            if message.sender_chat.id != chat.id:
-                return None  # a channel or another chat posting here: not a person
-            name = message.author_signature or ANONYMOUS_ADMIN
-            return Operator(str(chat.id), name, roles.SENIOR)  # an anonymous admin
-        user = message.from_user
-        if user is None or user.is_bot:
-            return None
-        return await self.roles.operator(chat.id, user)
 
-    async def _tell_outsider(self, message: Message, bot: Bot) -> None:
-        """Once per person and group: privately, or in the group when the bot may not
-        write to them."""
-        user = message.from_user
-        assert user is not None
-        async with self.core.storage.transaction() as tx:
-            first = await tx.desk.mark_noticed(
-                str(message.chat.id), str(user.id), self.core.clock.now()
-            )
-        if not first:
-            return
-        log.info("ignoring %s in operators' group %s: not an operator", user.id, message.chat.id)
-        try:
-            await bot.send_message(user.id, OUTSIDER_NOTICE)
-            return
-        except TelegramAPIError as exc:
-            log.info("outsider %s not told privately (%s): telling in the group", user.id, exc)
-        await self.desk.say(message, OUTSIDER_NOTICE)
+async def _message_operator(desk: TelegramDesk, message: Message) -> Operator | None:
+    chat = message.chat
+    if message.sender_chat is not None:
+        if message.sender_chat.id != chat.id:
+            return None  # a channel or another chat posting here: not a person
+        name = message.author_signature or desk.desk_texts.get("commands.anonymous_admin")
+        return Operator(str(chat.id), name, roles.SENIOR)  # an anonymous admin
+    user = message.from_user
+    if user is None or user.is_bot:
+        return None
+    return await desk.roles.operator(chat.id, user)
+
+
+async def _tell_outsider(desk: TelegramDesk, message: Message, bot: Bot) -> None:
+    """Once per person and group: privately, or in the group when the bot may not write
+    to them."""
+    user = message.from_user
+    assert user is not None
+    if not await desk.roles.first_notice(message.chat.id, user.id):
+        return
+    log.info("ignoring %s in operators' group %s: not an operator", user.id, message.chat.id)
+    notice = desk.desk_texts.get("commands.outsider")
+    try:
+        await bot.send_message(user.id, notice)
+        return
+    except TelegramAPIError as exc:
+        log.info("outsider %s not told privately (%s): telling in the group", user.id, exc)
+    await desk.say(message, notice)
 
 
 async def _answer_quietly(query: CallbackQuery, text: str) -> None:

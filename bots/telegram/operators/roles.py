@@ -61,12 +61,13 @@ class TelegramRoles:
         return await self.operator(chat_id, user)
 
     async def seniors(self, chat_id: int) -> list[tuple[str, str]]:
-        """(id, name) of the senior operators to mention in the group."""
+        """(id, name) of the senior operators to mention in the group; the name is empty
+        for a senior listed in the settings whom the bot never saw."""
         if self.senior_ids:
             found = []
             for user_id in sorted(self.senior_ids):
                 member = await self.core.storage.desk.member(str(chat_id), user_id)
-                found.append((user_id, member.name if member and member.name else user_id))
+                found.append((user_id, member.name if member and member.name else ""))
             return found
         try:
             admins = await self.bot.get_chat_administrators(chat_id)
@@ -74,6 +75,11 @@ class TelegramRoles:
             log.info("admins of %s not read: %s", chat_id, exc)
             return []
         return [(str(a.user.id), a.user.full_name) for a in admins if not a.user.is_bot]
+
+    async def first_notice(self, chat_id: int, user_id: int) -> bool:
+        """True the first time an outsider is to be told they change nothing here."""
+        async with self.core.storage.transaction() as tx:
+            return await tx.desk.mark_noticed(str(chat_id), str(user_id), self.core.clock.now())
 
     async def refresh(self, update: ChatMemberUpdated) -> None:
         """A chat_member update: the member's new status replaces the cached one."""
