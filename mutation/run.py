@@ -2,22 +2,28 @@
 
     .venv/bin/python mutation/run.py                 # every target, then the scores
     .venv/bin/python mutation/run.py intake action   # some targets
+    .venv/bin/python mutation/run.py --sample 30 --jobs 3   # bounded: ~30 mutants a target
     .venv/bin/python mutation/run.py --list          # targets, their code and their tests
     .venv/bin/python mutation/run.py --report        # scores of the last run, survivors
 
-Each target is a module (or some functions of one) and the tests that cover it. The
-source tree is copied to `mutation/.work/tree` (tracked files and uncommitted changes,
-nothing else), then cosmic-ray (`pip install -e ".[mutation]"`) changes the code one small
-mutation at a time — a condition negated, a comparison's boundary moved, `and` for `or`, a
-number off by one, `break` for `continue`, an `except` that no longer catches, a loop that
-never runs, a decorator dropped — and runs only that target's tests against it, stopping
-at the first failure. A mutant the tests fail on is killed; one they pass with survives:
-either it changes nothing anyone could observe (an equivalent mutant), or it is a gap in
-the tests. The score is killed / (killed + survived); the survivors' diffs are written to
-`mutation/.work/<target>.survivors.txt`.
+Each target is a module (or some functions of one) and the tests that cover it. The source
+tree is copied to `mutation/.work/<target>/tree` (tracked files and uncommitted changes,
+nothing else: one copy per target, so that targets can run side by side without one's
+mutant in another's tests), then cosmic-ray (`pip install -e ".[mutation]"`) changes the
+code one small mutation at a time — a condition negated, a comparison's boundary moved,
+`and` for `or`, a number off by one, `break` for `continue`, an `except` that no longer
+catches, a loop that never runs, a decorator dropped — and runs only that target's tests
+against it, stopping at the first failure. A mutant the tests fail on is killed; one they
+pass with survives: either it changes nothing anyone could observe (an equivalent mutant),
+or it is a gap in the tests. The score is killed / (killed + survived); the survivors'
+diffs are written to `mutation/.work/<target>.survivors.txt`.
 
-Slow by nature (a pytest start per mutant): run it by hand after changing a guarantee
-module, not in CI. The intent model is trained once and kept in `mutation/.work/models`.
+Slow by nature (a pytest start per mutant, 10–60 s each on a loaded machine): run it by
+hand after changing a guarantee module, not in CI. `--sample N` bounds a run: N mutants a
+target, drawn with a fixed seed (the same N mutants each time for unchanged code), the
+rest skipped; the score is then an estimate from the sample, and the report says so.
+The intent model is trained once and kept in `mutation/.work/models`. Offline: nothing is
+downloaded (cosmic-ray comes with the `mutation` extra).
 """
 
 from __future__ import annotations
@@ -26,17 +32,18 @@ import argparse
 import ast
 import json
 import os
+import random
 import shlex
 import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "mutation" / ".work"
-TREE = WORK / "tree"
 PER_MUTANT_TIMEOUT = 180  # seconds; a mutant that hangs the tests this long is killed
 
 
@@ -120,7 +127,7 @@ TARGETS: dict[str, Target] = {
 }
 
 
-def copy_tree() -> None:
+def copy_tree(tree: Path) -> None:
     """The checkout as it is now (tracked and new files, ignored ones left out)."""
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
@@ -128,13 +135,13 @@ def copy_tree() -> None:
         check=True,
         capture_output=True,
     ).stdout.decode()
-    if TREE.exists():
-        shutil.rmtree(TREE)
+    if tree.exists():
+        shutil.rmtree(tree)
     for name in filter(None, listed.split("\0")):
         source = REPO / name
         if source.is_file() and not name.startswith("mutation/.work"):
-            (TREE / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, TREE / name)
+            (tree / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, tree / name)
 
 
 def test_command(target: Target) -> list[str]:
@@ -217,9 +224,12 @@ def signature_lines(module: Path) -> set[int]:
     return lines
 
 
-def skip_outside(session: Path, module: Path, names: tuple[str, ...]) -> int:
-    """Mark as skipped the mutations of function signatures, and those outside the named
-    functions when there are any; returns how many."""
+def skip_outside(
+    session: Path, module: Path, names: tuple[str, ...], sample: int | None, seed: str
+) -> int:
+    """Mark as skipped the mutations of function signatures, those outside the named
+    functions when there are any, and — with a sample size — all but `sample` of the
+    rest, drawn with a seed of the target's name; returns how many were skipped."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
@@ -227,7 +237,8 @@ def skip_outside(session: Path, module: Path, names: tuple[str, ...]) -> int:
     signatures = signature_lines(module)
     skipped = 0
     with use_db(str(session), WorkDB.Mode.open) as db:
-        for item in list(db.pending_work_items):
+        kept = []
+        for item in sorted(db.pending_work_items, key=lambda item: item.job_id):
             line = item.mutations[0].start_pos[0]
             inside = any(first <= line <= last for first, last in ranges)
             if line in signatures or not inside:
@@ -236,6 +247,18 @@ def skip_outside(session: Path, module: Path, names: tuple[str, ...]) -> int:
                     WorkResult(output="outside", worker_outcome=WorkerOutcome.SKIPPED),
                 )
                 skipped += 1
+            else:
+                kept.append(item)
+        if sample is not None and len(kept) > sample:
+            order = sorted(kept, key=lambda item: (item.mutations[0].start_pos, item.job_id))
+            chosen = {item.job_id for item in random.Random(seed).sample(order, sample)}
+            for item in kept:
+                if item.job_id not in chosen:
+                    db.set_result(
+                        item.job_id,
+                        WorkResult(output="not sampled", worker_outcome=WorkerOutcome.SKIPPED),
+                    )
+                    skipped += 1
     return skipped
 
 
@@ -243,23 +266,26 @@ def tool(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def run_target(name: str, target: Target) -> None:
+def run_target(name: str, target: Target, sample: int | None) -> None:
     config, session = WORK / f"{name}.toml", WORK / f"{name}.sqlite"
+    tree = WORK / name / "tree"
+    copy_tree(tree)
     config.write_text(config_text(name, target), encoding="utf-8")
     print(f"== {name}: {target.module} — tests: {' '.join(target.tests)}", flush=True)
     started = time.monotonic()
     command = shlex.split(shlex.join(test_command(target)))  # as cosmic-ray will run it
-    baseline = subprocess.run(command, cwd=TREE, capture_output=True, text=True)
+    baseline = subprocess.run(command, cwd=tree, capture_output=True, text=True)
     if baseline.returncode != 0:
         print(baseline.stdout[-3000:], baseline.stderr[-2000:])
         raise SystemExit(f"{name}: the tests fail on the unmutated code; nothing to measure")
-    print(f"   baseline passes in {time.monotonic() - started:.0f} s", flush=True)
+    print(f"   {name}: baseline passes in {time.monotonic() - started:.0f} s", flush=True)
     session.unlink(missing_ok=True)
-    subprocess.run([tool("cosmic-ray"), "init", str(config), str(session)], cwd=TREE, check=True)
-    subprocess.run([tool("cr-filter-operators"), str(session), str(config)], cwd=TREE, check=True)
-    skip_outside(session, TREE / target.module, target.functions)
-    subprocess.run([tool("cosmic-ray"), "exec", str(config), str(session)], cwd=TREE, check=True)
-    print(f"   done in {(time.monotonic() - started) / 60:.1f} min", flush=True)
+    quiet = {"cwd": tree, "check": True, "stdout": subprocess.DEVNULL}
+    subprocess.run([tool("cosmic-ray"), "init", str(config), str(session)], **quiet)
+    subprocess.run([tool("cr-filter-operators"), str(session), str(config)], **quiet)
+    skip_outside(session, tree / target.module, target.functions, sample, name)
+    subprocess.run([tool("cosmic-ray"), "exec", str(config), str(session)], **quiet)
+    print(f"   {name}: done in {(time.monotonic() - started) / 60:.1f} min", flush=True)
 
 
 def report(names: list[str]) -> None:
@@ -272,7 +298,7 @@ def report(names: list[str]) -> None:
         if not session.exists():
             print(f"{name:<16} (not run)")
             continue
-        killed, survivors, pending = 0, [], 0
+        killed, survivors, pending, unsampled = 0, [], 0, 0
         with use_db(str(session), WorkDB.Mode.open) as db:
             results = dict(db.results)
             for item in db.work_items:
@@ -280,7 +306,7 @@ def report(names: list[str]) -> None:
                 if result is None:
                     pending += 1
                 elif result.worker_outcome == WorkerOutcome.SKIPPED:
-                    continue
+                    unsampled += result.output == "not sampled"
                 elif result.test_outcome == TestOutcome.SURVIVED:
                     survivors.append((item, result))
                 elif "no tests ran" in (result.output or ""):
@@ -290,6 +316,8 @@ def report(names: list[str]) -> None:
         total = killed + len(survivors)
         score = f"{100 * killed / total:.0f}%" if total else "-"
         note = f"  ({pending} not run yet)" if pending else ""
+        if unsampled:
+            note += f"  (a sample: {total} of {total + pending + unsampled} mutants)"
         module = TARGETS[name].module
         print(f"{name:<16} {module:<34} {killed:>6} {len(survivors):>8} {score:>6}{note}")
         with (WORK / f"{name}.survivors.txt").open("w", encoding="utf-8") as out:
@@ -304,6 +332,8 @@ def main() -> None:
     parser.add_argument("targets", nargs="*", metavar="TARGET", help=", ".join(TARGETS))
     parser.add_argument("--list", action="store_true", help="the targets and their tests")
     parser.add_argument("--report", action="store_true", help="scores of the last run")
+    parser.add_argument("--sample", type=int, metavar="N", help="N mutants a target, no more")
+    parser.add_argument("--jobs", type=int, default=1, help="targets run side by side")
     args = parser.parse_args()
     names = args.targets or list(TARGETS)
     unknown = [name for name in names if name not in TARGETS]
@@ -316,10 +346,11 @@ def main() -> None:
         return
     if not args.report:
         WORK.mkdir(parents=True, exist_ok=True)
-        copy_tree()
         os.environ["SUPPORTBOT_TEST_MODEL_DIR"] = str(WORK / "models")
-        for name in names:
-            run_target(name, TARGETS[name])
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            runs = [pool.submit(run_target, n, TARGETS[n], args.sample) for n in names]
+            for run in runs:
+                run.result()
     report(names)
 
 

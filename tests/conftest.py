@@ -17,7 +17,7 @@ import pytest
 
 from config.settings import Settings, load_settings
 from core.app import Core, build_core, classifier_for
-from core.clock import CLOCK_START, ManualClock
+from core.clock import CLOCK_START, ManualClock, ShiftedClock
 from core.knowledge.base import KnowledgeBase
 from core.nlu import IntentClassifier
 from core.storage import OutboxItem, Storage
@@ -40,6 +40,9 @@ for _name in list(os.environ):
 # test starts (`python -m bots`, `supportbot …`, which inherit this variable), runs on real
 # time shifted to start at that weekday noon — never on the machine's hour, day or zone.
 os.environ[CLOCK_START] = datetime.fromtimestamp(WORK_TIME, UTC).isoformat()
+# The same clock, running: a test that stops and starts processes on one database starts
+# each on its `now()`, so that a later process never sees earlier stamps in its future.
+TESTS_CLOCK = ShiftedClock(WORK_TIME)
 
 
 def make_settings(tmp: Path, **overrides: Any) -> Settings:

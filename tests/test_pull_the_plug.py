@@ -3,8 +3,14 @@ of a dialog, of a delivery and of bursts of customer and operator messages, then
 again on the same database — a SQLite file, or a throw-away PostgreSQL database. Nothing
 is lost; a message is sent twice only when the Bot API accepted it in the instant before
 the kill, and then the outbox marked it in doubt. The fake Bot API runs in the test; the
-bot is a separate process, on the tests' clock (a weekday noon: SUPPORTBOT_CLOCK_START,
-set in conftest.py)."""
+bot is a separate process, on the tests' clock: each start of it goes on from where the
+tests' shifted clock (a weekday noon at the session's start, conftest.py) is now, so that a
+restarted process agrees with what the killed one stamped (leases, claims, retry times).
+
+The asserts are the guarantees, never counts that depend on where a kill landed: the test
+waits for conditions (everything answered, the outbox empty) with generous deadlines, then
+checks that nothing is lost, that every repeat was marked in doubt and that repeats stay
+rare; the figures of the run are printed and recorded."""
 
 from __future__ import annotations
 
@@ -17,13 +23,15 @@ import signal
 import sqlite3
 import sys
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from core.clock import CLOCK_START
 from core.storage.database import to_numbered_placeholders
-from tests.conftest import run_sync
+from tests.conftest import TESTS_CLOCK, run_sync
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 OPS = -1003000000001
@@ -36,6 +44,7 @@ PER_BURST = 6  # new customers per burst, each asking once (the last one for a p
 HANDOFF = "позовите оператора"
 REPLIES_PER_BURST = 3  # operators' replies per burst
 CARD = re.compile(r"Обращение №(\d+)")  # in a case's card (the post that names the channel)
+ANSWER = "Ответ, переживший выключение"
 
 
 async def start_process(
@@ -55,6 +64,8 @@ async def start_process(
         OPERATORS_GROUP_MESSAGES_PER_MINUTE=str(group_limit),
         LOG_LEVEL="WARNING",
     )
+    # Not the session's start instant: a restarted process goes on from the tests' now.
+    env[CLOCK_START] = datetime.fromtimestamp(TESTS_CLOCK.now(), UTC).isoformat()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -141,26 +152,30 @@ async def test_sigkill_mid_dialog_and_mid_delivery(tmp_path, database_url):
                 "sendMessage", lambda p: p["chat_id"] == OPS and "Обращение №1" in str(p["text"])
             )
             thread = next(iter(fake.topics[OPS]))
-            fake.fail_next("sendMessage", code=429, retry_after=2)
-            fake.group_message(OPS, OPERATOR, "Ответ, переживший выключение", thread_id=thread)
+            # The retry is 10 s away: the kill lands while the answer waits, however slow
+            # the machine is between seeing the 429 and sending SIGKILL.
+            fake.fail_next("sendMessage", code=429, retry_after=10)
+            fake.group_message(OPS, OPERATOR, ANSWER, thread_id=thread)
             await wait_until(lambda: any(error[1] == 429 for error in fake.errors), "the 429", 60)
             await kill(process)
-            assert "Ответ, переживший выключение" not in texts_to(fake, CUSTOMER)
+            assert ANSWER not in texts_to(fake, CUSTOMER)
 
             process = await start_process(tmp_path, fake, db)
 
             def settled() -> bool:  # sent and recorded: no try of it is left to come
-                return [
+                statuses = [
                     r["status"]
                     for r in rows(db, "SELECT status, payload FROM outbox")
-                    if "Ответ, переживший выключение" in r["payload"]
-                ] == ["sent"]
+                    if ANSWER in r["payload"]
+                ]
+                return bool(statuses) and all(status == "sent" for status in statuses)
 
-            await wait_until(settled, "the answer sent and recorded", 60)
-            assert texts_to(fake, CUSTOMER).count("Ответ, переживший выключение") == 1
+            await wait_until(settled, "the answer sent and recorded", 120)
+            answers = texts_to(fake, CUSTOMER).count(ANSWER)
+            assert answers == 1 or (answers == 2 and (str(CUSTOMER), ANSWER) in doubtful(db))
             assert len(fake.topics[OPS]) == 1
             cards = [m for m in fake.sent_messages(OPS) if "Обращение №1" in m.get("text", "")]
-            assert len(cards) == 1
+            assert len(cards) == 1 or (len(cards) == 2 and 1 in cards_in_doubt(db)), cards
         finally:
             if process.returncode is None:
                 process.send_signal(signal.SIGTERM)
@@ -215,8 +230,9 @@ async def test_twenty_kills_mid_burst_lose_nothing_and_repeat_only_in_doubt(
     assert figures["operator_replies_repeated_not_in_doubt"] == 0, figures
     assert figures["operator_replies_out_of_order"] == 0, figures
     assert figures["operator_replies_repeated"] <= 1, figures
-    assert figures["topics_open_per_case"] == 1, figures
     assert figures["cards_repeated_not_in_doubt"] == 0, figures
+    assert figures["cases_without_their_card_in_their_topic"] == 0, figures
+    assert figures["posts_in_orphan_topics"] == 0, figures
 
 
 async def kill_mid_bursts(
@@ -296,14 +312,8 @@ def repeats(
         if "Канал:" in str(m.get("text", "")) and (match := CARD.search(str(m["text"])))
     )
     cards_repeated = [ticket for ticket, n in cards.items() if n > 1]
-    cards_in_doubt = {
-        int(r["ticket_id"])
-        for r in rows(
-            db, "SELECT ticket_id FROM outbox WHERE in_doubt = 1 AND kind = 'ticket_opened'"
-        )
-    }
     cases = rows(db, "SELECT COUNT(*) AS n FROM tickets")[0]["n"]
-    open_topics = [t for t in fake.topics[OPS].values() if not t.get("closed")]
+    topics = topic_figures(fake, db)
     found = rows(db, "SELECT progress FROM outbox WHERE in_doubt = 1 AND channel = 'telegram'")
     return {
         "kills": KILLS,
@@ -316,12 +326,55 @@ def repeats(
         "operator_replies_repeated_not_in_doubt": replies_not_in_doubt,
         "operator_replies_out_of_order": out_of_order,
         "cards_repeated": len(cards_repeated),
-        "cards_repeated_not_in_doubt": len(set(cards_repeated) - cards_in_doubt),
-        "topics_created": len(fake.topics[OPS]),
+        "cards_repeated_not_in_doubt": len(set(cards_repeated) - cards_in_doubt(db)),
         "cases": cases,
-        "topics_open_per_case": len(open_topics) / cases,
+        **topics,
         "in_doubt": len(in_doubt),
     }
+
+
+def cards_in_doubt(db: str) -> set[int]:
+    """The cases whose card (the `ticket_opened` post) the outbox marked in doubt."""
+    return {
+        int(r["ticket_id"])
+        for r in rows(
+            db, "SELECT ticket_id FROM outbox WHERE in_doubt = 1 AND kind = 'ticket_opened'"
+        )
+    }
+
+
+def topic_figures(fake: FakeTelegramAPI, db: str) -> dict[str, int]:
+    """Every case's card in the topic the bot recorded for its customer; the topics created
+    but never recorded (a kill between createForumTopic and its record: orphans, which the
+    Bot API gives no way to list) must hold no post, or something would be lost there."""
+    recorded = {
+        int(r["thread_id"]): int(r["user_id"])
+        for r in rows(
+            db,
+            "SELECT c.user_id, t.thread_id FROM operator_threads t "
+            "JOIN conversations c ON c.id = t.conversation_id",
+        )
+    }
+    cases = rows(
+        db, "SELECT t.id, c.user_id FROM tickets t JOIN conversations c ON c.id = t.conversation_id"
+    )
+    thread_of = {user: thread for thread, user in recorded.items()}
+    missing = 0
+    for case in cases:
+        thread = thread_of.get(int(case["user_id"]))
+        texts = [] if thread is None else texts_in(fake, thread)
+        missing += not any(f"Обращение №{case['id']}" in text for text in texts)
+    orphans = [thread for thread in fake.topics[OPS] if thread not in recorded]
+    return {
+        "topics_created": len(fake.topics[OPS]),
+        "orphan_topics": len(orphans),
+        "posts_in_orphan_topics": sum(len(texts_in(fake, thread)) for thread in orphans),
+        "cases_without_their_card_in_their_topic": missing,
+    }
+
+
+def texts_in(fake: FakeTelegramAPI, thread: int) -> list[str]:
+    return [str(m.get("text") or m.get("caption") or "") for m in fake.sent_messages(OPS, thread)]
 
 
 async def topic_of_each(db: str, chats: list[int]) -> dict[int, int]:
