@@ -11,7 +11,7 @@ import pytest
 from conftest import Collector, Customer, bot_answers_delivered, outbox_items
 
 from core.desk.roles import Operator
-from core.events import Ack, ConflictMarked, CustomerMessage, Delivered, encode
+from core.events import Ack, ConflictMarked, CustomerMessage, Delivered, Undelivered, encode
 from core.runtime.delivery import PermanentFailure, RetryLater, merge_customer_messages
 from core.storage import OutboxItem
 from core.storage.workers import LIVE_FOR
@@ -178,7 +178,7 @@ async def test_backoff_is_capped(core, clock):
     await core.delivery.run_once()
     row = next(o for o in await outbox_items(core) if o["kind"] == "reply")
     assert row["status"] == "pending" and row["attempts"] == 7
-    assert row["next_attempt_at"] == pytest.approx(clock.now() + 128)
+    assert row["next_attempt_at"] - clock.now() == pytest.approx(128)
 
 
 async def test_customer_messages_merged_for_operators(core):
@@ -351,3 +351,28 @@ async def test_run_forever_delivers_and_stops(core):
     stop.set()
     await asyncio.wait_for(worker, 2)
     assert telegram.texts() == ["ответ"]
+
+
+async def test_an_undelivered_reply_names_the_operators_message(core):
+    """The notice of a reply that could not be delivered carries the operator's message
+    (its ack), so the group marks that very message as not delivered."""
+    _, ticket = await open_ticket(core)
+    await core.desk.reply(ticket.id, OLGA, "ответ", ack=Ack(-100, 7))
+    core.delivery.register(TELEGRAM, Collector(fail=lambda item: PermanentFailure("blocked")))
+    operators = Collector()
+    core.delivery.register(OPERATORS, operators)
+    await drain(core)
+    (notice,) = [i for i in operators.items if i.kind == "notice"]
+    assert notice.event == Undelivered(ticket.id, reason="blocked", ack=Ack(-100, 7))
+
+
+@pytest.mark.parametrize("settings_overrides", [{"delivery_max_attempts": 20}])
+async def test_backoff_stops_growing_at_five_minutes(core, clock):
+    _, ticket = await open_ticket(core)
+    await core.desk.reply(ticket.id, OLGA, "ответ")
+    await core.storage.db.execute("UPDATE outbox SET attempts = 9 WHERE kind = 'reply'")
+    core.delivery.register(TELEGRAM, Collector(fail=lambda item: OSError("down")))
+    await core.delivery.run_once()
+    row = next(o for o in await outbox_items(core) if o["kind"] == "reply")
+    assert row["status"] == "pending" and row["attempts"] == 10
+    assert row["next_attempt_at"] - clock.now() == pytest.approx(300)  # not 2 ** 10
