@@ -17,7 +17,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bots.telegram.intake import WebhookEndpoint, poll
+from bots.telegram.intake import WebhookEndpoint, partition_of, poll
 from core.runtime.intake import (
     KEEP_IDLE_LEASE,
     MAX_ATTEMPTS,
@@ -449,3 +449,37 @@ async def test_the_webhook_answers_503_until_the_update_is_stored(storage):
             assert stored.status == 200
         await intake.drain()
     assert [u["update_id"] for u in seen] == [7001]
+
+
+@pytest.mark.parametrize(
+    ("update", "partition"),
+    [
+        ({"message": {"chat": {"id": 5}, "text": "a"}}, "tg:5"),
+        # A topic's messages are in order among themselves, not with the rest of the group.
+        (
+            {"message": {"chat": {"id": -9}, "message_thread_id": 3, "is_topic_message": True}},
+            "tg:-9:3",
+        ),
+        # A reply thread outside a forum is no topic: the chat's own order.
+        ({"message": {"chat": {"id": -9}, "message_thread_id": 3}}, "tg:-9"),
+        ({"callback_query": {"from": {"id": 8}, "message": {"chat": {"id": -9}}}}, "tg:-9"),
+        ({"callback_query": {"from": {"id": 8}, "inline_message_id": "x"}}, "tg:8"),
+        ({"chat_member": {"chat": {"id": -9}}}, "tg:-9"),
+        ({"my_chat_member": "not an object"}, "tg:other"),
+        ({"poll": {"id": "1"}}, "tg:other"),
+    ],
+)
+def test_updates_are_ordered_per_chat_or_topic(update, partition):
+    assert partition_of({"update_id": 1, **update}) == partition
+
+
+async def test_the_webhook_refuses_what_is_no_update(storage):
+    intake = Intake(storage, "w-test")
+    endpoint = WebhookEndpoint(intake, secret=None)
+    app = web.Application()
+    app.router.add_post("/hook", endpoint.handle)
+    async with TestServer(app) as server, aiohttp.ClientSession() as client:
+        url = str(server.make_url("/hook"))
+        for body in (b"{not json", b'{"message": {}}', b'[{"update_id": 1}]'):
+            async with client.post(url, data=body) as refused:
+                assert refused.status == 400, body  # not 503: Telegram would repeat it
