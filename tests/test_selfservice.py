@@ -434,3 +434,17 @@ async def test_a_service_that_raises_while_acting_offers_a_retry(shop, make_core
     assert done[0].text.startswith(f"Готово: заказ {PLACED} отменён.")
     assert shop.performed == [(PLACED, "cancel", {})]
     await service.close()
+
+
+async def test_a_choice_one_past_the_last_is_answered_and_does_nothing(shop, shop_core):
+    """A forged date button numbered one past the offered dates: answered as an unknown
+    button, and the offer still takes a real choice."""
+    customer = Customer(shop_core)
+    dates = await customer.press(f"act:go:change_date:{PLACED}")
+    picks = [p for p in flat_ids(dates[0]) if p.startswith("act:pick:")]
+    offer_id = picks[0].split(":")[2]
+    forged = await customer.press(f"act:pick:{offer_id}:{len(picks)}")
+    assert forged[0].text == shop_core.kb.texts.get("unknown_button")
+    confirm = await customer.press(picks[0])
+    await customer.press(button(confirm[0], "act:yes:"))
+    assert shop.performed == [(PLACED, "change_date", {"delivery_date": "2026-01-06"})]
