@@ -483,3 +483,28 @@ async def test_the_webhook_refuses_what_is_no_update(storage):
         for body in (b"{not json", b'{"message": {}}', b'[{"update_id": 1}]'):
             async with client.post(url, data=body) as refused:
                 assert refused.status == 400, body  # not 503: Telegram would repeat it
+
+
+async def test_polling_goes_on_after_telegram_asks_to_wait(storage):
+    seen: list[dict[str, Any]] = []
+
+    async def handler(update: dict[str, Any], _attempts: int) -> None:
+        seen.append(update)
+
+    async with FakeTelegramAPI() as fake:
+        intake = Intake(storage, "w-test")
+        intake.register(TELEGRAM, handler)
+        session = AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url))
+        bot = Bot(fake.token, session=session)
+        stop = asyncio.Event()
+        fake.fail_next("getUpdates", code=429, retry_after=1)
+        polling = asyncio.create_task(poll(bot, intake, ["message"], stop))
+        try:
+            await until(lambda: any(error[1] == 429 for error in fake.errors), "the 429")
+            fake.private_message(CHAT, "после паузы")
+            await until(lambda: applied_texts(seen) == ["после паузы"], "the message applied")
+            assert not polling.done()
+        finally:
+            stop.set()
+            await asyncio.wait_for(polling, 60)
+            await session.close()
