@@ -11,11 +11,19 @@ import pytest
 from conftest import Collector, Customer, bot_answers_delivered, outbox_items
 
 from core.desk.roles import Operator
-from core.events import Ack, ConflictMarked, CustomerMessage, Delivered, Undelivered, encode
+from core.events import (
+    Ack,
+    ConflictMarked,
+    CustomerMessage,
+    CustomerReply,
+    Delivered,
+    Undelivered,
+    encode,
+)
 from core.runtime.delivery import PermanentFailure, RetryLater, merge_customer_messages
 from core.storage import OutboxItem
 from core.storage.workers import LIVE_FOR
-from core.types import OPERATORS, TELEGRAM, VK, Attachment
+from core.types import OPERATORS, TELEGRAM, VK, Attachment, Reply
 
 OLGA = Operator("op-olga", "Ольга")
 
@@ -376,3 +384,23 @@ async def test_backoff_stops_growing_at_five_minutes(core, clock):
     row = next(o for o in await outbox_items(core) if o["kind"] == "reply")
     assert row["status"] == "pending" and row["attempts"] == 10
     assert row["next_attempt_at"] - clock.now() == pytest.approx(300)  # not 2 ** 10
+
+
+async def test_dispatch_sends_only_what_this_process_claimed(core, clock):
+    """An item in another process's hands is never sent from here, even when handed to
+    `dispatch`: the other process sends it (or it is claimed again once that one dies)."""
+    telegram = Collector()
+    core.delivery.register(TELEGRAM, telegram)
+    outbox, me = core.storage.outbox, core.delivery.worker_id
+    theirs = await outbox.add(
+        TELEGRAM, "77", CustomerReply(Reply("чужое")), clock.now(), claimed_by="w-other"
+    )
+    mine = await outbox.add(
+        TELEGRAM, "77", CustomerReply(Reply("своё")), clock.now(), claimed_by=me
+    )
+    core.delivery.dispatch([theirs, mine])  # one recipient: one queue, in this order
+    deadline = asyncio.get_running_loop().time() + 60
+    while "своё" not in telegram.texts():
+        assert asyncio.get_running_loop().time() < deadline, "the own item was never sent"
+        await asyncio.sleep(0.01)
+    assert telegram.texts() == ["своё"]  # the other process's item, queued first, skipped
