@@ -45,6 +45,7 @@ HANDOFF = "позовите оператора"
 REPLIES_PER_BURST = 3  # operators' replies per burst
 CARD = re.compile(r"Обращение №(\d+)")  # in a case's card (the post that names the channel)
 ANSWER = "Ответ, переживший выключение"
+WAIT = 120  # seconds: a deadline for a loaded machine, not a measure of speed
 
 
 async def start_process(
@@ -126,8 +127,10 @@ async def wait_until(check, what: str, limit: float) -> None:
 
 
 @pytest.mark.timeout(600)
-async def test_sigkill_mid_dialog_and_mid_delivery(tmp_path, database_url):
+async def test_sigkill_mid_dialog_and_mid_delivery(tmp_path, database_url, classifier):
     db = database_url
+    models = tmp_path / "data" / "models"  # the model ready: no training inside a deadline
+    classifier.save(models / f"intent-model-{classifier.fingerprint}.pkl")
     async with FakeTelegramAPI() as fake:
         fake.add_chat(OPS, is_forum=True)
         process = await start_process(tmp_path, fake, db)
@@ -135,21 +138,27 @@ async def test_sigkill_mid_dialog_and_mid_delivery(tmp_path, database_url):
             # Mid-dialog: the bot asked for the order number, then the plug is pulled.
             fake.private_message(CUSTOMER, "где мой заказ")
             await fake.wait_for(
-                "sendMessage", lambda p: p["chat_id"] == CUSTOMER and "номер" in p["text"]
+                "sendMessage",
+                lambda p: p["chat_id"] == CUSTOMER and "номер" in p["text"],
+                timeout=WAIT,
             )
             await kill(process)
             process = await start_process(tmp_path, fake, db)
             fake.private_message(CUSTOMER, "12345678-0001")
             await fake.wait_for(
-                "sendMessage", lambda p: p["chat_id"] == CUSTOMER and "Статус" in p["text"]
+                "sendMessage",
+                lambda p: p["chat_id"] == CUSTOMER and "Статус" in p["text"],
+                timeout=WAIT,
             )
 
             # Mid-delivery: a case, an operator's answer refused with 429, the plug pulled
             # while the answer waits in the outbox.
             fake.private_message(CUSTOMER, "позовите оператора")
-            await fake.wait_for("createForumTopic")
+            await fake.wait_for("createForumTopic", timeout=WAIT)
             await fake.wait_for(
-                "sendMessage", lambda p: p["chat_id"] == OPS and "Обращение №1" in str(p["text"])
+                "sendMessage",
+                lambda p: p["chat_id"] == OPS and "Обращение №1" in str(p["text"]),
+                timeout=WAIT,
             )
             thread = next(iter(fake.topics[OPS]))
             # The retry is 10 s away: the kill lands while the answer waits, however slow
