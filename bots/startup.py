@@ -50,11 +50,16 @@ def settings_and_logging() -> Settings | None:
     """The settings, with logging to stderr at LOG_LEVEL in LOG_FORMAT; None after
     reporting every problem."""
     from config.settings import SettingsError, load_settings
+    from core.clock import clock_from_environment
 
     try:
         settings = load_settings()
+        clock_from_environment()  # SUPPORTBOT_CLOCK_START, when set, must be an instant
     except SettingsError as exc:
         report_problems(exc.problems)
+        return None
+    except ValueError as exc:
+        report_problems([str(exc)])
         return None
     logs.setup(settings.log_level, settings.log_format, settings.secrets())
     return settings

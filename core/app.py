@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from core.abuse.guard import Guard
 from core.abuse.limits import LimitPolicy
 from core.abuse.spam import load_rules
-from core.clock import Clock, SystemClock
+from core.clock import Clock, clock_from_environment
 from core.conversation.clarify import Feedback
 from core.conversation.dialog import Dialog, DialogPolicy
 from core.conversation.engine import Engine
@@ -209,7 +209,7 @@ async def build_core(
     """Open the database, load the knowledge base and the intent model, and wire the
     parts; `clock`, `orders` and `classifier` replace the real ones (tests, benchmarks);
     `on_stage` hears what the start waits for now (`/readyz` says it)."""
-    clock = clock or SystemClock()
+    clock = clock or clock_from_environment()
     kb = KnowledgeBase.load(Path(settings.knowledge_dir), shop=settings.shop_name)
     on_stage("the database")
     storage = await open_storage(settings.database_url, settings.database_wait_seconds)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Protocol
+
+# An ISO 8601 instant with its UTC offset: the process's clock starts there (see below).
+CLOCK_START = "SUPPORTBOT_CLOCK_START"
 
 
 class Clock(Protocol):
@@ -43,3 +49,26 @@ class ManualClock:
 
     def set(self, timestamp: float) -> None:
         self._now = timestamp
+
+
+def clock_from_environment(environ: Mapping[str, str] = os.environ) -> Clock:
+    """The real clock; with `SUPPORTBOT_CLOCK_START=2026-01-01T12:00:00+03:00`, real time
+    shifted to start at that instant. Tests that start `python -m bots` set it, so that
+    working hours, weekdays and dates in the process are the same whenever and wherever
+    the suite runs; it is also a way to try working hours or SLA alerts by hand."""
+    value = environ.get(CLOCK_START, "").strip()
+    return ShiftedClock(parse_instant(value)) if value else SystemClock()
+
+
+def parse_instant(value: str) -> float:
+    """Seconds since the epoch of an ISO 8601 instant that names its offset."""
+    try:
+        start: datetime | None = datetime.fromisoformat(value)
+    except ValueError:
+        start = None
+    if start is None or start.tzinfo is None:
+        raise ValueError(
+            f"{CLOCK_START}: expected an ISO 8601 instant with its UTC offset, "
+            f"e.g. 2026-01-05T12:00:00+03:00; got {value!r}"
+        )
+    return start.timestamp()

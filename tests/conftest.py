@@ -17,7 +17,7 @@ import pytest
 
 from config.settings import Settings, load_settings
 from core.app import Core, build_core, classifier_for
-from core.clock import ManualClock
+from core.clock import CLOCK_START, ManualClock, ShiftedClock
 from core.knowledge.base import KnowledgeBase
 from core.nlu import IntentClassifier
 from core.storage import OutboxItem, Storage
@@ -35,6 +35,14 @@ _SETTING_VARS = {name.upper() for name in Settings.model_fields}
 for _name in list(os.environ):
     if _name.upper() in _SETTING_VARS:
         del os.environ[_name]
+
+# One clock everywhere: a core built without a clock of the test's own, and every process a
+# test starts (`python -m bots`, `supportbot …`, which inherit this variable), runs on real
+# time shifted to start at that weekday noon — never on the machine's hour, day or zone.
+os.environ[CLOCK_START] = datetime.fromtimestamp(WORK_TIME, UTC).isoformat()
+# The same clock, running: a test that stops and starts processes on one database starts
+# each on its `now()`, so that a later process never sees earlier stamps in its future.
+TESTS_CLOCK = ShiftedClock(WORK_TIME)
 
 
 def make_settings(tmp: Path, **overrides: Any) -> Settings:
@@ -56,8 +64,12 @@ def kb() -> KnowledgeBase:
 
 @pytest.fixture(scope="session")
 def classifier(tmp_path_factory: pytest.TempPathFactory, kb: KnowledgeBase) -> IntentClassifier:
-    """The intent model, trained once for the whole session (as build_core would)."""
-    settings = make_settings(tmp_path_factory.mktemp("model"))
+    """The intent model, trained once for the whole session (as build_core would). With
+    SUPPORTBOT_TEST_MODEL_DIR set, its cache lives there across sessions (the mutation
+    runs start pytest hundreds of times; the model is loaded, not trained, each time)."""
+    kept = os.environ.get("SUPPORTBOT_TEST_MODEL_DIR")
+    folder = Path(kept) if kept else tmp_path_factory.mktemp("model")
+    settings = make_settings(folder)
     return classifier_for(settings, kb)
 
 
@@ -149,6 +161,14 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Figures a test measured (`record_property("pull_the_plug", …)`), shown after the run."""
+    for report in terminalreporter.getreports("passed") + terminalreporter.getreports("failed"):
+        for name, value in getattr(report, "user_properties", []):
+            if name == "pull_the_plug":
+                terminalreporter.write_line(f"{report.nodeid}: {value}")
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_url" in metafunc.fixturenames:
         only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
@@ -169,17 +189,51 @@ def settings(tmp_path: Path, settings_overrides: dict[str, Any], database_url: s
     return make_settings(tmp_path, **{"database_url": database_url, **settings_overrides})
 
 
+@pytest.fixture
+def settings_with(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
+    """Settings with a test's own overrides, on the test's database (SQLite or PostgreSQL:
+    a `[postgresql]` variant must never fall back to a SQLite file)."""
+
+    def build(**overrides: Any) -> Settings:
+        return make_settings(tmp_path, **{"database_url": database_url, **overrides})
+
+    return build
+
+
+def backend_of(request: pytest.FixtureRequest) -> str | None:
+    """The database a parametrised test runs on (`sqlite`, `postgresql`), or None."""
+    callspec = getattr(request.node, "callspec", None)
+    return callspec.params.get("database_url") if callspec is not None else None
+
+
+@pytest.fixture
+def bots_on_the_test_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Bots started by `tests.telegram_harness` and `tests.vk_helpers` run on the test's
+    database: a module that uses this fixture (`pytestmark =
+    pytest.mark.usefixtures(...)`) runs its end-to-end tests on SQLite and on PostgreSQL."""
+    from tests import telegram_harness, vk_helpers
+
+    monkeypatch.setattr(telegram_harness, "DEFAULT_DATABASE", database_url)
+    monkeypatch.setattr(vk_helpers, "DEFAULT_DATABASE", database_url)
+    return database_url
+
+
 CoreFactory = Callable[..., Awaitable[Core]]
 
 
 @pytest.fixture
 async def make_core(
-    settings: Settings, classifier: IntentClassifier, clock: ManualClock
+    request: pytest.FixtureRequest,
+    settings: Settings,
+    classifier: IntentClassifier,
+    clock: ManualClock,
 ) -> AsyncIterator[CoreFactory]:
     """Builds cores on the test's database file (a restart is a second call); all are
-    closed at teardown unless the test closed them already."""
+    closed at teardown unless the test closed them already. A core built on another
+    database than the test's variant names fails the test."""
     built: list[Core] = []
     closed: set[int] = set()
+    backend = backend_of(request)
 
     async def factory(**kwargs: Any) -> Core:
         core = await build_core(
@@ -188,6 +242,9 @@ async def make_core(
             clock=kwargs.pop("clock", clock),
             **kwargs,
         )
+        if backend is not None and core.storage.dialect != backend:
+            await core.close()
+            pytest.fail(f"the [{backend}] variant built a core on {core.storage.dialect}")
         original_close = core.close
 
         async def close_once() -> None:

@@ -30,8 +30,12 @@ async def settle(fake: FakeTelegramAPI, core: Core, limit: float = 20.0) -> None
     queued at the fake, no update pending in the intake, no outbox item due."""
     deadline = time.monotonic() + limit
     while True:
-        await core.intake.drain()
-        await core.delivery.idle()
+        # Wait for what is being applied and sent now, never past the deadline (a handler
+        # stuck in a loop of waits must fail the test here, not hang it), and never
+        # cancelling it.
+        busy_now = [*core.intake._active.values(), *core.delivery._tasks.values()]
+        if busy_now:
+            await asyncio.wait(busy_now, timeout=max(0.01, deadline - time.monotonic()))
         inbox = await core.storage.db.fetchone(
             "SELECT COUNT(*) AS n FROM inbox WHERE status = 'pending'"
         )
@@ -41,15 +45,16 @@ async def settle(fake: FakeTelegramAPI, core: Core, limit: float = 20.0) -> None
         )
         busy = int(inbox["n"]) if inbox else 0
         busy += int(due["n"]) if due else 0
-        if not busy and not queued_updates(fake) and not core.delivery._tasks:
+        running = bool(core.intake._active or core.delivery._tasks)
+        if not busy and not running and not queued_updates(fake):
             return
         if time.monotonic() > deadline:
             rows = await core.storage.db.fetchall(
                 "SELECT id, kind, next_attempt_at, last_error FROM outbox WHERE status = 'pending'"
             )
             raise AssertionError(
-                f"not settled: {busy} busy, {queued_updates(fake)} queued updates, "
-                f"outbox {rows[:5]}"
+                f"not settled after {limit:.0f} s: {busy} busy, {running=}, "
+                f"{queued_updates(fake)} queued updates, outbox {rows[:5]}"
             )
         core.delivery.wake()
         await asyncio.sleep(0.02)

@@ -18,6 +18,10 @@ from tests.fakes.telegram_api import FakeTelegramAPI
 
 OPS = -1001234567890  # the operators' group
 CUSTOMER = 555001
+# The database of the bots a test starts when it names none (None: a SQLite file in the
+# test's folder). The `bots_on_the_test_database` fixture sets it to the test's own, so a
+# module that uses it runs on SQLite and on PostgreSQL.
+DEFAULT_DATABASE: str | None = None
 
 
 @dataclass
@@ -80,6 +84,8 @@ async def start_bot(
         "telegram_api_url": fake.base_url,
         "operators_chat_id": OPS,
     }
+    if DEFAULT_DATABASE is not None:
+        values["database_url"] = DEFAULT_DATABASE
     values.update(overrides)
     settings = make_settings(tmp_path, **values)
     # Working hours, dates and weekdays the same whenever the suite runs (a weekday noon).

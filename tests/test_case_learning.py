@@ -24,7 +24,7 @@ from tests.case_helpers import (
     seed_model_cache,
     small_nlu_dir,
 )
-from tests.conftest import Customer, db_rows, make_settings
+from tests.conftest import Customer, db_rows
 from tests.telegram_harness import CUSTOMER, telegram_bot
 
 GIBBERISH = "зщшгнекуц фывапр"
@@ -128,10 +128,12 @@ async def test_label_without_customer_text_is_refused(core):
     assert "order_status" in INTENTS
 
 
-async def test_train_publishes_a_model_that_a_running_bot_picks_up(make_core, kb, tmp_path):
+async def test_train_publishes_a_model_that_a_running_bot_picks_up(
+    make_core, kb, tmp_path, settings_with
+):
     # A smaller copy of the shipped phrases keeps the retraining under a second; the
     # command, the labels, the publishing and the hot switch are the real ones.
-    settings = make_settings(tmp_path, nlu_dir=small_nlu_dir(tmp_path))
+    settings = settings_with(nlu_dir=small_nlu_dir(tmp_path))
     shipped = classifier_for(settings, kb)  # trained and cached as at start-up
     core = await make_core(settings=settings, classifier=shipped)
     old = core.dialog.classifier

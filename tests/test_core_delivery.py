@@ -11,11 +11,19 @@ import pytest
 from conftest import Collector, Customer, bot_answers_delivered, outbox_items
 
 from core.desk.roles import Operator
-from core.events import Ack, ConflictMarked, CustomerMessage, Delivered, encode
+from core.events import (
+    Ack,
+    ConflictMarked,
+    CustomerMessage,
+    CustomerReply,
+    Delivered,
+    Undelivered,
+    encode,
+)
 from core.runtime.delivery import PermanentFailure, RetryLater, merge_customer_messages
 from core.storage import OutboxItem
 from core.storage.workers import LIVE_FOR
-from core.types import OPERATORS, TELEGRAM, VK, Attachment
+from core.types import OPERATORS, TELEGRAM, VK, Attachment, Reply
 
 OLGA = Operator("op-olga", "Ольга")
 
@@ -75,7 +83,7 @@ async def test_retry_later_keeps_the_item_and_the_order(core, clock):
     assert telegram.calls == 1  # the second waits behind the first
     pending = [o for o in await outbox_items(core, "pending") if o["kind"] == "reply"]
     assert [json.loads(o["payload"])["reply"]["text"] for o in pending] == ["первый", "второй"]
-    assert pending[0]["next_attempt_at"] == pytest.approx(clock.now() + 30)
+    assert pending[0]["next_attempt_at"] - clock.now() == pytest.approx(30)
     assert pending[0]["last_error"] == "429"
     flood["on"] = False
     # Not due yet: nothing is attempted, not even the second item.
@@ -147,14 +155,14 @@ async def test_generic_error_backs_off_then_dead(core, clock, settings_overrides
     await core.delivery.run_once()
     row = await reply_row()
     assert row["status"] == "pending" and row["attempts"] == 1
-    assert row["next_attempt_at"] == pytest.approx(clock.now() + 2)
+    assert row["next_attempt_at"] - clock.now() == pytest.approx(2)
     clock.advance(1)
     assert await core.delivery.run_once() == 0  # still backing off
     clock.advance(1)
     await core.delivery.run_once()
     row = await reply_row()
     assert row["status"] == "pending" and row["attempts"] == 2
-    assert row["next_attempt_at"] == pytest.approx(clock.now() + 4)
+    assert row["next_attempt_at"] - clock.now() == pytest.approx(4)
     clock.advance(4)
     await core.delivery.run_once()
     row = await reply_row()
@@ -178,7 +186,7 @@ async def test_backoff_is_capped(core, clock):
     await core.delivery.run_once()
     row = next(o for o in await outbox_items(core) if o["kind"] == "reply")
     assert row["status"] == "pending" and row["attempts"] == 7
-    assert row["next_attempt_at"] == pytest.approx(clock.now() + 128)
+    assert row["next_attempt_at"] - clock.now() == pytest.approx(128)
 
 
 async def test_customer_messages_merged_for_operators(core):
@@ -351,3 +359,48 @@ async def test_run_forever_delivers_and_stops(core):
     stop.set()
     await asyncio.wait_for(worker, 2)
     assert telegram.texts() == ["ответ"]
+
+
+async def test_an_undelivered_reply_names_the_operators_message(core):
+    """The notice of a reply that could not be delivered carries the operator's message
+    (its ack), so the group marks that very message as not delivered."""
+    _, ticket = await open_ticket(core)
+    await core.desk.reply(ticket.id, OLGA, "ответ", ack=Ack(-100, 7))
+    core.delivery.register(TELEGRAM, Collector(fail=lambda item: PermanentFailure("blocked")))
+    operators = Collector()
+    core.delivery.register(OPERATORS, operators)
+    await drain(core)
+    (notice,) = [i for i in operators.items if i.kind == "notice"]
+    assert notice.event == Undelivered(ticket.id, reason="blocked", ack=Ack(-100, 7))
+
+
+@pytest.mark.parametrize("settings_overrides", [{"delivery_max_attempts": 20}])
+async def test_backoff_stops_growing_at_five_minutes(core, clock):
+    _, ticket = await open_ticket(core)
+    await core.desk.reply(ticket.id, OLGA, "ответ")
+    await core.storage.db.execute("UPDATE outbox SET attempts = 9 WHERE kind = 'reply'")
+    core.delivery.register(TELEGRAM, Collector(fail=lambda item: OSError("down")))
+    await core.delivery.run_once()
+    row = next(o for o in await outbox_items(core) if o["kind"] == "reply")
+    assert row["status"] == "pending" and row["attempts"] == 10
+    assert row["next_attempt_at"] - clock.now() == pytest.approx(300)  # not 2 ** 10
+
+
+async def test_dispatch_sends_only_what_this_process_claimed(core, clock):
+    """An item in another process's hands is never sent from here, even when handed to
+    `dispatch`: the other process sends it (or it is claimed again once that one dies)."""
+    telegram = Collector()
+    core.delivery.register(TELEGRAM, telegram)
+    outbox, me = core.storage.outbox, core.delivery.worker_id
+    theirs = await outbox.add(
+        TELEGRAM, "77", CustomerReply(Reply("чужое")), clock.now(), claimed_by="w-other"
+    )
+    mine = await outbox.add(
+        TELEGRAM, "77", CustomerReply(Reply("своё")), clock.now(), claimed_by=me
+    )
+    core.delivery.dispatch([theirs, mine])  # one recipient: one queue, in this order
+    deadline = asyncio.get_running_loop().time() + 60
+    while "своё" not in telegram.texts():
+        assert asyncio.get_running_loop().time() < deadline, "the own item was never sent"
+        await asyncio.sleep(0.01)
+    assert telegram.texts() == ["своё"]  # the other process's item, queued first, skipped

@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from conftest import Customer, all_text, flat_ids, make_settings, outbox_items
+from conftest import Customer, all_text, flat_ids, outbox_items
 
 from core import buttons
 from core.clock import ManualClock
@@ -395,9 +395,9 @@ async def test_vip_complaint_is_first_in_queue(core, clock, settings_overrides):
     assert next(t.id for t in await core.desk.queue()) == vip_ticket.id
 
 
-async def test_vip_from_settings_via_environment(tmp_path, make_core, monkeypatch):
+async def test_vip_from_settings_via_environment(settings_with, make_core, monkeypatch):
     monkeypatch.setenv("VIP_TELEGRAM_IDS", "5, 6")
-    settings = make_settings(tmp_path)
+    settings = settings_with()
     assert settings.vip_telegram_ids == ["5", "6"]
     core = await make_core(settings=settings)
     customer = Customer(core, user_id="6")

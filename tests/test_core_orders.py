@@ -12,7 +12,7 @@ import pytest
 import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from conftest import REPO, WORK_TIME, Customer, flat_ids, make_settings
+from conftest import REPO, WORK_TIME, Customer, flat_ids
 
 from core import buttons
 from core.clock import ManualClock
@@ -395,10 +395,9 @@ async def shop() -> AsyncIterator[tuple[ShopApi, str]]:
 
 
 @pytest.fixture
-async def api_core(shop, make_core, tmp_path):
+async def api_core(shop, make_core, settings_with):
     api, url = shop
-    settings = make_settings(
-        tmp_path,
+    settings = settings_with(
         orders_api_url=url + "/",
         orders_api_timeout=0.5,
         orders_api_token="s3cret",

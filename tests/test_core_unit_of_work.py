@@ -5,6 +5,7 @@ worker ids), as replicas would be."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +144,26 @@ async def test_the_group_budget_holds_for_every_process_together(make_core, cloc
     assert all(0 < wait <= 60 for wait in waits if wait)
     clock.advance(61)
     assert await reserve(first) == 0  # the window moved on
+
+
+async def test_a_turn_keeps_what_a_nameless_update_does_not_say_and_marks_the_bots_replies(
+    make_core, settings
+):
+    """A later update without the customer's name or profile (a button press, a channel
+    that sends neither) keeps what was saved; every answer the engine queues is the
+    bot's own (the console shows it so, and operators' replies are told apart by it)."""
+    core = await make_core()
+    first = Inbound(
+        TELEGRAM, "509", text="привет", name="Анна", profile_url="https://t.me/anna_k",
+        external_id="tg:509:1",
+    )  # fmt: skip
+    await core.engine.handle(first)
+    await core.engine.handle(Inbound(TELEGRAM, "509", text="где мой заказ", external_id="tg:509:2"))
+    conv = await Customer(core, user_id="509").conversation()
+    assert (conv.name, conv.profile_url) == ("Анна", "https://t.me/anna_k")
+    rows = db_rows(settings, "SELECT payload FROM outbox WHERE recipient = '509'")
+    payloads = [
+        json.loads(r["payload"]) if isinstance(r["payload"], str) else r["payload"] for r in rows
+    ]
+    assert len(payloads) >= 2
+    assert all(payload.get("from") == "bot" for payload in payloads), payloads

@@ -18,7 +18,6 @@ from bots.health import Health
 from bots.main import serve
 from core.events import CustomerReply
 from core.types import Reply
-from tests.conftest import make_settings
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 OPS = -1004000000001
@@ -56,12 +55,11 @@ async def until(check, limit: float = 30.0) -> None:
     raise AssertionError("condition not reached")
 
 
-async def test_polling_mode_health_port(tmp_path, make_core):
+async def test_polling_mode_health_port(settings_with, make_core):
     port = free_port()
     async with FakeTelegramAPI() as fake:
         fake.add_chat(OPS, is_forum=True)
-        settings = make_settings(
-            tmp_path,
+        settings = settings_with(
             telegram_bot_token=fake.token,
             telegram_api_url=fake.base_url,
             operators_chat_id=OPS,
@@ -160,11 +158,10 @@ async def test_readiness_says_what_is_missing(core):
         await health.stop()
 
 
-async def test_webhook_mode_serves_them_on_the_webhook_port(tmp_path, make_core):
+async def test_webhook_mode_serves_them_on_the_webhook_port(settings_with, make_core):
     port = free_port()
     async with FakeTelegramAPI() as fake:
-        settings = make_settings(
-            tmp_path,
+        settings = settings_with(
             telegram_bot_token=fake.token,
             telegram_api_url=fake.base_url,
             telegram_webhook_url="https://bot.example.com",

@@ -32,6 +32,10 @@ from conftest import REPO
 
 from tests.fakes.telegram_api import FakeTelegramAPI
 
+# Building a base with debootstrap and the image may take far longer than the suite's
+# default timeout; every docker command has its own limit.
+pytestmark = pytest.mark.timeout(3000)
+
 BASE = "supportbot-test-base:bookworm"
 IMAGE = "supportbot:test"
 OPS = -1004000000020

@@ -31,11 +31,15 @@ import uuid
 from pathlib import Path
 
 import aiohttp
+import pytest
 import yaml
 from case_helpers import small_nlu_dir
 from conftest import REPO, pg_database_url, run_sync
 
 from tests.fakes.telegram_api import FakeTelegramAPI
+
+# Twenty rounds of processes started together: longer than the suite's default timeout.
+pytestmark = pytest.mark.timeout(1500)
 
 ROUNDS = 20
 BOTS = 3

@@ -35,6 +35,9 @@ from tests.conftest import pg_database_url, run_sync
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.vk_api import FakeVKAPI
 
+# Three replicas started, driven and killed: longer than the suite's default timeout.
+pytestmark = pytest.mark.timeout(900)
+
 REPO = Path(__file__).resolve().parent.parent
 OPS = -1004000000001
 OPERATOR = 91

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import Customer, flat_ids, make_settings
+from conftest import Customer, flat_ids
 
 from core import buttons
 from core.app import Core
@@ -69,9 +69,9 @@ async def shop(clock) -> AsyncIterator[FakeOrderAPI]:
 
 
 @pytest.fixture
-async def shop_core(shop, make_core, tmp_path) -> Core:
-    settings = make_settings(
-        tmp_path, orders_api_url=shop.url, orders_api_timeout=2.0, orders_api_token=TOKEN
+async def shop_core(shop, make_core, settings_with) -> Core:
+    settings = settings_with(
+        orders_api_url=shop.url, orders_api_timeout=2.0, orders_api_token=TOKEN
     )
     return await make_core(settings=settings)
 
@@ -243,6 +243,23 @@ async def test_timeout_offers_a_retry_that_acts_once(shop, shop_core):
     assert outcomes == ["failed", "done"]
 
 
+async def test_a_retry_and_a_double_press_are_new_updates_with_the_same_key(shop, shop_core):
+    """Each press is an update of its own (its own external id, as a messenger numbers
+    them): the key must come from the offer, never from the update."""
+    customer = Customer(shop_core)
+    asked = await offer(customer, f"хочу отменить заказ {PLACED}", act.CANCEL, PLACED)
+    confirm = button(asked[0], "act:yes:")
+    shop.lose_answer_next = 1  # the shop cancels, but its answer is lost (502)
+    failed = await shop_core.engine.handle(customer.inbound(payload=confirm, external_id="cb:1"))
+    retry = flat_ids(failed[0])[0]  # «Повторить»
+    done = await shop_core.engine.handle(customer.inbound(payload=retry, external_id="cb:2"))
+    assert done[0].text.startswith(f"Готово: заказ {PLACED} отменён.")
+    await shop_core.engine.handle(customer.inbound(payload=confirm, external_id="cb:3"))
+    keys = [post["key"] for post in shop.posts()]
+    assert len(keys) >= 2 and len(set(keys)) == 1, keys
+    assert shop.performed == [(PLACED, "cancel", {})]
+
+
 async def test_a_lost_answer_and_a_retry_never_act_twice(shop, shop_core):
     customer = Customer(shop_core)
     asked = await offer(customer, f"хочу отменить заказ {PLACED}", act.CANCEL, PLACED)
@@ -355,3 +372,79 @@ async def test_the_demo_service_acts_in_the_console(core):
     assert "[бот] Готово: заказ 12345678-0002 отменён." in out.getvalue()
     order = await core.orders.get("12345678-0002")
     assert order.state == "cancelled"
+
+
+# ---------------------------------------------------------------------------- stale and forged
+async def test_a_stale_choice_after_choosing_changes_nothing(shop, shop_core):
+    """A date button pressed again after the confirmation was shown neither acts nor
+    changes what will be done: the confirmation still acts on the first choice."""
+    customer = Customer(shop_core)
+    dates = await customer.press(f"act:go:change_date:{PLACED}")
+    first, second = flat_ids(dates[0])[:2]
+    confirm = await customer.press(first)
+    stale = await customer.press(second)
+    assert stale[0].text == shop_core.kb.texts.get("unknown_button")
+    assert shop.performed == []
+    await customer.press(button(confirm[0], "act:yes:"))
+    assert shop.performed == [(PLACED, "change_date", {"delivery_date": "2026-01-06"})]
+
+
+@pytest.mark.parametrize(
+    "payload", [f"act:go:nonsense:{PLACED}", "act:go:cancel:", "act:yes:x", "act:yes:99"]
+)
+async def test_a_forged_button_is_answered_and_does_nothing(shop, shop_core, payload):
+    replies = await Customer(shop_core).press(payload)
+    assert replies[0].text == shop_core.kb.texts.get("unknown_button")
+    assert shop.posts() == []
+
+
+async def test_an_order_the_shop_does_not_know_or_cannot_look_up(shop, shop_core):
+    customer = Customer(shop_core)
+    missing = await customer.press("act:go:cancel:99999999-0009")
+    assert missing[0].text == shop_core.kb.texts.format("order_not_found", number="99999999-0009")
+    shop.fail_get_next = [503]
+    down = await customer.press(f"act:go:cancel:{PLACED}")
+    assert down[0].text == shop_core.kb.texts.format("order_service_down", number=PLACED)
+    assert buttons.OPERATOR in flat_ids(down[0])  # a way out
+    assert shop.posts() == []
+
+
+async def test_a_service_that_raises_while_acting_offers_a_retry(shop, make_core, settings_with):
+    """An order service may also raise `OrderServiceUnavailable` from `act` (the
+    contract allows it): the customer is offered a retry with the same key."""
+    from core.orders.http_api import HttpOrderService
+    from core.orders.service import OrderServiceUnavailable
+
+    class Raising(HttpOrderService):
+        raised = False
+
+        async def act(self, number, action, params, idempotency_key):
+            if not self.raised:
+                self.raised = True
+                raise OrderServiceUnavailable("the shop is down")
+            return await super().act(number, action, params, idempotency_key)
+
+    service = Raising(shop.url, timeout=2.0, token=TOKEN)
+    core = await make_core(settings=settings_with(), orders=service)
+    customer = Customer(core)
+    asked = await customer.press(f"act:go:cancel:{PLACED}")
+    failed = await customer.press(button(asked[0], "act:yes:"))
+    assert failed[0].text == core.kb.texts.get("selfservice.failed")
+    done = await customer.press(flat_ids(failed[0])[0])  # «Повторить»
+    assert done[0].text.startswith(f"Готово: заказ {PLACED} отменён.")
+    assert shop.performed == [(PLACED, "cancel", {})]
+    await service.close()
+
+
+async def test_a_choice_one_past_the_last_is_answered_and_does_nothing(shop, shop_core):
+    """A forged date button numbered one past the offered dates: answered as an unknown
+    button, and the offer still takes a real choice."""
+    customer = Customer(shop_core)
+    dates = await customer.press(f"act:go:change_date:{PLACED}")
+    picks = [p for p in flat_ids(dates[0]) if p.startswith("act:pick:")]
+    offer_id = picks[0].split(":")[2]
+    forged = await customer.press(f"act:pick:{offer_id}:{len(picks)}")
+    assert forged[0].text == shop_core.kb.texts.get("unknown_button")
+    confirm = await customer.press(picks[0])
+    await customer.press(button(confirm[0], "act:yes:"))
+    assert shop.performed == [(PLACED, "change_date", {"delivery_date": "2026-01-06"})]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, Customer, make_settings
+from conftest import REPO, Customer
 
 from config.settings import SettingsError, load_settings
 from core.knowledge.base import KnowledgeBase
@@ -83,8 +83,8 @@ def test_a_shop_may_use_its_name_in_any_text(tmp_path: Path):
     assert kb.texts.format("order_not_found", number="1-2") == "Ромашка не нашёл заказ 1-2."
 
 
-async def test_the_bot_introduces_itself_with_the_setting(make_core, tmp_path):
-    core = await make_core(settings=make_settings(tmp_path, shop_name="Ромашка"))
+async def test_the_bot_introduces_itself_with_the_setting(make_core, settings_with):
+    core = await make_core(settings=settings_with(shop_name="Ромашка"))
     [greeting] = await Customer(core).start()
     assert "Вас приветствует Ромашка." in greeting.text
     assert "{shop}" not in greeting.text

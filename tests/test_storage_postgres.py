@@ -1,14 +1,15 @@
 """The same storage code on PostgreSQL: migrations, the engine's flows, concurrent claims.
 
-Runs against a throw-away local server (tests/postgres_server.py); skipped, with the
-reason shown, on a machine without PostgreSQL.
+Runs against the session's throw-away local server (`pg_server` in conftest.py): skipped,
+with the reason shown, on a machine without PostgreSQL — and failed instead with
+SUPPORTBOT_REQUIRE_POSTGRES=1 (CI).
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -19,19 +20,7 @@ from core.runtime.delivery import Delivery
 from core.storage import Storage
 from core.storage.migrations import migration_files
 from core.types import TELEGRAM, Inbound, Reply
-from tests import postgres_server
 from tests.conftest import Collector, make_settings
-
-pytestmark = pytest.mark.skipif(
-    postgres_server.available() is not None,
-    reason=f"no PostgreSQL here: {postgres_server.available()}",
-)
-
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[str]:
-    with postgres_server.postgres_server() as url:
-        yield url
 
 
 @pytest.fixture

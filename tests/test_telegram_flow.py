@@ -1,14 +1,20 @@
-"""The Telegram adapter end to end: real aiogram bot, fake Bot API over HTTP, real SQLite."""
+"""The Telegram adapter end to end: real aiogram bot, fake Bot API over HTTP, a real SQLite
+file and a real PostgreSQL database (each test runs on both)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 
+import pytest
+
 from core.clock import ManualClock
 from tests.conftest import WORK_TIME
+from tests.desk_helpers import settle
 from tests.fakes.telegram_api import post_update_to
 from tests.telegram_harness import CUSTOMER, OPS, button_ids, start_bot, telegram_bot, texts_to
+
+pytestmark = pytest.mark.usefixtures("bots_on_the_test_database")
 
 OPERATOR = 777
 
@@ -112,7 +118,7 @@ async def test_notes_are_not_delivered_and_outsiders_are_ignored(tmp_path, class
         fake.group_message(-100999, 4242, "/close 1", chat_type="supergroup", is_forum=False)
         fake.private_message(4242, "/close 1")
         await fake.wait_for("sendMessage", lambda p: p.get("chat_id") == 4242)
-        await asyncio.sleep(0.3)
+        await settle(fake, bot.core)  # every update applied, everything due sent
         assert len(texts_to(fake, CUSTOMER)) == before
         ticket = await bot.core.storage.tickets.get(1)
         assert ticket.status != "closed"
@@ -215,7 +221,7 @@ async def test_plain_group_operators_reply_to_the_card(tmp_path, classifier):
         )
         # A message that replies to nothing is the operators' own chatter: not delivered.
         fake.group_message(OPS, OPERATOR, "коллеги, кто на смене?", is_forum=False)
-        await asyncio.sleep(0.3)
+        await settle(fake, bot.core)  # applied, and anything it queued sent
         assert "коллеги, кто на смене?" not in texts_to(fake, CUSTOMER)
 
 
@@ -257,7 +263,7 @@ async def test_stickers_files_and_other_groups(tmp_path, classifier):
         # A customer writing in some other group gets no answer at all.
         fake.add_chat(-100555, title="Flood", is_forum=False)
         fake.group_message(-100555, CUSTOMER, "привет бот", is_forum=False)
-        await asyncio.sleep(0.3)
+        await settle(fake, bot.core)  # applied, and anything it queued sent
         assert not [p for p in fake.calls("sendMessage") if p.get("chat_id") == -100555]
 
 

@@ -1,6 +1,9 @@
-"""End-to-end flows of the VK adapter: fake VK API, real core, real SQLite in tmp_path."""
+"""End-to-end flows of the VK adapter: fake VK API, real core, a real SQLite file and a real
+PostgreSQL database (each test runs on both)."""
 
 from __future__ import annotations
+
+import pytest
 
 from core import buttons
 from core.storage.tickets import CLOSED
@@ -28,6 +31,8 @@ except ImportError:  # plain `pytest` without the repo root on sys.path
         vk_classifier,  # noqa: F401
         vk_env,  # noqa: F401
     )
+
+pytestmark = pytest.mark.usefixtures("bots_on_the_test_database")
 
 
 async def test_order_status_dialog(vk_env: VKEnv) -> None:

@@ -39,10 +39,15 @@ TOKEN = "vk-test-token"
 OPERATOR = Operator("1", "Анна")
 
 
+# The database of the VK bots a test starts when it names none (None: a SQLite file in
+# the test's folder); `bots_on_the_test_database` (conftest.py) sets the test's own.
+DEFAULT_DATABASE: str | None = None
+
+
 def make_settings(tmp_path: Path, fake: FakeVKAPI, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "_env_file": None,
-        "database_url": f"sqlite:///{tmp_path}/t.db",
+        "database_url": DEFAULT_DATABASE or f"sqlite:///{tmp_path}/t.db",
         "data_dir": tmp_path,
         "vk_group_token": TOKEN,
         "vk_group_id": GROUP_ID,

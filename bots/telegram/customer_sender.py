@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import Message
 
+from bots.telegram import doubt
 from bots.telegram.errors import for_delivery, is_not_modified
 from bots.telegram.render import SAFE_PART, utf16_len
 from bots.telegram.sending import reply_steps, send_reply
@@ -19,6 +21,8 @@ from core.storage import OutboxItem
 from core.types import Reply
 
 log = logging.getLogger(__name__)
+
+Step = Callable[[], Awaitable[object]]
 
 
 class CustomerSender:
@@ -46,14 +50,56 @@ class CustomerSender:
         steps = reply_steps(self.bot, chat_id, event.reply, self.core.files, self.failed_file)
         done = int(item.progress.get("steps", 0))
         sent = [int(i) for i in item.progress.get("ids", [])]  # text messages delivered
+        last = item.progress.get("last_id")  # the last message of this item in the chat
+        found = await self._delivered_in_doubt(item, steps[done] if done < len(steps) else None)
+        if found is not None:  # the step in doubt reached the chat just before a crash
+            sent.append(found)
+            last, done = found, done + 1
+            item.progress["found_in_chat"] = found
         for index in range(done, len(steps)):
             result = await steps[index]()
-            if isinstance(result, Message) and result.text is not None:
-                sent.append(result.message_id)
+            if isinstance(result, Message):
+                last = result.message_id
+                if result.text is not None:
+                    sent.append(result.message_id)
             if index + 1 < len(steps):
-                await self.core.delivery.checkpoint(item, steps=index + 1, ids=sent)
-        # Where an operator's reply landed, so that an edit of it can follow.
+                await self.core.delivery.checkpoint(item, steps=index + 1, ids=sent, last_id=last)
+        # Recorded the moment the last answer is in; then where an operator's reply
+        # landed, so that an edit of it can follow.
+        await self.core.delivery.record_sent(item, steps=len(steps), ids=sent, last_id=last)
         await remember_copy(self.core.storage, item, sent, self.core.clock.now())
+
+    async def _delivered_in_doubt(self, item: OutboxItem, step: Step | None) -> int | None:
+        """For an item in doubt: the id of the text its next step sends, when that text is
+        in the chat already after the bot's last recorded message there."""
+        if not item.in_doubt or step is None:
+            return None
+        after = await self._last_known_id(item)
+        if after is None:
+            return None
+        found = await doubt.delivered_before(self.bot, step, after)
+        if found is not None:
+            log.info("outbox #%s reached the chat before the restart: not sent again", item.id)
+        return found
+
+    async def _last_known_id(self, item: OutboxItem) -> int | None:
+        """The last message id in the chat before this item's next step that is known to
+        be the bot's or the customer's: every message of the bot after it belongs to the
+        item. None when an earlier answer was sent without its ids recorded."""
+        if "last_id" in item.progress:
+            return int(item.progress["last_id"])
+        outbox = self.core.storage.outbox
+        before = await outbox.last_recorded(item.channel, item.recipient, item.id)
+        if before and "last_id" not in before:
+            return None  # sent by a version that did not record ids: cannot tell
+        known = [int(before["last_id"])] if before.get("last_id") is not None else []
+        prefix = f"tg:{item.recipient}:"  # the customer's messages (bots.telegram.customer)
+        cause = await self.core.storage.messages.last_inbound_id(
+            item.channel, item.recipient, item.created_at, prefix
+        )
+        if cause and cause.removeprefix(prefix).isdigit():
+            known.append(int(cause.removeprefix(prefix)))
+        return max(known) if known else None
 
     async def reply_edited(self, item: OutboxItem, event: ReplyEdited) -> None:
         """An operator corrected a reply the customer already has."""

@@ -42,6 +42,12 @@ async def close_stale(
     return closed
 
 
+async def forget_old_claims(storage: Storage, clock: Clock) -> int:
+    """Drop the claims of updates applied more than `KEEP_DAYS` ago — by the clock that
+    stamped them (a test's or a shifted clock may be far from the machine's)."""
+    return await storage.claims.forget_before(clock.now() - KEEP_DAYS * 86400)
+
+
 async def run_forever(
     storage: Storage,
     desk: OperatorDesk,
@@ -50,13 +56,13 @@ async def run_forever(
     stop: asyncio.Event,
     every: float = 60.0,
 ) -> None:
-    forgotten_at = 0.0
+    forgotten_at: float | None = None
     while not stop.is_set():
         try:
             await close_stale(storage, desk, clock, hours)
-            if time.time() - forgotten_at > 3600:  # hourly: old claims of applied updates
-                await storage.claims.forget_before(time.time() - KEEP_DAYS * 86400)
-                forgotten_at = time.time()
+            if forgotten_at is None or time.monotonic() - forgotten_at > 3600:  # hourly
+                await forget_old_claims(storage, clock)
+                forgotten_at = time.monotonic()
         except Exception:
             log.exception("housekeeping round failed")
         if desk.team is not None:

@@ -143,6 +143,14 @@ class Delivery:
         item.progress.update(progress)
         await self.storage.outbox.save_progress(item.id, item.progress)
 
+    async def record_sent(self, item: OutboxItem, **progress: Any) -> None:
+        """The sender's last call was accepted: mark the item sent now, with what it
+        recorded of it, in the step that received the answer (the instant a kill would
+        send it again is as short as it can be); delivery does not mark it again."""
+        item.progress.update(progress)
+        await self.storage.outbox.mark_sent([item.id], self.clock.now(), item.progress)
+        item.recorded = True
+
     # ------------------------------------------------------------------ the worker
     async def run_forever(self, stop: asyncio.Event, idle: float = 1.0) -> None:
         """Claim and deliver until `stop` is set; wakes at once when something is queued."""
@@ -254,7 +262,8 @@ class Delivery:
             await self.storage.outbox.retry_later(ids[0], self.clock.now() + delay, repr(exc))
             await self._release_queue(queue, skip=ids[0])
             return False
-        await self.storage.outbox.mark_sent(ids, self.clock.now())
+        # What the sender marked itself (the head of a merged unit) is not marked again.
+        await self.storage.outbox.mark_sent(ids[1:] if item.recorded else ids, self.clock.now())
         await self._after_delivery(item)
         return True
 

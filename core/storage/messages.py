@@ -109,6 +109,20 @@ class MessageRepo:
             (ticket_id, conversation_id, since),
         )
 
+    async def last_inbound_id(
+        self, channel: str, user_id: str, until: float, prefix: str = ""
+    ) -> str | None:
+        """The external id (starting with `prefix`) of the customer's last message logged
+        at or before `until`."""
+        row = await self._ex.fetchone(
+            "SELECT m.external_id FROM messages m JOIN conversations c "
+            "ON c.id = m.conversation_id WHERE c.channel = ? AND c.user_id = ? "
+            "AND m.direction = ? AND m.external_id LIKE ? AND m.created_at <= ? "
+            "ORDER BY m.id DESC LIMIT 1",
+            (channel, user_id, IN, f"{prefix}%", until),
+        )
+        return str(row["external_id"]) if row else None
+
     async def text_of(self, conversation_id: int, external_id: str) -> str | None:
         """The text of a message by its channel id (`tg:…`, `vk:…`), if it was logged."""
         row = await self._ex.fetchone(

@@ -27,7 +27,8 @@ DEAD = "dead"
 IS_PENDING = "status = 'pending'"
 
 _RETURNED = (
-    "id, channel, recipient, kind, payload, ticket_id, attempts, created_at, claimed_by, progress"
+    "id, channel, recipient, kind, payload, ticket_id, attempts, created_at, claimed_by, "
+    "progress, in_doubt"
 )
 
 
@@ -43,6 +44,10 @@ class OutboxItem:
     created_at: float
     claimed_by: str | None = None
     progress: dict[str, Any] = field(default_factory=dict)
+    # Its sender died while holding it: it may have reached the messenger already.
+    in_doubt: bool = False
+    # Marked sent by its sender in the step that received the messenger's answer.
+    recorded: bool = field(default=False, compare=False)
 
     @classmethod
     def from_row(cls, row: Row) -> OutboxItem:
@@ -57,6 +62,7 @@ class OutboxItem:
             created_at=float(row["created_at"]),
             claimed_by=row.get("claimed_by"),
             progress=json.loads(row.get("progress") or "{}"),
+            in_doubt=bool(row.get("in_doubt") or 0),
         )
 
     @cached_property
@@ -169,15 +175,30 @@ class OutboxRepo:
         )
         return sorted((OutboxItem.from_row(row) for row in rows), key=lambda item: item.id)
 
-    async def mark_sent(self, ids: list[int], now: float) -> None:
+    async def mark_sent(
+        self, ids: list[int], now: float, progress: dict[str, Any] | None = None
+    ) -> None:
+        """Sent (with what the sender recorded of it, e.g. the messages' ids)."""
         if not ids:
             return
         marks = ", ".join("?" for _ in ids)
+        saved = "" if progress is None else ", progress = ?"
+        extra = () if progress is None else (json.dumps(progress, ensure_ascii=False),)
         await self._ex.execute(
             f"UPDATE outbox SET status = ?, sent_at = ?, claimed_by = NULL, "
-            f"attempts = attempts + 1 WHERE id IN ({marks})",
-            (SENT, now, *ids),
+            f"attempts = attempts + 1{saved} WHERE id IN ({marks})",
+            (SENT, now, *extra, *ids),
         )
+
+    async def last_recorded(self, channel: str, recipient: str, before: int) -> dict[str, Any]:
+        """The progress recorded by the last item sent to the recipient before item
+        `before` (empty when there is none)."""
+        row = await self._ex.fetchone(
+            "SELECT progress FROM outbox WHERE channel = ? AND recipient = ? AND id < ? "
+            "AND status = 'sent' ORDER BY id DESC LIMIT 1",
+            (channel, recipient, before),
+        )
+        return dict(json.loads(row["progress"] or "{}")) if row else {}
 
     async def save_progress(self, item_id: int, progress: dict[str, Any]) -> None:
         await self._ex.execute(

@@ -7,7 +7,8 @@ nothing is done twice. What the shop allows is decided by a rule book (the demo 
 service's rules, the same a shop would apply); `performed` lists what was really done.
 Faults are scripted per request: `hang_next` (the request never gets an answer: the
 client times out, nothing is done), `fail_next` (an HTTP error before acting) and
-`lose_answer_next` (the shop acts, records the result, then the answer is lost — a 502).
+`lose_answer_next` (the shop acts, records the result, then the answer is lost — a 502);
+`fail_get_next` (an HTTP error for a look-up).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class FakeOrderAPI:
         self.answers: dict[str, tuple[int, dict[str, Any]]] = {}  # key → first answer
         self.hang_next = 0
         self.fail_next: list[int] = []
+        self.fail_get_next: list[int] = []  # HTTP errors for the next look-ups of an order
         self.lose_answer_next = 0
         self._release = asyncio.Event()
         self._server: TestServer | None = None
@@ -78,6 +80,8 @@ class FakeOrderAPI:
         self.requests.append({"method": "GET", "number": number})
         if not self._authorised(request):
             return web.json_response({"error": "unauthorised"}, status=401)
+        if self.fail_get_next:
+            return web.json_response({"error": "down"}, status=self.fail_get_next.pop(0))
         try:
             order = await self.rules.get(number)
         except OrderNotFound:
