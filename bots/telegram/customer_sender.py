@@ -6,7 +6,6 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import Message
 
 from bots.telegram.errors import for_delivery, is_not_modified
 from bots.telegram.render import SAFE_PART, utf16_len
@@ -47,9 +46,8 @@ class CustomerSender:
         done = int(item.progress.get("steps", 0))
         sent = [int(i) for i in item.progress.get("ids", [])]  # text messages delivered
         for index in range(done, len(steps)):
-            result = await steps[index]()
-            if isinstance(result, Message) and result.text is not None:
-                sent.append(result.message_id)
+            if (message_id := await steps[index]()) is not None:
+                sent.append(message_id)
             if index + 1 < len(steps):
                 await self.core.delivery.checkpoint(item, steps=index + 1, ids=sent)
         # Where an operator's reply landed, so that an edit of it can follow.

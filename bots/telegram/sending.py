@@ -5,9 +5,11 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 from aiogram import Bot
-from aiogram.types import BufferedInputFile, Message
+from aiogram.methods import SendMessage
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 
 from bots.telegram.render import escape, fit_caption, keyboard, split_text
 from core.runtime.files import FileFetchers, FileUnavailable
@@ -58,13 +60,36 @@ async def send_file(
         await bot.send_document(chat_id, media, **common)  # type: ignore[arg-type]
 
 
+class RawSendMessage(SendMessage):
+    """`sendMessage` whose answer stays a plain dict: a reply needs only the id of the
+    message sent, and building aiogram's `Message` model from every answer cost more than
+    the rest of the call (the model's validation, the types of its fields)."""
+
+    __returning__ = dict[str, Any]
+
+
+async def send_text(
+    bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+) -> int:
+    """One plain-text message (no parse mode); returns its message id."""
+    method = RawSendMessage.model_construct(  # the fields are ours, of the right types
+        chat_id=chat_id, text=text, parse_mode=None, reply_markup=markup
+    )
+    sent = cast(dict[str, Any], await bot(method))
+    return int(sent["message_id"])
+
+
+# A step of a reply: one API call; a text message's step returns that message's id.
+Step = Callable[[], Awaitable[int | None]]
+
+
 def reply_steps(
     bot: Bot, chat_id: int, reply: Reply, files: FileFetchers, failed: str
-) -> list[Callable[[], Awaitable[object]]]:
+) -> list[Step]:
     """The API calls of one reply, in order: attachments (`failed`: what a file that
     cannot be passed on becomes, see `send_file`), then the text in parts (the keyboard
-    on the last part)."""
-    steps: list[Callable[[], Awaitable[object]]] = [
+    on the last part); a text part's step returns its message id."""
+    steps: list[Step] = [
         functools.partial(send_file, bot, chat_id, attachment, files, failed=failed)
         for attachment in reply.attachments
     ]
@@ -74,15 +99,7 @@ def reply_steps(
         parts = ["⬇️"]
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
-        steps.append(
-            functools.partial(
-                bot.send_message,
-                chat_id,
-                part,
-                parse_mode=None,
-                reply_markup=markup if last else None,
-            )
-        )
+        steps.append(functools.partial(send_text, bot, chat_id, part, markup if last else None))
     return steps
 
 
@@ -92,7 +109,6 @@ async def send_reply(
     """Send a reply at once, every step; returns the ids of its text messages."""
     sent = []
     for step in reply_steps(bot, chat_id, reply, files, failed):
-        result = await step()
-        if isinstance(result, Message) and result.text is not None:
-            sent.append(result.message_id)
+        if (message_id := await step()) is not None:
+            sent.append(message_id)
     return sent
