@@ -212,7 +212,17 @@ class Engine:
         conv = turn.conversation
         if turn.inbound.external_id and not await tx.claims.claim(turn.inbound.external_id, now):
             raise DuplicateUpdate(turn.inbound.external_id)
-        if not await tx.conversations.claim_version(conv):
+        # A turn that opens no case leaves the conversation as it was decided: it is
+        # claimed and written in one statement. Opening a case changes it further, so
+        # then it is claimed here (first, as operator actions take it: the same lock
+        # order) and written at the end.
+        saved = turn.escalation is None
+        claimed = await (
+            tx.conversations.save_claimed(conv, now)
+            if saved
+            else tx.conversations.claim_version(conv)
+        )
+        if not claimed:
             raise Conflict(conv.customer.key)
         ticket = turn.open_ticket
         attached = ticket.id if ticket is not None and turn.forward_to_operators else None
@@ -227,7 +237,8 @@ class Engine:
             items += queued
             reply_ticket = opened.id
         items += await self._queue_replies(tx, turn, reply_ticket, now)
-        await tx.conversations.save(conv, now)
+        if not saved:
+            await tx.conversations.save(conv, now)
         turn.case = reply_ticket or (ticket.id if ticket is not None else None)
         return items
 
@@ -294,9 +305,7 @@ class Engine:
         this process (to go out at once) unless something is queued for the customer
         already — then they wait behind it, to keep the order."""
         customer = turn.conversation.customer
-        owner = None
-        if self.delivery is not None and turn.replies:
-            owner = await self.delivery.owner_for(tx, customer.channel, customer.user_id)
+        owner = self.delivery.claimant(customer.channel) if self.delivery is not None else None
         items = []
         for reply in turn.replies:
             await tx.messages.add(
@@ -310,7 +319,7 @@ class Engine:
             event = CustomerReply(reply, ticket_id, from_bot=True)
             items.append(
                 await tx.outbox.add(
-                    customer.channel, customer.user_id, event, now, claimed_by=owner
+                    customer.channel, customer.user_id, event, now, claim_if_free=owner
                 )
             )
         return items
