@@ -8,7 +8,9 @@ before any timing, an operators' forum group set) or the echo bot (`bench/echo_b
 and this script, the load driver. Each round starts a fresh fake and a fresh process of
 each contender in turn (the order rotating from round to round) and measures:
 
-- start-up: launch -> the first getUpdates at the fake;
+- start-up: launch -> the first getUpdates at the fake ("start s"), and launch -> the
+  answer to the warm-up's first message, sent once polling began ("answer s": the bot
+  polls before its intent model is loaded and aiogram imported, and answers after);
 - warm-up (not timed): one customer writes the script one message at a time, and the
   number of replies each message gets is noted (the bot may answer with several);
 - burst: N customers each write M messages, all put in the queue at once; throughput =
@@ -116,7 +118,8 @@ class Contender:
         return open(folder / "output.log", "wb")
 
     async def launch(self, fake: FakeProcess, folder: Path) -> tuple[Process, float]:
-        """Start it in `folder`; returns the process and seconds to its first getUpdates."""
+        """Start it in `folder`; returns the process and the time (`time.monotonic()`) it
+        was started: `first_poll` gives the time of its first getUpdates."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN_ENV)}
         env.update(
             PYTHONPATH=str(self.tree),
@@ -135,7 +138,7 @@ class Contender:
         if first["at"] is None:
             await stop(process, folder)
             raise SystemExit(f"{self.name}: no getUpdates within 300 s")
-        return process, first["at"] - started
+        return process, started
 
 
 async def stop(process: Process, folder: Path) -> None:
@@ -172,6 +175,7 @@ def script(messages: int) -> tuple[str, ...]:
 class Load:
     script: tuple[str, ...]
     replies: list[int]  # replies to each message of the script (from the warm-up)
+    first_answer: float  # when the warm-up's first message was answered
 
     def before(self, step: int) -> int:
         """Replies a customer has before the first reply to message `step`."""
@@ -182,16 +186,18 @@ async def warm_up(fake: FakeProcess, script: tuple[str, ...]) -> Load:
     """One customer, one message at a time: how many replies each message gets."""
     replies: list[int] = []
     total = 0
+    first_answer = 0.0
     for text in script:
         await fake.call("/bench/inject", messages=[[WARM_CHAT, text]])
         answer = await fake.call(
-            "/bench/settle", chat=WARM_CHAT, count=total + 1, quiet=0.5, timeout=120
+            "/bench/settle", chat=WARM_CHAT, count=total + 1, quiet=0.5, timeout=300
         )
         if answer["count"] <= total:
-            raise SystemExit(f"no answer to {text!r} within 120 s")
+            raise SystemExit(f"no answer to {text!r} within 300 s")
+        first_answer = first_answer or answer["at"][0]
         replies.append(answer["count"] - total)
         total = answer["count"]
-    return Load(script, replies)
+    return Load(script, replies, first_answer)
 
 
 async def answers(
@@ -261,10 +267,11 @@ async def one_run(
     """A fresh fake and contender: start-up, warm-up, burst, fixed rate."""
     fake = await FakeProcess.start()
     try:
-        process, startup = await contender.launch(fake, folder)
+        process, started = await contender.launch(fake, folder)
         try:
+            first_poll = (await fake.call("/bench/first_poll", timeout=1))["at"]
             load = await warm_up(fake, script(args.messages))
-            figures = {"start s": startup}
+            figures = {"start s": first_poll - started, "answer s": load.first_answer - started}
             if args.customers > 0:
                 figures |= await burst(fake, process.pid, load, args.customers)
             if args.rate > 0:
@@ -282,6 +289,7 @@ async def cached_model(bot: Contender, folder: Path) -> Path:
     fake = await FakeProcess.start()
     try:
         process, _ = await bot.launch(fake, folder)
+        await warm_up(fake, script(1))  # answered: the model is trained and cached
         await stop(process, folder)
     finally:
         await fake.stop()
@@ -300,7 +308,7 @@ def contenders(tree_b: Path | None) -> list[Contender]:
     return found
 
 
-FORMATS = {"start s": ".2f", "CPU ms/msg": ".2f"}  # the rest: whole numbers
+FORMATS = {"start s": ".2f", "answer s": ".2f", "CPU ms/msg": ".2f"}  # the rest: whole numbers
 Round = dict[str, dict[str, float]]
 
 
