@@ -30,7 +30,8 @@ the fake (its monotonic clock).
 
 `--tree-b PATH` runs the bot from a second source tree as a third contender in every
 round (e.g. the commit before a change, unpacked with `git archive`), with this venv:
-before and after side by side. `--customers 0 --rate 0` measures start-up only.
+before and after side by side; given again, a third tree ("bot C"), and so on.
+`--customers 0 --rate 0` measures start-up only.
 `--profile FILE`: after the rounds, three more bursts on each bot with py-spy (`pip
 install py-spy`) sampling it; the collapsed stacks go to FILE (FILE-B for the second
 tree) and the top costs are printed (`bench/profile_summary.py`). `--rounds 0 --profile
@@ -298,13 +299,13 @@ async def cached_model(bot: Contender, folder: Path) -> Path:
     return folder / "models"
 
 
-def contenders(tree_b: Path | None) -> list[Contender]:
+def contenders(trees: list[Path]) -> list[Contender]:
     found = [
         Contender("echo bot", [sys.executable, str(BENCH / "echo_bot.py")]),
         Contender("bot", [sys.executable, "-m", "bots"]),
     ]
-    if tree_b is not None:
-        found.append(Contender("bot B", [sys.executable, "-m", "bots"], tree_b.resolve()))
+    for letter, tree in zip("BCDEFGHIJ", trees, strict=False):
+        found.append(Contender(f"bot {letter}", [sys.executable, "-m", "bots"], tree.resolve()))
     return found
 
 
@@ -382,7 +383,9 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--rate", type=float, default=30, help="messages/s; 0: no fixed rate")
     parser.add_argument("--duration", type=float, default=20, help="seconds of fixed rate")
-    parser.add_argument("--tree-b", type=Path, help="also run the bot from this source tree")
+    parser.add_argument(
+        "--tree-b", type=Path, action="append", default=[], help="also run the bot from here"
+    )
     parser.add_argument("--profile", type=Path, help="write py-spy's collapsed stacks here")
     parser.add_argument("--profile-top", type=int, default=25)
     parser.add_argument("--profile-bursts", type=int, default=3, help="bursts sampled")
@@ -416,7 +419,8 @@ async def main() -> None:
             print_medians(rounds)
         if args.profile:
             for index, bot in enumerate(runners[1:]):
-                out = args.profile.with_name(args.profile.name + ("-B" if index else ""))
+                suffix = f"-{bot.name.split()[-1]}" if index else ""
+                out = args.profile.with_name(args.profile.name + suffix)
                 await profile(bot, tmp / f"profile{index}", args, out)
 
 
