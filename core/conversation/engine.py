@@ -44,6 +44,7 @@ from core.runtime.intake import consume_applied
 from core.storage import Conflict, DuplicateUpdate, OutboxItem, Storage, Ticket
 from core.storage import messages as log_kind
 from core.storage.database import is_unique_violation
+from core.storage.messages import NewMessage
 from core.types import OPERATORS, Inbound, Reply
 
 log = logging.getLogger(__name__)
@@ -88,8 +89,8 @@ class Engine:
                 )
                 if state.seen:
                     return []  # the same update again (a retry, or another replica)
-                if state.conversation is None:
-                    await self.storage.conversations.get_or_create(
+                if state.conversation is None:  # a new customer: read again once it exists
+                    await self.storage.conversations.create(
                         inbound.customer, self.clock.now(), inbound.name, inbound.profile_url
                     )
                     continue
@@ -226,8 +227,10 @@ class Engine:
             raise Conflict(conv.customer.key)
         ticket = turn.open_ticket
         attached = ticket.id if ticket is not None and turn.forward_to_operators else None
-        logged_text = await self._log_inbound(tx, turn, attached, now)
-        items = await self._commit_to_case(tx, turn, logged_text, now)
+        logged = self._logged_inbound(turn, attached, now)
+        if not saved:  # a case opens: its transcript takes the message in
+            await tx.messages.add_many([logged])
+        items = await self._commit_to_case(tx, turn, logged.text, now)
         items += await self._commit_rating(tx, turn, now)
         await record_turn(tx, turn, now)  # bot outcomes and self-service actions
         await self.dialog.clarify.remember_pick(tx, turn)
@@ -236,15 +239,16 @@ class Engine:
             opened, queued = await self._open_case(tx, turn, turn.escalation, now)
             items += queued
             reply_ticket = opened.id
-        items += await self._queue_replies(tx, turn, reply_ticket, now)
+        # The message and the answers logged with one statement when no case opened.
+        items += await self._queue_replies(tx, turn, reply_ticket, now, [logged] if saved else [])
         if not saved:
             await tx.conversations.save(conv, now)
         turn.case = reply_ticket or (ticket.id if ticket is not None else None)
         return items
 
-    async def _log_inbound(self, tx: Storage, turn: Turn, ticket_id: int | None, now: float) -> str:
-        """Log the customer's message; returns the text logged (a pressed button, a kind of
-        content the channel could not pass on, when there is no text)."""
+    def _logged_inbound(self, turn: Turn, ticket_id: int | None, now: float) -> NewMessage:
+        """The customer's message as it is logged: its text, or the pressed button or the
+        kind of content the channel could not pass on when there is no text."""
         inbound = turn.inbound
         logged_text = inbound.text[:MAX_STORED_TEXT]
         if not logged_text and inbound.unsupported:
@@ -252,7 +256,7 @@ class Engine:
         if not logged_text and inbound.payload:
             title = self.dialog.button_title(inbound.payload)
             logged_text = self.dialog.texts.format("transcript.button", title=title)
-        await tx.messages.add(
+        return NewMessage(
             turn.conversation.id,
             log_kind.IN,
             logged_text,
@@ -262,9 +266,8 @@ class Engine:
             confidence=turn.confidence,
             author=inbound.name,
             external_id=inbound.external_id,
-            attachments=inbound.attachments,
+            attachments=tuple(inbound.attachments),
         )
-        return logged_text
 
     async def _commit_to_case(
         self, tx: Storage, turn: Turn, logged_text: str, now: float
@@ -299,23 +302,26 @@ class Engine:
         return opened, queued
 
     async def _queue_replies(
-        self, tx: Storage, turn: Turn, ticket_id: int | None, now: float
+        self,
+        tx: Storage,
+        turn: Turn,
+        ticket_id: int | None,
+        now: float,
+        logged: list[NewMessage],
     ) -> list[OutboxItem]:
-        """Log the answers and queue them for the customer's channel. They are claimed by
-        this process (to go out at once) unless something is queued for the customer
-        already — then they wait behind it, to keep the order."""
+        """Log the answers (after `logged`) and queue them for the customer's channel. They
+        are claimed by this process (to go out at once) unless something is queued for the
+        customer already — then they wait behind it, to keep the order."""
         customer = turn.conversation.customer
+        conv_id = turn.conversation.id
+        answers = [
+            NewMessage(conv_id, log_kind.OUT, r.text, now, ticket_id=ticket_id, author="bot")
+            for r in turn.replies
+        ]
+        await tx.messages.add_many([*logged, *answers])
         owner = self.delivery.claimant(customer.channel) if self.delivery is not None else None
         items = []
         for reply in turn.replies:
-            await tx.messages.add(
-                turn.conversation.id,
-                log_kind.OUT,
-                reply.text,
-                now,
-                ticket_id=ticket_id,
-                author="bot",
-            )
             event = CustomerReply(reply, ticket_id, from_bot=True)
             items.append(
                 await tx.outbox.add(

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.storage import Storage
-from core.storage.inbox import InboundRecord, InboxRow
+from core.storage.inbox import ADD_AT_ONCE, InboundRecord, InboxRow
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +111,11 @@ class Intake:
         scans apply them then)."""
         if not records:
             return
-        async with self.storage.transaction() as tx:
-            await tx.inbox.add(source, records, self.wall())
+        if len(records) <= ADD_AT_ONCE:  # one statement: all or nothing by itself
+            await self.storage.inbox.add(source, records, self.wall())
+        else:
+            async with self.storage.transaction() as tx:
+                await tx.inbox.add(source, records, self.wall())
         if source not in self.handlers:
             return
         for partition in dict.fromkeys(record.partition for record in records):

@@ -95,14 +95,20 @@ class ConversationRepo:
         found = await self.find(customer)
         if found is not None:
             return found
+        await self.create(customer, now, name, profile_url)
+        created = await self.find(customer)
+        assert created is not None
+        return created
+
+    async def create(
+        self, customer: CustomerRef, now: float, name: str = "", profile_url: str = ""
+    ) -> None:
+        """The customer's conversation, unless they have one already."""
         await self._ex.execute(
             "INSERT INTO conversations (channel, user_id, name, profile_url, created_at, "
             "updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel, user_id) DO NOTHING",
             (customer.channel, customer.user_id, storable(name), storable(profile_url), now, now),
         )
-        created = await self.find(customer)
-        assert created is not None
-        return created
 
     async def turn_state(self, customer: CustomerRef, external_id: str | None) -> TurnState:
         """The conversation, its open ticket and whether the update was applied before."""

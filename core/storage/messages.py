@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.storage.database import Executor, Row
@@ -44,6 +45,22 @@ class LoggedMessage:
         )
 
 
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to log (`MessageRepo.add_many`)."""
+
+    conversation_id: int
+    direction: str
+    text: str
+    created_at: float
+    ticket_id: int | None = None
+    intent: str | None = None
+    confidence: float | None = None
+    author: str = ""
+    external_id: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+
 class MessageRepo:
     def __init__(self, ex: Executor) -> None:
         self._ex = ex
@@ -62,22 +79,48 @@ class MessageRepo:
         external_id: str | None = None,
         attachments: tuple[Attachment, ...] | list[Attachment] = (),
     ) -> None:
+        await self.add_many(
+            [
+                NewMessage(
+                    conversation_id,
+                    direction,
+                    text,
+                    now,
+                    ticket_id=ticket_id,
+                    intent=intent,
+                    confidence=confidence,
+                    author=author,
+                    external_id=external_id,
+                    attachments=tuple(attachments),
+                )
+            ]
+        )
+
+    async def add_many(self, rows: Sequence[NewMessage]) -> None:
+        """Log several messages with one statement, in this order."""
+        if not rows:
+            return
+        values = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in rows)
+        params = [
+            value
+            for row in rows
+            for value in (
+                row.conversation_id,
+                row.ticket_id,
+                row.direction,
+                storable(row.text),
+                json.dumps([a.to_dict() for a in row.attachments], ensure_ascii=False),
+                row.intent,
+                row.confidence,
+                storable(row.author),
+                row.external_id,
+                row.created_at,
+            )
+        ]
         await self._ex.execute(
             "INSERT INTO messages (conversation_id, ticket_id, direction, text, attachments, "
-            "intent, confidence, author, external_id, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                conversation_id,
-                ticket_id,
-                direction,
-                storable(text),
-                json.dumps([a.to_dict() for a in attachments], ensure_ascii=False),
-                intent,
-                confidence,
-                storable(author),
-                external_id,
-                now,
-            ),
+            f"intent, confidence, author, external_id, created_at) VALUES {values}",
+            params,
         )
 
     async def for_ticket(self, ticket_id: int, limit: int = 50) -> list[LoggedMessage]:
