@@ -14,8 +14,13 @@ so the driver may compare it with its own:
   named has at least n replies (`"done": false` when the timeout came first), with
   `"injected"` and `"replies"`: the times of each named chat's messages and replies.
 - `POST /bench/settle {"chat": c, "count": n, "quiet": s, "timeout": s}`: answers once chat
-  c has at least n replies and then none for `quiet` seconds: `{"count": replies}`.
+  c has at least n replies and then none for `quiet` seconds: `{"count": replies, "at":
+  [the time of each reply]}`.
 - `POST /bench/first_poll {"timeout": s}`: the time of the first getUpdates, `{"at": t}`.
+- `POST /bench/update {"chat": c, "text": t}`: a private message's update, not queued (for
+  a driver that posts it to a webhook itself): `{"update": {...}}`.
+- `POST /bench/calls {"method": m, "count": n, "timeout": s}`: answers once the bot has
+  called `m` at least n times (`"done": false` when the timeout came first).
 
 Replies are the bot's sendMessage calls to private chats (positive chat ids). getUpdates
 is held open up to its timeout, like Telegram (the tests' fake caps it at 1 s).
@@ -61,6 +66,8 @@ class BenchFake(FakeTelegramAPI):
         app.router.add_post("/bench/wait", self._wait)
         app.router.add_post("/bench/settle", self._settle)
         app.router.add_post("/bench/first_poll", self._first_poll)
+        app.router.add_post("/bench/update", self._update_only)
+        app.router.add_post("/bench/calls", self._calls)
         return app
 
     # ------------------------------------------------------------------ the Bot API side
@@ -128,7 +135,25 @@ class BenchFake(FakeTelegramAPI):
             except TimeoutError:
                 if seen >= count:  # no reply at all for `quiet` seconds
                     break
-        return web.json_response({"count": len(self.replies[chat])})
+        return web.json_response({"count": len(self.replies[chat]), "at": self.replies[chat]})
+
+    async def _update_only(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        chat = int(body["chat"])
+        self.injected[chat].append(time.monotonic())
+        return web.json_response(
+            {"update": self.private_message(chat, str(body["text"]), push=False)}
+        )
+
+    async def _calls(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        try:
+            await self.wait_for(
+                str(body["method"]), count=int(body["count"]), timeout=float(body["timeout"])
+            )
+        except AssertionError:
+            return web.json_response({"done": False})
+        return web.json_response({"done": True})
 
     async def _first_poll(self, request: web.Request) -> web.Response:
         body = await request.json()

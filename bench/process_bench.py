@@ -8,7 +8,9 @@ before any timing, an operators' forum group set) or the echo bot (`bench/echo_b
 and this script, the load driver. Each round starts a fresh fake and a fresh process of
 each contender in turn (the order rotating from round to round) and measures:
 
-- start-up: launch -> the first getUpdates at the fake;
+- start-up: launch -> the first getUpdates at the fake ("start s"), and launch -> the
+  answer to the warm-up's first message, sent once polling began ("answer s": the bot
+  polls before its intent model is loaded and aiogram imported, and answers after);
 - warm-up (not timed): one customer writes the script one message at a time, and the
   number of replies each message gets is noted (the bot may answer with several);
 - burst: N customers each write M messages, all put in the queue at once; throughput =
@@ -28,7 +30,8 @@ the fake (its monotonic clock).
 
 `--tree-b PATH` runs the bot from a second source tree as a third contender in every
 round (e.g. the commit before a change, unpacked with `git archive`), with this venv:
-before and after side by side. `--customers 0 --rate 0` measures start-up only.
+before and after side by side; given again, a third tree ("bot C"), and so on.
+`--customers 0 --rate 0` measures start-up only.
 `--profile FILE`: after the rounds, three more bursts on each bot with py-spy (`pip
 install py-spy`) sampling it; the collapsed stacks go to FILE (FILE-B for the second
 tree) and the top costs are printed (`bench/profile_summary.py`). `--rounds 0 --profile
@@ -116,7 +119,8 @@ class Contender:
         return open(folder / "output.log", "wb")
 
     async def launch(self, fake: FakeProcess, folder: Path) -> tuple[Process, float]:
-        """Start it in `folder`; returns the process and seconds to its first getUpdates."""
+        """Start it in `folder`; returns the process and the time (`time.monotonic()`) it
+        was started: `first_poll` gives the time of its first getUpdates."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN_ENV)}
         env.update(
             PYTHONPATH=str(self.tree),
@@ -135,7 +139,7 @@ class Contender:
         if first["at"] is None:
             await stop(process, folder)
             raise SystemExit(f"{self.name}: no getUpdates within 300 s")
-        return process, first["at"] - started
+        return process, started
 
 
 async def stop(process: Process, folder: Path) -> None:
@@ -172,6 +176,7 @@ def script(messages: int) -> tuple[str, ...]:
 class Load:
     script: tuple[str, ...]
     replies: list[int]  # replies to each message of the script (from the warm-up)
+    first_answer: float  # when the warm-up's first message was answered
 
     def before(self, step: int) -> int:
         """Replies a customer has before the first reply to message `step`."""
@@ -182,16 +187,18 @@ async def warm_up(fake: FakeProcess, script: tuple[str, ...]) -> Load:
     """One customer, one message at a time: how many replies each message gets."""
     replies: list[int] = []
     total = 0
+    first_answer = 0.0
     for text in script:
         await fake.call("/bench/inject", messages=[[WARM_CHAT, text]])
         answer = await fake.call(
-            "/bench/settle", chat=WARM_CHAT, count=total + 1, quiet=0.5, timeout=120
+            "/bench/settle", chat=WARM_CHAT, count=total + 1, quiet=0.5, timeout=300
         )
         if answer["count"] <= total:
-            raise SystemExit(f"no answer to {text!r} within 120 s")
+            raise SystemExit(f"no answer to {text!r} within 300 s")
+        first_answer = first_answer or answer["at"][0]
         replies.append(answer["count"] - total)
         total = answer["count"]
-    return Load(script, replies)
+    return Load(script, replies, first_answer)
 
 
 async def answers(
@@ -261,10 +268,11 @@ async def one_run(
     """A fresh fake and contender: start-up, warm-up, burst, fixed rate."""
     fake = await FakeProcess.start()
     try:
-        process, startup = await contender.launch(fake, folder)
+        process, started = await contender.launch(fake, folder)
         try:
+            first_poll = (await fake.call("/bench/first_poll", timeout=1))["at"]
             load = await warm_up(fake, script(args.messages))
-            figures = {"start s": startup}
+            figures = {"start s": first_poll - started, "answer s": load.first_answer - started}
             if args.customers > 0:
                 figures |= await burst(fake, process.pid, load, args.customers)
             if args.rate > 0:
@@ -282,6 +290,7 @@ async def cached_model(bot: Contender, folder: Path) -> Path:
     fake = await FakeProcess.start()
     try:
         process, _ = await bot.launch(fake, folder)
+        await warm_up(fake, script(1))  # answered: the model is trained and cached
         await stop(process, folder)
     finally:
         await fake.stop()
@@ -290,17 +299,17 @@ async def cached_model(bot: Contender, folder: Path) -> Path:
     return folder / "models"
 
 
-def contenders(tree_b: Path | None) -> list[Contender]:
+def contenders(trees: list[Path]) -> list[Contender]:
     found = [
         Contender("echo bot", [sys.executable, str(BENCH / "echo_bot.py")]),
         Contender("bot", [sys.executable, "-m", "bots"]),
     ]
-    if tree_b is not None:
-        found.append(Contender("bot B", [sys.executable, "-m", "bots"], tree_b.resolve()))
+    for letter, tree in zip("BCDEFGHIJ", trees, strict=False):
+        found.append(Contender(f"bot {letter}", [sys.executable, "-m", "bots"], tree.resolve()))
     return found
 
 
-FORMATS = {"start s": ".2f", "CPU ms/msg": ".2f"}  # the rest: whole numbers
+FORMATS = {"start s": ".2f", "answer s": ".2f", "CPU ms/msg": ".2f"}  # the rest: whole numbers
 Round = dict[str, dict[str, float]]
 
 
@@ -374,7 +383,9 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--rate", type=float, default=30, help="messages/s; 0: no fixed rate")
     parser.add_argument("--duration", type=float, default=20, help="seconds of fixed rate")
-    parser.add_argument("--tree-b", type=Path, help="also run the bot from this source tree")
+    parser.add_argument(
+        "--tree-b", type=Path, action="append", default=[], help="also run the bot from here"
+    )
     parser.add_argument("--profile", type=Path, help="write py-spy's collapsed stacks here")
     parser.add_argument("--profile-top", type=int, default=25)
     parser.add_argument("--profile-bursts", type=int, default=3, help="bursts sampled")
@@ -408,7 +419,8 @@ async def main() -> None:
             print_medians(rounds)
         if args.profile:
             for index, bot in enumerate(runners[1:]):
-                out = args.profile.with_name(args.profile.name + ("-B" if index else ""))
+                suffix = f"-{bot.name.split()[-1]}" if index else ""
+                out = args.profile.with_name(args.profile.name + suffix)
                 await profile(bot, tmp / f"profile{index}", args, out)
 
 

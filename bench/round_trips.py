@@ -7,8 +7,9 @@ bot's prepared statements exist), then a second one writes it one message at a t
 each message it prints every statement the server ran from the message's arrival until
 its answer and a quiet half second after it, one line each (the same SQL counted), and
 the total. Statements of the bot's background loops (heartbeat, the intake's and the
-outbox's scans) are counted apart, and so are asyncpg's pool resets (it resets each
-connection given back to the pool, whoever used it). Each statement is one round trip
+outbox's scans) are counted apart, and so are asyncpg's pool resets (its default resets
+each connection given back to the pool; the bot's pool is made with a reset that sends
+nothing, so none should appear). Each statement is one round trip
 between the bot and the server.
 
     .venv/bin/python bench/round_trips.py [--messages 4]
@@ -40,8 +41,8 @@ BACKGROUND = (  # the loops that run whether customers write or not
     "SELECT o.channel, o.recipient FROM outbox o",
     "FROM models",
 )
-# asyncpg's pool runs this (`Connection.get_reset_query()`) on every connection given back
-# to it, the turn's and the background loops' alike: each one a round trip.
+# asyncpg's default pool reset runs this (`Connection.get_reset_query()`) on every connection
+# given back to it: each one a round trip (the bot's pool skips it; counted in case it returns).
 RESET = "pg_advisory_unlock_all()"
 CUSTOMER = WARM_CHAT + 1
 

@@ -277,9 +277,9 @@ def evaluate_scenarios(settings: Settings, path: Path, show_messages: bool) -> i
 
 
 async def evaluate_traffic(settings: Settings) -> int:
-    from core.app import open_storage
     from core.knowledge.base import KnowledgeBase
     from core.reports.nlu_traffic import format_traffic, score_traffic
+    from core.runtime.opening import open_storage
 
     kb = KnowledgeBase.load(Path(settings.knowledge_dir))
     storage = await open_storage(settings.database_url)
@@ -314,9 +314,9 @@ async def report(
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from core.app import open_storage
     from core.knowledge.base import KnowledgeBase
     from core.reports import export, kpi
+    from core.runtime.opening import open_storage
 
     zone = settings.timezone
     last = until or datetime.now(ZoneInfo(zone)).date().isoformat()
@@ -363,9 +363,10 @@ def _is_day(value: str) -> bool:
 
 
 async def list_unrecognized(settings: Settings, limit: int) -> int:
-    from core.app import bot_classifier, open_storage
+    from core.app import bot_classifier
     from core.knowledge.base import KnowledgeBase
     from core.runtime.learning import unrecognized
+    from core.runtime.opening import open_storage
 
     storage = await open_storage(settings.database_url)
     try:
@@ -404,10 +405,10 @@ async def train(
 ) -> int:
     """Retrain; progress goes to stderr (none with --quiet), results to stdout."""
     from bots.progress import Progress
-    from core.app import open_storage
     from core.knowledge.base import KnowledgeBase
     from core.nlu.evaluate import evaluate
     from core.runtime.learning import retrain
+    from core.runtime.opening import open_storage
 
     progress = Progress(quiet=quiet)
     kb = KnowledgeBase.load(Path(settings.knowledge_dir))

@@ -87,11 +87,12 @@ def _confirmed(key: str) -> bool:
 
 
 async def _open(settings: Settings) -> tuple[Storage, Privacy]:
-    from core.app import SHIPPED_NLU, open_storage
+    from core.app import SHIPPED_NLU
     from core.clock import SystemClock
     from core.knowledge.base import KnowledgeBase
     from core.privacy.requests import PrivacyPolicy
     from core.privacy.service import Privacy
+    from core.runtime.opening import open_storage
 
     kb = KnowledgeBase.load(Path(settings.knowledge_dir))
     storage = await open_storage(settings.database_url)
@@ -154,7 +155,7 @@ async def list_acts(settings: Settings, since: str | None, until: str | None, fm
     except ValueError:
         print(f"Not a date: {since or until!r}. Dates are YYYY-MM-DD.", file=sys.stderr)
         return 2
-    from core.app import open_storage
+    from core.runtime.opening import open_storage
 
     storage = await open_storage(settings.database_url)
     try:

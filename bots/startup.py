@@ -33,8 +33,8 @@ class StartupRefused(Exception):
 def refusal(exc: BaseException) -> str | None:
     """The one line for a configuration refused while starting (a token or a database
     that says no, a knowledge base that does not load); None for anything else."""
-    from core.app import DatabaseRefused
     from core.knowledge.base import KnowledgeError
+    from core.runtime.opening import DatabaseRefused
 
     if isinstance(exc, StartupRefused | DatabaseRefused | KnowledgeError):
         return str(exc)

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from core.abuse.guard import Guard
 from core.abuse.limits import LimitPolicy
@@ -46,8 +44,8 @@ from core.runtime.delivery import Delivery
 from core.runtime.files import FileFetchers
 from core.runtime.intake import Intake
 from core.runtime.learning import ModelWatcher, fetch_model, publish_model, retrain
-from core.runtime.liveness import Liveness, new_worker_id
-from core.runtime.retry import describe, is_network_error, retry
+from core.runtime.liveness import Liveness
+from core.runtime.opening import Base, open_base
 from core.storage import Storage
 from core.types import TELEGRAM, VK
 
@@ -136,68 +134,6 @@ async def bot_classifier(
     return await asyncio.to_thread(classifier_for, settings, kb, labelled)
 
 
-class DatabaseRefused(Exception):
-    """The database answered but refused us (a wrong password, no such database), a
-    SQLite file that cannot be opened, or a PostgreSQL server not reached within
-    DATABASE_WAIT_SECONDS at start: a configuration problem, not an outage to wait out;
-    the message names DATABASE_URL."""
-
-
-async def open_storage(url: str, wait_seconds: float = 0.0) -> Storage:
-    """Open (and migrate) the database. A PostgreSQL server that cannot be reached is
-    waited for up to `wait_seconds` (0: one try), one line per attempt naming its host and
-    port; then, or on a refusal, `DatabaseRefused`. SQLite is never waited for."""
-    if not url.startswith(("postgresql://", "postgres://")):
-        try:
-            return await Storage.open(url)
-        except (OSError, sqlite3.Error) as exc:
-            raise DatabaseRefused(f"DATABASE_URL: cannot open the SQLite file ({exc})") from None
-    where = _server(url)
-    hint = f"check DATABASE_URL's host and port ({where}) if the server should be up by now"
-    try:
-        if not wait_seconds:
-            return await Storage.open(url)
-        connect = retry(
-            lambda: Storage.open(url), f"PostgreSQL at {where}", transient=_outage, hint=hint
-        )
-        return await asyncio.wait_for(connect, wait_seconds)
-    except TimeoutError:
-        raise DatabaseRefused(
-            f"DATABASE_URL: no PostgreSQL server answered at {where} within {wait_seconds:g} s "
-            "(DATABASE_WAIT_SECONDS); check the host and the port"
-        ) from None
-    except Exception as exc:
-        refused = type(exc).__name__
-        if refused in _REFUSALS:
-            raise DatabaseRefused(f"DATABASE_URL: {_REFUSALS[refused]} ({exc})") from None
-        if _outage(exc):
-            raise DatabaseRefused(
-                f"DATABASE_URL: cannot reach PostgreSQL at {where} ({describe(exc)})"
-            ) from None
-        raise
-
-
-def _server(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
-
-
-_REFUSALS = {  # asyncpg's errors for a server that answered "no"
-    "InvalidPasswordError": "the PostgreSQL server refused the user name or password",
-    "InvalidAuthorizationSpecificationError": "the PostgreSQL server refused the user",
-    "InvalidCatalogNameError": "no such database on the PostgreSQL server",
-}
-
-
-def _outage(exc: BaseException) -> bool:
-    """The database cannot be reached now (refused connection, a server starting up)."""
-    return is_network_error(exc) or type(exc).__name__ in (
-        "CannotConnectNowError",
-        "ConnectionDoesNotExistError",
-        "TooManyConnectionsError",
-    )
-
-
 async def build_core(
     settings: Settings,
     *,
@@ -205,16 +141,19 @@ async def build_core(
     orders: OrderService | None = None,
     classifier: IntentClassifier | None = None,
     on_stage: Callable[[str], None] = lambda stage: None,
+    base: Base | None = None,
 ) -> Core:
     """Open the database, load the knowledge base and the intent model, and wire the
     parts; `clock`, `orders` and `classifier` replace the real ones (tests, benchmarks);
-    `on_stage` hears what the start waits for now (`/readyz` says it)."""
+    `on_stage` hears what the start waits for now (`/readyz` says it). `base`: the
+    database, worker and intake opened already (`open_base`), which then go on storing
+    updates while the rest is built."""
     clock = clock or clock_from_environment()
     kb = KnowledgeBase.load(Path(settings.knowledge_dir), shop=settings.shop_name)
-    on_stage("the database")
-    storage = await open_storage(settings.database_url, settings.database_wait_seconds)
-    liveness = Liveness(storage, new_worker_id())
-    await liveness.register()
+    if base is None:
+        on_stage("the database")
+        base = await open_base(settings)
+    storage, liveness = base.storage, base.liveness
     on_stage("the intent model (loaded, or trained when the phrases changed)")
     classifier = classifier or await _model(settings, storage, kb, clock)
     orders = orders or _order_service(settings, clock)
@@ -261,7 +200,7 @@ async def build_core(
         dialog=dialog,
         compensation=compensation,
         model_watcher=ModelWatcher(dialog, models_dir(settings), storage),
-        intake=Intake(storage, liveness.worker_id),
+        intake=base.intake,
         liveness=liveness,
         team=team,
         privacy=privacy,

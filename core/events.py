@@ -303,16 +303,32 @@ def decode(kind: str, payload: dict[str, Any]) -> AnyEvent:
     cls = _NOTICES.get(str(payload.get("event"))) if kind == Notice.KIND else _KINDS.get(kind)
     if cls is None:
         raise UnknownEvent(f"unknown outbox item {kind}/{payload.get('event')}")
-    hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
-    for spec in dataclasses.fields(cls):
-        key = cls.RENAMED.get(spec.name, spec.name)
+    for name, key, hint in _fields_of(cls):
         if key in payload:
-            values[spec.name] = _load(hints[spec.name], payload[key])
+            values[name] = _load(hint, payload[key])
     try:
         return typing.cast(AnyEvent, cls(**values))
     except TypeError as exc:  # a required field is missing
         raise UnknownEvent(f"outbox item {kind} cannot be read: {exc}") from None
+
+
+_FIELDS: dict[type[Event], tuple[tuple[str, str, Any], ...]] = {}
+
+
+def _fields_of(cls: type[Event]) -> tuple[tuple[str, str, Any], ...]:
+    """(field, payload key, type) of each field of an event class, worked out once: the
+    type hints are strings (`from __future__ import annotations`), and resolving them
+    cost more than the rest of a decode."""
+    found = _FIELDS.get(cls)
+    if found is None:
+        hints = typing.get_type_hints(cls)
+        found = tuple(
+            (spec.name, cls.RENAMED.get(spec.name, spec.name), hints[spec.name])
+            for spec in dataclasses.fields(cls)
+        )
+        _FIELDS[cls] = found
+    return found
 
 
 def _dump(name: str, value: Any) -> Any:

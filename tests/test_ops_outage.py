@@ -144,14 +144,46 @@ async def test_telegram_server_errors_at_start_are_waited_out(tmp_path, answer):
         process = await start_bot(
             tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=fake.base_url
         )
-        try:
-            await fake.wait_for("getUpdates", timeout=90)
+        try:  # the channel has started (the long poll starts earlier, with the database)
+            await fake.wait_for("setMyCommands", timeout=90)
         finally:
             code, rest = await terminate(process)
     retries = [line for line in rest if " unreachable (" in line]
     assert len(retries) == 2 and all(
         line.startswith("WARNING supportbot.retry: Telegram unreachable (") for line in retries
     ), rest
+    assert "Traceback" not in "\n".join(rest)
+    assert code == 0
+
+
+async def test_updates_are_stored_and_confirmed_before_the_bot_has_started(tmp_path, classifier):
+    """A starting bot long-polls as soon as its database is open: what customers write is
+    stored and confirmed (the next getUpdates' offset) while the rest starts — here while
+    getMe keeps failing — and answered once the start is done."""
+    models = tmp_path / "data" / "models"
+    classifier.save(models / f"intent-model-{classifier.fingerprint}.pkl")
+    async with FakeTelegramAPI(token=TOKEN) as fake:
+        fake.fail_next("getMe", code=502, times=1_000_000)
+        update = fake.private_message(5551, "где мой заказ")
+        process = await start_bot(
+            tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=fake.base_url
+        )
+        try:
+            confirmed = await fake.wait_for(
+                "getUpdates",
+                lambda p: int(p.get("offset") or 0) == update["update_id"] + 1,
+                timeout=90,
+            )
+            assert confirmed
+            assert fake.calls("sendMessage") == []  # the channel has not started
+            assert all(p.get("allowed_updates") for p in fake.calls("getUpdates"))
+            fake.stop_failing()
+            answers = await fake.wait_for(
+                "sendMessage", lambda p: p.get("chat_id") == 5551, timeout=120
+            )
+            assert answers
+        finally:
+            code, rest = await terminate(process)
     assert "Traceback" not in "\n".join(rest)
     assert code == 0
 

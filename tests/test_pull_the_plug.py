@@ -76,8 +76,10 @@ async def start_process(
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
-    before = len(fake.calls("getUpdates"))
-    await fake.wait_for("getUpdates", count=before + 1, timeout=120)
+    # Started: it polls as soon as its database is open, and sets its commands once the
+    # channel runs (what it stored meanwhile is applied then).
+    before = len(fake.calls("setMyCommands"))
+    await fake.wait_for("setMyCommands", count=before + 1, timeout=120)
     return process
 
 

@@ -16,6 +16,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bots.telegram.doubt import delivered_before
+from bots.telegram.sending import send_text
 from core.events import CustomerReply
 from core.types import TELEGRAM, Reply
 from tests.desk_helpers import settle
@@ -40,7 +41,8 @@ async def api() -> AsyncIterator[tuple[FakeTelegramAPI, Bot]]:
 
 
 def text_step(bot: Bot, text: str, markup=None):
-    return functools.partial(bot.send_message, CHAT, text, parse_mode=None, reply_markup=markup)
+    """A reply's text part as `bots.telegram.sending.reply_steps` builds it."""
+    return functools.partial(send_text, bot, CHAT, text, markup)
 
 
 async def test_a_text_sent_before_the_crash_is_found(api):

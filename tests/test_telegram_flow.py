@@ -484,3 +484,11 @@ async def test_an_update_aiogram_cannot_parse_is_set_aside_and_the_rest_goes_on(
         await fake.wait_for(
             "getUpdates", lambda p: (p.get("offset") or 0) > broken["update_id"] + 1
         )
+
+
+def test_polling_asks_for_the_updates_the_dispatcher_handles():
+    """The long poll starts before aiogram is imported, with a list of its own."""
+    from bots.telegram.dispatch import dispatcher
+    from bots.telegram.intake import ALLOWED_UPDATES
+
+    assert sorted(ALLOWED_UPDATES) == sorted(dispatcher().resolve_used_update_types())

@@ -6,8 +6,6 @@ applied by `core.intake`, which feeds each one to the dispatcher here.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import io
 import logging
 from typing import Any
@@ -16,7 +14,6 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
-    TelegramAPIError,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
@@ -37,7 +34,7 @@ from bots.telegram.posting import BotPool
 from core.app import Core
 from core.desk.budget import PostBudget
 from core.desk.posting import DeskPosting
-from core.runtime.intake import BadUpdate
+from core.runtime.intake import BadUpdate, Intake
 from core.runtime.retry import retry
 from core.types import OPERATORS, TELEGRAM, Attachment
 
@@ -45,7 +42,9 @@ log = logging.getLogger(__name__)
 
 
 class TelegramChannel:
-    def __init__(self, core: Core, settings: Any, health: Any = None) -> None:
+    def __init__(
+        self, core: Core, settings: Any, health: Any = None, poller: intake.Poller | None = None
+    ) -> None:
         self.core = core
         self.settings = settings
         self.health = health  # bots.health.Health: its routes join the webhook server
@@ -72,10 +71,20 @@ class TelegramChannel:
                 desk_texts=core.kb.desk,
             )
         self.services = services(core, self.desk)
-        self._helper_polling: list[asyncio.Task[None]] = []
-        self._polling: asyncio.Task[None] | None = None
-        self._stop_polling = asyncio.Event()
+        self.poller = poller  # long polling, when it was started before the channel
+        self._helper_polling: list[intake.Poller] = []
         self._web: web.AppRunner | None = None
+
+    @staticmethod
+    def make_poller(settings: Any, into: Intake) -> intake.Poller:
+        """Long polling of the main bot into `into` (`bots.main` starts it before the
+        channel is built; the channel starts it itself otherwise)."""
+        return intake.Poller(
+            settings.telegram_api_url,
+            settings.telegram_bot_token.get_secret_value(),
+            into,
+            intake.ALLOWED_UPDATES,
+        )
 
     async def apply(self, update: dict[str, Any], attempt: int) -> None:
         """Apply one stored update (called by `core.intake`, in order per chat); a helper
@@ -113,32 +122,20 @@ class TelegramChannel:
             await self._start_webhook()
             mode = f"webhook {self.settings.telegram_webhook_url}"
         else:
-            try:  # a webhook left from webhook mode would block getUpdates
-                await self.bot.delete_webhook(drop_pending_updates=False)
-            except TelegramAPIError as exc:
-                log.warning("deleteWebhook failed: %s", exc)
-            self._polling = asyncio.create_task(
-                intake.poll(
-                    self.bot,
-                    self.core.intake,
-                    self.dispatcher.resolve_used_update_types(),
-                    self._stop_polling,
-                ),
-                name="telegram-polling",
-            )
+            if self.poller is None:
+                self.poller = self.make_poller(self.settings, self.core.intake)
+            self.poller.quiet = False  # started early (bots.main) or now
+            self.poller.start()
             for helper in self.pool.helpers:
-                self._helper_polling.append(
-                    asyncio.create_task(
-                        intake.poll(
-                            helper.bot,
-                            self.core.intake,
-                            helpers.HELPER_UPDATES,
-                            self._stop_polling,
-                            record=helpers.helper_record(helper.id),
-                        ),
-                        name="telegram-helper-polling",
-                    )
+                poller = intake.Poller(
+                    self.settings.telegram_api_url,
+                    helper.bot.token,
+                    self.core.intake,
+                    helpers.HELPER_UPDATES,
+                    record=helpers.helper_record(helper.id),
                 )
+                poller.start()
+                self._helper_polling.append(poller)
             mode = "long polling"
         log.info(
             "Telegram bot @%s started (%s), operators' group %s",
@@ -148,14 +145,10 @@ class TelegramChannel:
         )
 
     async def stop_receiving(self) -> None:
-        self._stop_polling.set()
-        for task in [self._polling, *self._helper_polling]:
-            if task is None:
-                continue
-            task.cancel()  # a long poll in flight: its batch is not confirmed
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._polling = None
+        for poller in [self.poller, *self._helper_polling]:
+            if poller is not None:
+                await poller.stop()  # a long poll in flight: its batch is not confirmed
+        self.poller = None
         self._helper_polling = []
         if self._web is not None:
             await self._web.cleanup()

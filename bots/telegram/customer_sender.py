@@ -7,12 +7,11 @@ from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import Message
 
 from bots.telegram import doubt
 from bots.telegram.errors import for_delivery, is_not_modified
 from bots.telegram.render import SAFE_PART, utf16_len
-from bots.telegram.sending import reply_steps, send_reply
+from bots.telegram.sending import is_text, reply_steps, send_reply
 from core.app import Core
 from core.desk.edits import apply_reply_edit, remember_copy
 from core.events import CustomerReply, ReplyEdited
@@ -57,11 +56,10 @@ class CustomerSender:
             last, done = found, done + 1
             item.progress["found_in_chat"] = found
         for index in range(done, len(steps)):
-            result = await steps[index]()
-            if isinstance(result, Message):
-                last = result.message_id
-                if result.text is not None:
-                    sent.append(result.message_id)
+            step = steps[index]
+            last = await step()
+            if is_text(step):
+                sent.append(last)
             if index + 1 < len(steps):
                 await self.core.delivery.checkpoint(item, steps=index + 1, ids=sent, last_id=last)
         # Recorded the moment the last answer is in; then where an operator's reply

@@ -26,6 +26,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 
 from bots.telegram.errors import is_not_modified
+from bots.telegram.sending import is_text
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,10 @@ PROBE_LIMIT = 30  # message ids looked at after the last recorded one
 
 def text_of(bot: Bot, step: Callable[[], Awaitable[object]]) -> tuple[int, str, dict] | None:
     """(chat, text, other arguments) of a step that sends a text message, else None."""
-    if not isinstance(step, functools.partial) or step.func != bot.send_message:
+    if not isinstance(step, functools.partial) or not is_text(step):
         return None
-    chat_id, text = step.args[0], step.args[1]
-    return int(chat_id), str(text), dict(step.keywords)
+    _bot, chat_id, text, markup = step.args  # sending.send_text(bot, chat, text, markup)
+    return int(chat_id), str(text), {"parse_mode": None, "reply_markup": markup}
 
 
 async def delivered_before(

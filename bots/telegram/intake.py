@@ -15,14 +15,13 @@ order per partition: one private chat, or one topic of the operators' group.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter, TelegramUnauthorizedError
-from aiogram.methods import GetUpdates
+import aiohttp
 from aiohttp import web
 
 from core.runtime.intake import InboundRecord, Intake
@@ -41,12 +40,9 @@ MESSAGE_KEYS = (
     "edited_business_message",
 )
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-
-
-class RawUpdates(GetUpdates):
-    """`getUpdates` whose updates stay plain dicts until they are applied."""
-
-    __returning__ = list[dict[str, Any]]
+# The updates the bot's dispatcher handles (`Dispatcher.resolve_used_update_types()`, which
+# a test compares with this list): known before aiogram is imported.
+ALLOWED_UPDATES = ["callback_query", "chat_member", "edited_message", "message"]
 
 
 def partition_of(update: dict[str, Any]) -> str:
@@ -80,51 +76,129 @@ def record_of(update: dict[str, Any]) -> InboundRecord:
     return InboundRecord(f"tgu:{update_id}", partition_of(update), update_id, update)
 
 
-async def poll(
-    bot: Bot,
-    intake: Intake,
-    allowed_updates: list[str],
-    stop: asyncio.Event,
-    record: Callable[[dict[str, Any]], InboundRecord] = record_of,
-) -> None:
-    """Long polling until `stop`: store each batch, then confirm it (`record` turns an
-    update into what is stored; helper bots mark theirs)."""
-    offset: int | None = None
-    delay = 1.0
-    while not stop.is_set():
-        try:
-            batch: list[Any] = await bot(  # raw dicts (RawUpdates)
-                RawUpdates(offset=offset, timeout=POLL_TIMEOUT, allowed_updates=allowed_updates),
-                request_timeout=POLL_TIMEOUT + 15,
-            )
-            records = [record(update) for update in batch if isinstance(update, dict)]
-            await intake.accept(TELEGRAM, records)
-        except asyncio.CancelledError:
-            raise
-        except TelegramRetryAfter as exc:
-            log.warning("Telegram asks to wait %s s before polling again", exc.retry_after)
-            await _pause(stop, float(exc.retry_after))
-            continue
-        except (TelegramAPIError, OSError, TimeoutError, ValueError) as exc:
-            why = "refused the token" if isinstance(exc, TelegramUnauthorizedError) else None
-            log.warning(
-                "Telegram %s (%s), retrying in %.0f s",
-                why or "unreachable",
-                _short(exc),
-                delay,
-            )
-            await _pause(stop, delay)
-            delay = min(BACKOFF_MAX, delay * 2)
-            continue
-        except Exception as exc:  # the database is down: keep the offset, try again
-            log.warning("updates not stored (%r), fetching them again in %.0f s", exc, delay)
-            await _pause(stop, delay)
-            delay = min(BACKOFF_MAX, delay * 2)
-            continue
+class BotAPIError(Exception):
+    """The Bot API answered `ok: false` (`code`, and `retry_after` for a 429)."""
+
+    def __init__(self, code: int, description: str, retry_after: float | None = None) -> None:
+        super().__init__(f"{code} {description}".strip())
+        self.code = code
+        self.retry_after = retry_after
+
+
+class Poller:
+    """Long polling of one bot until `stop`: each `getUpdates` batch is stored, then
+    confirmed (the next call's offset), after `deleteWebhook` (a webhook left from
+    webhook mode would block getUpdates). `record` turns an update into what is stored
+    (helper bots mark theirs).
+
+    It calls the Bot API with aiohttp alone — the updates stay raw dicts until they are
+    applied, and aiogram (whose types take seconds to import) is not needed — so that a
+    starting bot polls, and stores what customers write, before the rest of it is built.
+    While `quiet`, a failing call is retried without a line of its own: the start that is
+    under way reports the outage (or the refused token) itself.
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        intake: Intake,
+        allowed_updates: list[str],
+        record: Callable[[dict[str, Any]], InboundRecord] = record_of,
+        *,
+        quiet: bool = False,
+    ) -> None:
+        self._base = f"{api_url.rstrip('/')}/bot{token}/"
+        self.intake = intake
+        self.allowed_updates = allowed_updates
+        self.record = record
+        self.quiet = quiet
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="telegram-polling")
+
+    async def stop(self) -> None:
+        """Stop at once: a long poll in flight is cut, its batch not confirmed."""
+        self._stop.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        timeout = aiohttp.ClientTimeout(total=POLL_TIMEOUT + 15)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            delay = 1.0
+            while not self._stop.is_set():
+                try:
+                    await self._call(http, "deleteWebhook", drop_pending_updates=False)
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    delay = await self._failed(exc, delay)
+            await self._poll(http)
+
+    async def _poll(self, http: aiohttp.ClientSession) -> None:
+        offset: int | None = None
         delay = 1.0
-        ids = [record.seq for record in records]
-        if ids:
-            offset = max(ids) + 1  # confirmed by the next call: everything is stored
+        while not self._stop.is_set():
+            try:
+                batch = await self._call(
+                    http,
+                    "getUpdates",
+                    offset=offset,
+                    timeout=POLL_TIMEOUT,
+                    allowed_updates=self.allowed_updates,
+                )
+                records = [self.record(u) for u in batch or () if isinstance(u, dict)]
+                await self.intake.accept(TELEGRAM, records)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                delay = await self._failed(exc, delay)
+                continue
+            delay = 1.0
+            ids = [record.seq for record in records]
+            if ids:
+                offset = max(ids) + 1  # confirmed by the next call: everything is stored
+
+    async def _call(self, http: aiohttp.ClientSession, method: str, **params: Any) -> Any:
+        body = {key: value for key, value in params.items() if value is not None}
+        async with http.post(self._base + method, json=body) as answer:
+            reply = await answer.json(content_type=None)
+        if not isinstance(reply, dict):
+            raise ValueError(f"{method}: the Bot API's answer is not an object")
+        if not reply.get("ok"):
+            retry_after = (reply.get("parameters") or {}).get("retry_after")
+            raise BotAPIError(
+                int(reply.get("error_code") or answer.status),
+                str(reply.get("description") or ""),
+                float(retry_after) if retry_after is not None else None,
+            )
+        return reply.get("result")
+
+    async def _failed(self, exc: Exception, delay: float) -> float:
+        """Log a failed call (unless quiet), pause; returns the next pause."""
+        if isinstance(exc, BotAPIError) and exc.retry_after is not None:
+            if not self.quiet:
+                log.warning("Telegram asks to wait %s s before polling again", exc.retry_after)
+            await _pause(self._stop, exc.retry_after)
+            return delay
+        if not self.quiet:
+            if isinstance(
+                exc, BotAPIError | aiohttp.ClientError | OSError | TimeoutError | ValueError
+            ):
+                why = "refused the token" if getattr(exc, "code", 0) == 401 else "unreachable"
+                log.warning("Telegram %s (%s), retrying in %.0f s", why, _short(exc), delay)
+            else:  # the database is down: keep the offset, try again
+                log.warning("updates not stored (%r), fetching them again in %.0f s", exc, delay)
+        await _pause(self._stop, delay)
+        return min(BACKOFF_MAX, delay * 2)
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:

@@ -46,6 +46,7 @@ from core.runtime.intake import consume_applied
 from core.storage import Conflict, DuplicateUpdate, OutboxItem, Storage, Ticket
 from core.storage import messages as log_kind
 from core.storage.database import is_unique_violation
+from core.storage.messages import NewMessage
 from core.types import OPERATORS, Inbound, Reply
 
 if TYPE_CHECKING:
@@ -97,8 +98,8 @@ class Engine:
                 )
                 if state.seen:
                     return []  # the same update again (a retry, or another replica)
-                if state.conversation is None:
-                    await self.storage.conversations.get_or_create(
+                if state.conversation is None:  # a new customer: read again once it exists
+                    await self.storage.conversations.create(
                         inbound.customer, self.clock.now(), inbound.name, inbound.profile_url
                     )
                     continue
@@ -231,12 +232,24 @@ class Engine:
         conv = turn.conversation
         if turn.inbound.external_id and not await tx.claims.claim(turn.inbound.external_id, now):
             raise DuplicateUpdate(turn.inbound.external_id)
-        if not await tx.conversations.claim_version(conv):
+        # A turn that opens no case leaves the conversation as it was decided: it is
+        # claimed and written in one statement. Opening a case changes it further, so
+        # then it is claimed here (first, as operator actions take it: the same lock
+        # order) and written at the end.
+        saved = turn.escalation is None
+        claimed = await (
+            tx.conversations.save_claimed(conv, now)
+            if saved
+            else tx.conversations.claim_version(conv)
+        )
+        if not claimed:
             raise Conflict(conv.customer.key)
         ticket = turn.open_ticket
         attached = ticket.id if ticket is not None and turn.forward_to_operators else None
-        logged_text = await self._log_inbound(tx, turn, attached, now)
-        items = await self._commit_to_case(tx, turn, logged_text, now)
+        logged = self._logged_inbound(turn, attached, now)
+        if not saved:  # a case opens: its transcript takes the message in
+            [turn.message_id] = await tx.messages.add_many([logged])
+        items = await self._commit_to_case(tx, turn, logged.text, now)
         items += await self._commit_rating(tx, turn, now)
         await record_turn(tx, turn, now)  # bot outcomes and self-service actions
         await self.dialog.clarify.remember_pick(tx, turn)
@@ -245,17 +258,19 @@ class Engine:
             opened, queued = await self._open_case(tx, turn, turn.escalation, now)
             items += queued
             reply_ticket = opened.id
-        items += await self._queue_replies(tx, turn, reply_ticket, now)
-        await tx.conversations.save(conv, now)
+        # The message and the answers logged with one statement when no case opened.
+        items += await self._queue_replies(tx, turn, reply_ticket, now, [logged] if saved else [])
+        if not saved:
+            await tx.conversations.save(conv, now)
         turn.case = reply_ticket or (ticket.id if ticket is not None else None)
         await self.guard.commit(tx, turn, now)
         if self.privacy is not None:  # a confirmed erasure, last: it anonymises the row
             items += await self.privacy.commit(tx, turn, items, now)
         return items
 
-    async def _log_inbound(self, tx: Storage, turn: Turn, ticket_id: int | None, now: float) -> str:
-        """Log the customer's message; returns the text logged (a pressed button, a kind of
-        content the channel could not pass on, when there is no text)."""
+    def _logged_inbound(self, turn: Turn, ticket_id: int | None, now: float) -> NewMessage:
+        """The customer's message as it is logged: its text, or the pressed button or the
+        kind of content the channel could not pass on when there is no text."""
         inbound = turn.inbound
         logged_text = inbound.text[:MAX_STORED_TEXT]
         if not logged_text and inbound.unsupported:
@@ -263,7 +278,7 @@ class Engine:
         if not logged_text and inbound.payload:
             title = self.dialog.button_title(inbound.payload)
             logged_text = self.dialog.texts.format("transcript.button", title=title)
-        turn.message_id = await tx.messages.add(
+        return NewMessage(
             turn.conversation.id,
             log_kind.IN,
             logged_text,
@@ -273,9 +288,8 @@ class Engine:
             confidence=turn.confidence,
             author=inbound.name,
             external_id=inbound.external_id,
-            attachments=inbound.attachments,
+            attachments=tuple(inbound.attachments),
         )
-        return logged_text
 
     async def _commit_to_case(
         self, tx: Storage, turn: Turn, logged_text: str, now: float
@@ -310,29 +324,32 @@ class Engine:
         return opened, queued
 
     async def _queue_replies(
-        self, tx: Storage, turn: Turn, ticket_id: int | None, now: float
+        self,
+        tx: Storage,
+        turn: Turn,
+        ticket_id: int | None,
+        now: float,
+        logged: list[NewMessage],
     ) -> list[OutboxItem]:
-        """Log the answers and queue them for the customer's channel. They are claimed by
-        this process (to go out at once) unless something is queued for the customer
-        already — then they wait behind it, to keep the order."""
+        """Log the answers (after `logged`) and queue them for the customer's channel. They
+        are claimed by this process (to go out at once) unless something is queued for the
+        customer already — then they wait behind it, to keep the order."""
         customer = turn.conversation.customer
-        owner = None
-        if self.delivery is not None and turn.replies:
-            owner = await self.delivery.owner_for(tx, customer.channel, customer.user_id)
+        conv_id = turn.conversation.id
+        answers = [
+            NewMessage(conv_id, log_kind.OUT, r.text, now, ticket_id=ticket_id, author="bot")
+            for r in turn.replies
+        ]
+        ids = await tx.messages.add_many([*logged, *answers])
+        if logged:
+            turn.message_id = ids[0]
+        owner = self.delivery.claimant(customer.channel) if self.delivery is not None else None
         items = []
         for reply in turn.replies:
-            await tx.messages.add(
-                turn.conversation.id,
-                log_kind.OUT,
-                reply.text,
-                now,
-                ticket_id=ticket_id,
-                author="bot",
-            )
             event = CustomerReply(reply, ticket_id, from_bot=True)
             items.append(
                 await tx.outbox.add(
-                    customer.channel, customer.user_id, event, now, claimed_by=owner
+                    customer.channel, customer.user_id, event, now, claim_if_free=owner
                 )
             )
         return items

@@ -111,11 +111,9 @@ class ActionRunner:
     ) -> OutboxItem:
         """Queue an item for the case's customer inside the action's transaction."""
         ticket = action.ticket
-        owner = None
-        if self.delivery is not None:
-            owner = await self.delivery.owner_for(action.tx, ticket.channel, ticket.user_id)
+        owner = self.delivery.claimant(ticket.channel) if self.delivery is not None else None
         item = await action.tx.outbox.add(
-            ticket.channel, ticket.user_id, event, now, claimed_by=owner
+            ticket.channel, ticket.user_id, event, now, claim_if_free=owner
         )
         action.queued.append(item)
         return item

@@ -112,15 +112,12 @@ class Delivery:
     def wake(self) -> None:
         self._wake.set()
 
-    async def owner_for(self, tx: Storage, channel: str, recipient: str) -> str | None:
-        """Who claims a new item for a recipient inside transaction `tx`: this process, to
-        send it at once, when it can send to `channel` and nothing else is queued for the
-        recipient (else None: the item waits its turn behind the others)."""
-        if channel not in self.senders:
-            return None
-        if await tx.outbox.waiting_for(channel, recipient, self.worker_id):
-            return None
-        return self.worker_id
+    def claimant(self, channel: str) -> str | None:
+        """Who may claim a new item for `channel` as it is written: this process, to send
+        it at once, when it can send to that channel (`OutboxRepo.add(claim_if_free=…)`
+        claims it only when nothing else is queued for the recipient; otherwise the item
+        waits its turn behind the others)."""
+        return self.worker_id if channel in self.senders else None
 
     def dispatch(self, items: Iterable[OutboxItem]) -> None:
         """Send items this process has claimed, each recipient's in order."""

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.storage import Storage
-from core.storage.inbox import InboundRecord, InboxRow
+from core.storage.inbox import ADD_AT_ONCE, InboundRecord, InboxRow
 
 log = logging.getLogger(__name__)
 
@@ -106,11 +106,18 @@ class Intake:
 
     async def accept(self, source: str, records: Sequence[InboundRecord]) -> None:
         """Store a batch durably (repeats are ignored); afterwards the caller may
-        acknowledge it. Applying starts at once in this process."""
+        acknowledge it. Applying starts at once in this process — once a handler for
+        `source` is registered (a starting bot stores updates before that; `run_forever`'s
+        scans apply them then)."""
         if not records:
             return
-        async with self.storage.transaction() as tx:
-            await tx.inbox.add(source, records, self.wall())
+        if len(records) <= ADD_AT_ONCE:  # one statement: all or nothing by itself
+            await self.storage.inbox.add(source, records, self.wall())
+        else:
+            async with self.storage.transaction() as tx:
+                await tx.inbox.add(source, records, self.wall())
+        if source not in self.handlers:
+            return
         for partition in dict.fromkeys(record.partition for record in records):
             self._start(partition)
 

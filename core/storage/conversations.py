@@ -95,14 +95,20 @@ class ConversationRepo:
         found = await self.find(customer)
         if found is not None:
             return found
+        await self.create(customer, now, name, profile_url)
+        created = await self.find(customer)
+        assert created is not None
+        return created
+
+    async def create(
+        self, customer: CustomerRef, now: float, name: str = "", profile_url: str = ""
+    ) -> None:
+        """The customer's conversation, unless they have one already."""
         await self._ex.execute(
             "INSERT INTO conversations (channel, user_id, name, profile_url, created_at, "
             "updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel, user_id) DO NOTHING",
             (customer.channel, customer.user_id, storable(name), storable(profile_url), now, now),
         )
-        created = await self.find(customer)
-        assert created is not None
-        return created
 
     async def turn_state(self, customer: CustomerRef, external_id: str | None) -> TurnState:
         """The conversation, its open ticket and whether the update was applied before."""
@@ -154,24 +160,46 @@ class ConversationRepo:
         same transaction)."""
         conv.updated_at = now
         await self._ex.execute(
-            "UPDATE conversations SET step = ?, slots = ?, misunderstandings = ?, vip = ?, "
-            "manager = ?, name = ?, profile_url = ?, updated_at = ? WHERE id = ?",
-            (
-                str(conv.step),
-                json.dumps(conv.slots.to_json(), ensure_ascii=False),
-                conv.misunderstandings,
-                int(conv.vip),
-                conv.manager,
-                storable(conv.name),
-                storable(conv.profile_url),
-                now,
-                conv.id,
-            ),
+            f"UPDATE conversations SET {_STATE} WHERE id = ?", (*_state_of(conv, now), conv.id)
         )
+
+    async def save_claimed(self, conv: Conversation, now: float) -> bool:
+        """`claim_version` and `save` in one statement: write the conversation's state if
+        nobody wrote it since it was read (PostgreSQL: the row stays locked until commit).
+        False: decide again."""
+        taken = await self._ex.execute(
+            f"UPDATE conversations SET {_STATE}, version = version + 1 "
+            "WHERE id = ? AND version = ?",
+            (*_state_of(conv, now), conv.id, conv.version),
+        )
+        if taken:
+            conv.version += 1
+            conv.updated_at = now
+        return taken == 1
 
     async def count(self) -> int:
         row = await self._ex.fetchone("SELECT COUNT(*) AS n FROM conversations")
         return int(row["n"]) if row else 0
+
+
+_STATE = (
+    "step = ?, slots = ?, misunderstandings = ?, vip = ?, manager = ?, name = ?, "
+    "profile_url = ?, updated_at = ?"
+)
+
+
+def _state_of(conv: Conversation, now: float) -> tuple[object, ...]:
+    """The values of `_STATE`."""
+    return (
+        str(conv.step),
+        json.dumps(conv.slots.to_json(), ensure_ascii=False),
+        conv.misunderstandings,
+        int(conv.vip),
+        conv.manager,
+        storable(conv.name),
+        storable(conv.profile_url),
+        now,
+    )
 
 
 def _json_object(stored: str | None) -> Any:

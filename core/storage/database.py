@@ -18,7 +18,6 @@ driver:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import sqlite3
 import threading
@@ -281,7 +280,10 @@ class PostgresDatabase:
                 "`pip install -e .[postgres]`"
             ) from exc
         pool = await asyncpg.create_pool(
-            dsn.replace("postgres://", "postgresql://", 1), min_size=2, max_size=20
+            dsn.replace("postgres://", "postgresql://", 1),
+            min_size=2,
+            max_size=20,
+            reset=_nothing_to_reset,
         )
         return cls(pool)
 
@@ -315,11 +317,26 @@ class PostgresDatabase:
             try:
                 yield _PostgresExecutor(conn)
             finally:
-                with contextlib.suppress(Exception):
+                try:
                     await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+                except BaseException as exc:
+                    # Not unlocked: the session ends, and its lock with it — the pool
+                    # resets nothing (`_nothing_to_reset`), so it must never go back there.
+                    conn.terminate()
+                    if not isinstance(exc, Exception):
+                        raise
 
     async def close(self) -> None:
         await self._pool.close()
+
+
+async def _nothing_to_reset(conn: Any) -> None:
+    """asyncpg's pool runs a reset query (advisory locks, cursors, LISTEN, settings) on
+    every connection given back to it: a round trip each time. Ours leave nothing of the
+    kind behind — transactions end before release (asyncpg rolls back one left open
+    anyway), the outbox's advisory locks are transaction locks, and the migrations'
+    session lock is released explicitly (or its connection closed) — so there is nothing
+    to reset."""
 
 
 async def open_database(url: str) -> SQLiteDatabase | PostgresDatabase:

@@ -18,6 +18,7 @@ from core.storage.workers import LIVE_FOR, LIVE_WORKERS
 
 PENDING = "pending"
 DEAD = "dead"
+ADD_AT_ONCE = 100  # updates stored by one statement (a Telegram batch is at most 100)
 
 
 @dataclass(frozen=True)
@@ -47,19 +48,27 @@ class InboxRepo:
         self._ex = ex
 
     async def add(self, source: str, records: Sequence[InboundRecord], now: float) -> None:
-        """Store a batch (call inside a transaction); an update stored before is ignored."""
-        for record in records:
-            await self._ex.execute(
-                "INSERT INTO inbox (source, external_id, partition_key, seq, payload, "
-                "received_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (external_id) DO NOTHING",
-                (
+        """Store a batch, one statement per `ADD_AT_ONCE` updates; an update stored before
+        is ignored."""
+        for start in range(0, len(records), ADD_AT_ONCE):
+            chunk = records[start : start + ADD_AT_ONCE]
+            values = ", ".join("(?, ?, ?, ?, ?, ?)" for _ in chunk)
+            params = [
+                value
+                for record in chunk
+                for value in (
                     source,
                     record.external_id,
                     record.partition,
                     record.seq,
                     json.dumps(record.payload, ensure_ascii=False),
                     now,
-                ),
+                )
+            ]
+            await self._ex.execute(
+                "INSERT INTO inbox (source, external_id, partition_key, seq, payload, "
+                f"received_at) VALUES {values} ON CONFLICT (external_id) DO NOTHING",
+                params,
             )
 
     async def ready_partitions(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.storage.database import Executor, Row
@@ -44,6 +45,22 @@ class LoggedMessage:
         )
 
 
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to log (`MessageRepo.add_many`)."""
+
+    conversation_id: int
+    direction: str
+    text: str
+    created_at: float
+    ticket_id: int | None = None
+    intent: str | None = None
+    confidence: float | None = None
+    author: str = ""
+    external_id: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+
 class MessageRepo:
     def __init__(self, ex: Executor) -> None:
         self._ex = ex
@@ -63,25 +80,52 @@ class MessageRepo:
         attachments: tuple[Attachment, ...] | list[Attachment] = (),
     ) -> int:
         """Log a message; returns its id."""
-        row = await self._ex.fetchone(
-            "INSERT INTO messages (conversation_id, ticket_id, direction, text, attachments, "
-            "intent, confidence, author, external_id, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (
-                conversation_id,
-                ticket_id,
-                direction,
-                storable(text),
-                json.dumps([a.to_dict() for a in attachments], ensure_ascii=False),
-                intent,
-                confidence,
-                storable(author),
-                external_id,
-                now,
-            ),
+        [message_id] = await self.add_many(
+            [
+                NewMessage(
+                    conversation_id,
+                    direction,
+                    text,
+                    now,
+                    ticket_id=ticket_id,
+                    intent=intent,
+                    confidence=confidence,
+                    author=author,
+                    external_id=external_id,
+                    attachments=tuple(attachments),
+                )
+            ]
         )
-        assert row is not None
-        return int(row["id"])
+        return message_id
+
+    async def add_many(self, rows: Sequence[NewMessage]) -> list[int]:
+        """Log several messages with one statement, in this order; returns their ids in
+        the same order (ids grow in the order of the rows, whatever order RETURNING gives)."""
+        if not rows:
+            return []
+        values = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in rows)
+        params = [
+            value
+            for row in rows
+            for value in (
+                row.conversation_id,
+                row.ticket_id,
+                row.direction,
+                storable(row.text),
+                json.dumps([a.to_dict() for a in row.attachments], ensure_ascii=False),
+                row.intent,
+                row.confidence,
+                storable(row.author),
+                row.external_id,
+                row.created_at,
+            )
+        ]
+        inserted = await self._ex.fetchall(
+            "INSERT INTO messages (conversation_id, ticket_id, direction, text, attachments, "
+            f"intent, confidence, author, external_id, created_at) VALUES {values} RETURNING id",
+            params,
+        )
+        return sorted(int(row["id"]) for row in inserted)
 
     async def for_ticket(self, ticket_id: int, limit: int = 50) -> list[LoggedMessage]:
         rows = await self._ex.fetchall(

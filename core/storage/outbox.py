@@ -88,15 +88,28 @@ class OutboxRepo:
         now: float,
         *,
         claimed_by: str | None = None,
+        claim_if_free: str | None = None,
     ) -> OutboxItem:
         """Queue `event` for `recipient` in `channel` (the case it belongs to, if any, is
-        the event's `ticket_id`)."""
+        the event's `ticket_id`), claimed by worker `claimed_by`; or by worker
+        `claim_if_free` unless the recipient has a pending item not in that worker's
+        hands (the new one must then queue behind it instead of going out at once) —
+        worked out by the insert itself."""
         kind, payload = encode(event)
         ticket_id = getattr(event, "ticket_id", None)
+        owner = "?"
+        params: tuple[object, ...] = (claimed_by,)
+        if claim_if_free is not None:
+            owner = (
+                "CASE WHEN EXISTS (SELECT 1 FROM outbox WHERE channel = ? AND recipient = ? "
+                f"AND {IS_PENDING} AND (claimed_by IS NULL OR claimed_by <> ?)) "
+                "THEN NULL ELSE ? END"
+            )
+            params = (channel, recipient, claim_if_free, claim_if_free)
         row = await self._ex.fetchone(
             "INSERT INTO outbox (channel, recipient, kind, payload, ticket_id, status, "
             "attempts, next_attempt_at, created_at, claimed_by) "
-            f"VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING {_RETURNED}",
+            f"VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, {owner}) RETURNING {_RETURNED}",
             (
                 channel,
                 recipient,
@@ -106,21 +119,11 @@ class OutboxRepo:
                 PENDING,
                 now,
                 now,
-                claimed_by,
+                *params,
             ),
         )
         assert row is not None
         return OutboxItem.from_row(row)
-
-    async def waiting_for(self, channel: str, recipient: str, worker: str) -> bool:
-        """Whether the recipient has a pending item not in `worker`'s hands (a new item
-        must then queue behind it instead of going out at once)."""
-        row = await self._ex.fetchone(
-            f"SELECT 1 AS x FROM outbox WHERE channel = ? AND recipient = ? AND {IS_PENDING} "
-            "AND (claimed_by IS NULL OR claimed_by <> ?) LIMIT 1",
-            (channel, recipient, worker),
-        )
-        return row is not None
 
     async def lock_recipient(self, channel: str, recipient: str) -> bool:
         """Hold the recipient for this claiming transaction (PostgreSQL: an advisory lock,

@@ -796,6 +796,10 @@ class FakeTelegramAPI:
                 raise ApiError(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
         return chat_id
 
+    def stop_failing(self) -> None:
+        """Calls fail no more (what `fail_next` set up and was not used up is dropped)."""
+        self._fails.clear()
+
     def _maybe_fail(self, name: str) -> None:
         for rule in self._fails:
             if rule["method"] == name or (rule["method"] == "*" and name != "getupdates"):
