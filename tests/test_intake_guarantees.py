@@ -11,13 +11,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bots.telegram.intake import WebhookEndpoint, partition_of, poll
+from bots.telegram.intake import Poller, WebhookEndpoint, partition_of
 from core.runtime.intake import (
     KEEP_IDLE_LEASE,
     MAX_ATTEMPTS,
@@ -393,10 +390,8 @@ async def test_a_batch_that_could_not_be_stored_is_fetched_again(storage, error)
     async with FakeTelegramAPI() as fake:
         intake = FailingStore(storage, "w-test", failures=1, error=error)
         intake.register(TELEGRAM, handler)
-        session = AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url))
-        bot = Bot(fake.token, session=session)
-        stop = asyncio.Event()
-        polling = asyncio.create_task(poll(bot, intake, ["message"], stop))
+        poller = Poller(fake.base_url, fake.token, intake, ["message"])
+        poller.start()
         try:
             first = fake.private_message(CHAT, "первое")["update_id"]
             await until(lambda: intake.failures == 0, "the failed store")
@@ -405,9 +400,7 @@ async def test_a_batch_that_could_not_be_stored_is_fetched_again(storage, error)
             await until(lambda: "второе" in applied_texts(seen), "the second message applied")
             await intake.drain()
         finally:
-            stop.set()
-            await asyncio.wait_for(polling, 60)
-            await session.close()
+            await asyncio.wait_for(poller.stop(), 60)
         offsets = [call.get("offset") for call in fake.calls("getUpdates")]
     assert applied_texts(seen) == ["первое", "второе"]
     # The batch that was not stored was not confirmed by the call after the failure.
@@ -494,17 +487,13 @@ async def test_polling_goes_on_after_telegram_asks_to_wait(storage):
     async with FakeTelegramAPI() as fake:
         intake = Intake(storage, "w-test")
         intake.register(TELEGRAM, handler)
-        session = AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url))
-        bot = Bot(fake.token, session=session)
-        stop = asyncio.Event()
         fake.fail_next("getUpdates", code=429, retry_after=1)
-        polling = asyncio.create_task(poll(bot, intake, ["message"], stop))
+        poller = Poller(fake.base_url, fake.token, intake, ["message"])
+        poller.start()
         try:
             await until(lambda: any(error[1] == 429 for error in fake.errors), "the 429")
             fake.private_message(CHAT, "после паузы")
             await until(lambda: applied_texts(seen) == ["после паузы"], "the message applied")
-            assert not polling.done()
+            assert poller._task is not None and not poller._task.done()
         finally:
-            stop.set()
-            await asyncio.wait_for(polling, 60)
-            await session.close()
+            await asyncio.wait_for(poller.stop(), 60)
