@@ -168,19 +168,8 @@ async def build_core(
     team = _team(settings, storage, clock, hours, delivery)
     dialog = _dialog(settings, kb, classifier, orders)
     escalation = Escalation(kb.texts, escalation_policy(settings, hours), team.on_ticket_open)
-    manners = Manners.from_file(Path(settings.nlu_dir) / "rude.yaml")
     privacy = _privacy(settings, storage, clock, kb, delivery, dialog)
-    guard = _guard(settings, kb, orders)
-    engine = Engine(
-        storage,
-        dialog,
-        escalation,
-        clock,
-        manners,
-        delivery=delivery,
-        privacy=privacy.requests,
-        guard=guard,
-    )
+    engine = _engine(settings, storage, clock, kb, orders, dialog, escalation, delivery, privacy)
     desk = OperatorDesk(storage, clock, kb.texts, kb.desk, delivery, team)
     desk.privacy = privacy
     privacy.retention.retrain = lambda: retrain_without_erased(settings, storage, kb)
@@ -204,6 +193,31 @@ async def build_core(
         liveness=liveness,
         team=team,
         privacy=privacy,
+    )
+
+
+def _engine(
+    settings: Settings,
+    storage: Storage,
+    clock: Clock,
+    kb: KnowledgeBase,
+    orders: OrderService,
+    dialog: Dialog,
+    escalation: Escalation,
+    delivery: Delivery,
+    privacy: Privacy,
+) -> Engine:
+    """A customer's turn: the dialog behind the guard (limits, blocks, spam) and the
+    requests about personal data, insults answered calmly."""
+    return Engine(
+        storage,
+        dialog,
+        escalation,
+        clock,
+        Manners.from_file(Path(settings.nlu_dir) / "rude.yaml"),
+        delivery=delivery,
+        privacy=privacy.requests,
+        guard=_guard(settings, kb, orders),
     )
 
 
