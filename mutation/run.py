@@ -78,14 +78,25 @@ TARGETS: dict[str, Target] = {
     ),
     "outbox": Target(
         "core/storage/outbox.py",
-        ("tests/test_core_delivery.py", "tests/test_outbox_events.py"),
+        (
+            "tests/test_outbox_claims.py",
+            "tests/test_core_delivery.py",
+            "tests/test_outbox_events.py",
+        ),
         select="",
         why="claims of a live worker, order per recipient, checkpoints stored",
     ),
     "engine-commit": Target(
         "core/conversation/engine.py",
-        ("tests/test_core_unit_of_work.py", "tests/test_desk_repeats.py"),
+        (
+            "tests/test_engine_hand_over.py",
+            "tests/test_core_unit_of_work.py",
+            "tests/test_desk_repeats.py",
+            "tests/test_privacy_requests.py",
+        ),
         functions=("Engine.handle", "Engine._commit", "Engine._queue_replies", "Engine._hand_over"),
+        # The retry after a unique violation is reachable only between concurrent writers.
+        select="not postgresql or meanwhile",
         why="claim, decide, commit once; a conflict decides again",
     ),
     "action": Target(
