@@ -30,7 +30,7 @@ from core.runtime.intake import (
     consume_applied,
 )
 from core.storage import Storage
-from core.storage.inbox import InboundRecord
+from core.storage.inbox import InboundRecord, InboxRepo
 from core.types import TELEGRAM
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -608,3 +608,29 @@ async def test_a_failed_poll_is_logged_in_one_short_line(storage, caplog):
     assert [record.getMessage() for record in caplog.records] == [
         f"Telegram unreachable ({'x' * 200}), retrying in 2 s"
     ]
+
+
+async def test_a_failure_that_could_not_be_recorded_is_logged_and_applied_later(
+    storage, applier, wall, caplog, monkeypatch
+):
+    """The database goes away while a failed update's retry is being recorded: the
+    partition's run logs it in one line, and the update, still stored, is applied by a
+    later scan."""
+    intake = await live_intake(storage, applier, wall)
+    applier.fail["сбой"] = [RuntimeError("the handler failed")]
+    recorded = InboxRepo.failed
+
+    async def failed_once(repo: InboxRepo, *args: Any) -> None:
+        if applier.attempts == [("сбой", 0)]:
+            raise ConnectionResetError("the database went away")
+        await recorded(repo, *args)
+
+    monkeypatch.setattr(InboxRepo, "failed", failed_once)
+    with caplog.at_level(logging.ERROR, logger="core.runtime.intake"):
+        await intake.accept(TELEGRAM, [record("tg:9", 1, "сбой")])
+        await intake.drain()
+    assert [r.getMessage() for r in caplog.records] == ["intake of partition tg:9 failed"]
+    assert applier.applied == [] and await inbox(storage) == [("t:tg:9:1", "pending")]
+    await intake.scan()
+    await intake.drain()
+    assert applier.applied == ["сбой"] and await inbox(storage) == []
