@@ -5,6 +5,7 @@ PostgreSQL. A store that fails must leave the update unconfirmed, so it comes ba
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -14,7 +15,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bots.telegram.intake import Poller, WebhookEndpoint, partition_of
+from bots.telegram.intake import (
+    BACKOFF_MAX,
+    BotAPIError,
+    Poller,
+    WebhookEndpoint,
+    partition_of,
+)
 from core.runtime.intake import (
     KEEP_IDLE_LEASE,
     MAX_ATTEMPTS,
@@ -23,7 +30,7 @@ from core.runtime.intake import (
     consume_applied,
 )
 from core.storage import Storage
-from core.storage.inbox import InboundRecord
+from core.storage.inbox import InboundRecord, InboxRepo
 from core.types import TELEGRAM
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -497,3 +504,133 @@ async def test_polling_goes_on_after_telegram_asks_to_wait(storage):
             assert poller._task is not None and not poller._task.done()
         finally:
             await asyncio.wait_for(poller.stop(), 60)
+
+
+@pytest.mark.parametrize(
+    ("error", "pause", "following"),
+    [
+        (OSError("unreachable"), 1.0, 2.0),  # the pause doubles after each failed call…
+        (RuntimeError("database down"), 4.0, 8.0),  # …a failed store as well…
+        (BotAPIError(401, "Unauthorized"), 8.0, 16.0),
+        (OSError("unreachable"), 20.0, BACKOFF_MAX),  # …up to BACKOFF_MAX
+        (OSError("unreachable"), BACKOFF_MAX, BACKOFF_MAX),
+        (BotAPIError(429, "Too Many Requests", retry_after=0.0), 4.0, 4.0),  # its own wait
+    ],
+)
+async def test_the_polling_back_off_grows_to_its_cap(storage, caplog, error, pause, following):
+    """The pause after a failed poll, read from the poller (no timing): the poller is
+    stopped first, so that it does not actually wait."""
+    poller = Poller("http://127.0.0.1:9", "123:test", Intake(storage, "w-test"), ["message"])
+    await poller.stop()
+    with caplog.at_level(logging.WARNING, logger="bots.telegram.intake"):
+        assert await poller._failed(error, pause) == following
+    assert len(caplog.records) == 1  # each failure says so once (not quiet)
+    poller.quiet = True  # while the start reports the outage itself: no line of its own
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="bots.telegram.intake"):
+        assert await poller._failed(error, pause) == following
+    assert caplog.records == []
+
+
+class HeldStore(Intake):
+    """Storing the first batch waits until `go` is set (a slow database)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.storing = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def accept(self, source: str, records: Sequence[InboundRecord]) -> None:
+        if records and not self.storing.is_set():
+            self.storing.set()
+            await self.go.wait()
+        await super().accept(source, records)
+
+
+async def test_a_confirmed_batch_confirms_nothing_after_it(storage):
+    """The next offset is one past the last stored update: an update that reached
+    Telegram while its batch was being stored is fetched by the next call, not skipped."""
+    seen: list[dict[str, Any]] = []
+
+    async def handler(update: dict[str, Any], _attempts: int) -> None:
+        seen.append(update)
+
+    async with FakeTelegramAPI() as fake:
+        intake = HeldStore(storage, "w-test")
+        intake.register(TELEGRAM, handler)
+        poller = Poller(fake.base_url, fake.token, intake, ["message"])
+        poller.start()
+        try:
+            first = fake.private_message(CHAT, "первое")["update_id"]
+            await asyncio.wait_for(intake.storing.wait(), 60)
+            # It waits at Telegram for the next call, numbered right after the first.
+            second = fake.private_message(CHAT, "второе", push=False)
+            second["update_id"] = first + 1
+            fake.push_update(second)
+            intake.go.set()
+            fake.private_message(CHAT, "третье")  # the marker: once applied, so is the second
+            await until(lambda: "третье" in applied_texts(seen), "the third message applied")
+        finally:
+            await asyncio.wait_for(poller.stop(), 60)
+    assert applied_texts(seen) == ["первое", "второе", "третье"]
+
+
+async def test_polling_starts_by_removing_a_webhook_and_says_why_it_waits(storage, caplog):
+    """A webhook left from webhook mode is removed before the first getUpdates; a refused
+    token is logged as such, with Telegram's words and the pause before the next try."""
+    async with FakeTelegramAPI() as fake:
+        fake.fail_next("deleteWebhook", code=401, description="Unauthorized")
+        poller = Poller(fake.base_url, fake.token, Intake(storage, "w-test"), ["message"])
+        with caplog.at_level(logging.WARNING, logger="bots.telegram.intake"):
+            poller.start()
+            try:
+                await until(lambda: fake.calls("getUpdates"), "the first poll")
+                task = poller._task
+            finally:
+                await asyncio.wait_for(poller.stop(), 60)
+        assert task is not None and task.done()  # stopped at once, the long poll cut
+        assert poller._task is None
+        methods = [method.lower() for method, _ in fake.requests]
+    assert methods[:3] == ["deletewebhook", "deletewebhook", "getupdates"], methods
+    assert [record.getMessage() for record in caplog.records] == [
+        "Telegram refused the token (401 Unauthorized), retrying in 1 s"
+    ]
+
+
+async def test_a_failed_poll_is_logged_in_one_short_line(storage, caplog):
+    """The first line of the error, at most 200 characters: a proxy's error page or a
+    traceback-like text does not flood the log."""
+    poller = Poller("http://127.0.0.1:9", "123:test", Intake(storage, "w-test"), ["message"])
+    await poller.stop()  # no pause
+    error = OSError("x" * 300 + "\nsecond line")
+    with caplog.at_level(logging.WARNING, logger="bots.telegram.intake"):
+        assert await poller._failed(error, 2.0) == 4.0
+    assert [record.getMessage() for record in caplog.records] == [
+        f"Telegram unreachable ({'x' * 200}), retrying in 2 s"
+    ]
+
+
+async def test_a_failure_that_could_not_be_recorded_is_logged_and_applied_later(
+    storage, applier, wall, caplog, monkeypatch
+):
+    """The database goes away while a failed update's retry is being recorded: the
+    partition's run logs it in one line, and the update, still stored, is applied by a
+    later scan."""
+    intake = await live_intake(storage, applier, wall)
+    applier.fail["сбой"] = [RuntimeError("the handler failed")]
+    recorded = InboxRepo.failed
+
+    async def failed_once(repo: InboxRepo, *args: Any) -> None:
+        if applier.attempts == [("сбой", 0)]:
+            raise ConnectionResetError("the database went away")
+        await recorded(repo, *args)
+
+    monkeypatch.setattr(InboxRepo, "failed", failed_once)
+    with caplog.at_level(logging.ERROR, logger="core.runtime.intake"):
+        await intake.accept(TELEGRAM, [record("tg:9", 1, "сбой")])
+        await intake.drain()
+    assert [r.getMessage() for r in caplog.records] == ["intake of partition tg:9 failed"]
+    assert applier.applied == [] and await inbox(storage) == [("t:tg:9:1", "pending")]
+    await intake.scan()
+    await intake.drain()
+    assert applier.applied == ["сбой"] and await inbox(storage) == []
