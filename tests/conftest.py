@@ -159,6 +159,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "sqlite_only: about the SQLite file itself; not run on PostgreSQL"
     )
+    config.addinivalue_line(
+        "markers", "postgresql_only: a race only concurrent writers have; not run on SQLite"
+    )
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -171,8 +174,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_url" in metafunc.fixturenames:
-        only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
-        backends = ["sqlite"] if only_sqlite else ["sqlite", "postgresql"]
+        marker = metafunc.definition.get_closest_marker
+        backends = ["sqlite", "postgresql"]
+        if marker("sqlite_only") is not None:
+            backends = ["sqlite"]
+        elif marker("postgresql_only") is not None:
+            backends = ["postgresql"]
         metafunc.parametrize("database_url", backends, indirect=True)
 
 

@@ -113,13 +113,12 @@ async def test_a_press_answered_by_the_bot_stays_out_of_the_open_case(core, sett
     assert (written["text"], written["ticket_id"]) == ("я всё ещё жду", ticket.id)
 
 
+@pytest.mark.postgresql_only
 async def test_a_case_opened_meanwhile_makes_the_turn_decide_again(make_core, settings):
     """PostgreSQL: another process opens the customer's case (not yet committed) while a
     turn opens one too; the turn's insert waits on the unique index of open cases and is
     refused once the other commits. The turn is decided again, on the case that is open
     now, instead of failing. (SQLite serialises writers: the turn would see the case.)"""
-    if not settings.database_url.startswith("postgresql"):
-        pytest.skip("two open cases race only between concurrent writers (PostgreSQL)")
     import asyncpg
 
     core, other = await make_core(), await make_core()
