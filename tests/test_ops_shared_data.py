@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
-from core.atomic import read_and_touch, remove_stale, write_atomically
+from core.atomic import filesystem_now, read_and_touch, remove_stale, write_atomically
 from core.nlu import CURRENT, MODEL_GRACE_SECONDS, publish, published
 
 ROUNDS = 300
@@ -66,7 +66,7 @@ def test_models_unused_for_the_grace_period_are_removed(tmp_path):
     names = ["old", "previous", "read-lately"]
     for name in names:
         (tmp_path / f"intent-model-{name}.pkl").write_bytes(name.encode())
-    long_ago = time.time() - MODEL_GRACE_SECONDS - 60
+    long_ago = filesystem_now(tmp_path) - MODEL_GRACE_SECONDS - 60  # the files' own clock
     for name in names:
         os.utime(tmp_path / f"intent-model-{name}.pkl", (long_ago, long_ago))
     read_and_touch(tmp_path / "intent-model-read-lately.pkl")  # a process loading it now
@@ -89,6 +89,23 @@ def test_remove_stale_leaves_what_is_gone_or_fresh(tmp_path):
     fresh.write_text("x")
     remove_stale([fresh, tmp_path / "gone"], older_than=60)
     assert fresh.exists()
+
+
+def test_ages_are_read_on_the_filesystems_clock(tmp_path, monkeypatch):
+    """A file is as old as the filesystem says, whatever the process's clock: a process
+    whose clock runs days ahead (a fake time, a skewed machine on a shared folder) does
+    not take a file another process has just written for a stale one."""
+    fresh = tmp_path / "fresh"
+    fresh.write_text("x")
+    assert abs(filesystem_now(tmp_path) - fresh.stat().st_mtime) < 60
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 4 * 86400)  # this process's clock
+    remove_stale([fresh], older_than=60)
+    assert fresh.exists()
+    monkeypatch.undo()
+    remove_stale([fresh], older_than=60, now=fresh.stat().st_mtime + 4 * 86400)
+    assert not fresh.exists()  # the same file, judged by a clock four days ahead
+    assert not list(tmp_path.glob("*.probe"))  # the probe is not left behind
 
 
 def test_vk_position_written_by_several_pollers(tmp_path):
