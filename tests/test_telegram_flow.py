@@ -9,6 +9,7 @@ import contextlib
 import pytest
 
 from core.clock import ManualClock
+from core.types import TELEGRAM, CustomerRef
 from tests.conftest import WORK_TIME
 from tests.desk_helpers import settle
 from tests.fakes.telegram_api import post_update_to
@@ -337,6 +338,19 @@ async def test_returning_customer_reuses_the_topic_and_queue_commands(tmp_path, 
         )
 
 
+async def _until_logged(core, lines: list[str], limit: float = 60.0) -> None:
+    """Wait until each of `lines` is in the customer's conversation log."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while True:
+        conv = await core.storage.conversations.find(CustomerRef(TELEGRAM, str(CUSTOMER)))
+        logged = await core.storage.messages.for_conversation(conv.id, 200) if conv else []
+        if set(lines) <= {m.text for m in logged}:
+            return
+        assert loop.time() < deadline, f"not all of {len(lines)} messages logged in {limit} s"
+        await asyncio.sleep(0.05)
+
+
 async def test_fast_customer_is_merged_under_the_group_limit(tmp_path, classifier):
     clock = ManualClock(WORK_TIME)
     async with telegram_bot(
@@ -347,6 +361,9 @@ async def test_fast_customer_is_merged_under_the_group_limit(tmp_path, classifie
         lines = [f"подробность номер {n}" for n in range(1, 11)]
         for line in lines:
             fake.private_message(CUSTOMER, line)
+        # Every message taken in before the clock moves: one applied only after the next
+        # minute's post would be a post of its own (how many it makes is what is tested).
+        await _until_logged(bot.core, lines)
 
         def posts() -> list[str]:
             return [
