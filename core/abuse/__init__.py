@@ -4,6 +4,7 @@ and real customers first when the operators' group's post budget is short.
     limits.py    messages a minute and new cases a day (pure figures)
     spam.py      the rules of config/spam.yaml, checked at start-up
     guard.py     the engine's hook: a customer's turn screened, written in its transaction
+    screening.py what the guard found for a turn, carried on it to the transaction
     blocking.py  /ban, /unban, /spam, /link: operator actions, units of work
     lanes.py     the order of the group's post budget (verified customers first) and each
                  case's share of it

@@ -28,12 +28,12 @@ from __future__ import annotations
 import math
 import typing
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from core.abuse import limits
 from core.abuse.limits import LimitPolicy
+from core.abuse.screening import Screening
 from core.abuse.spam import SpamRules, Suspect, words_of
 from core.knowledge.texts import Texts
 from core.orders import OrderNotFound, OrderService, OrderServiceUnavailable
@@ -47,20 +47,6 @@ if typing.TYPE_CHECKING:
 
 Decide = Callable[["Turn"], Awaitable[None]]
 HISTORY = 20  # a customer's latest messages the repeat rule compares with
-
-
-@dataclass
-class Screening:
-    """What the guard found for a turn and what its transaction writes."""
-
-    state: CustomerState
-    kind: str | None = None  # limited | blocked | spam: the message's mark
-    rule: str = ""
-    muted_until: float = 0.0
-    held_until: float = 0.0
-    cases_told_until: float = 0.0
-    ban_noticed: bool = False
-    order_verified: bool | None = None  # a new case: its order found in the shop
 
 
 class Guard:

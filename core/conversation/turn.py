@@ -16,7 +16,7 @@ from core.storage import Conversation, Ticket
 from core.types import Inbound, Reply
 
 if TYPE_CHECKING:
-    from core.abuse.guard import Screening
+    from core.abuse.screening import Screening
 
 
 @dataclass

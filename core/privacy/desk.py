@@ -5,17 +5,13 @@ erased already."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from core.desk import roles
 from core.desk.action import ActionRunner, OperatorError
 from core.desk.roles import Operator
-from core.privacy.erasure import BY_OPERATOR, Erased
+from core.privacy.erasure import BY_OPERATOR, Erased, Erasure
+from core.privacy.export import Export
 from core.storage import Ticket
 from core.storage.privacy import ERASED_PREFIX
-
-if TYPE_CHECKING:
-    from core.privacy.service import Privacy
 
 
 def requested_by(operator: Operator) -> str:
@@ -32,7 +28,7 @@ async def _case(desk: ActionRunner, ticket_id: int) -> Ticket:
 
 async def forget(
     desk: ActionRunner,
-    privacy: Privacy,
+    erasure: Erasure,
     ticket_id: int,
     operator: Operator,
     external_id: str | None = None,
@@ -40,7 +36,7 @@ async def forget(
     """`/forget`: erase the customer of case `ticket_id` (seniors only)."""
     desk.require(operator, roles.FORGET)
     ticket = await _case(desk, ticket_id)
-    erased = await privacy.erasure.forget(
+    erased = await erasure.forget(
         ticket.customer, BY_OPERATOR, requested_by(operator), external_id=external_id
     )
     if erased is None:  # erased meanwhile, by the customer or another operator
@@ -49,10 +45,10 @@ async def forget(
 
 
 async def export(
-    desk: ActionRunner, privacy: Privacy, ticket_id: int, operator: Operator
+    desk: ActionRunner, exporter: Export, ticket_id: int, operator: Operator
 ) -> tuple[str, str]:
     """`/export`: (file name, JSON) of everything stored about the case's customer."""
     desk.require(operator, roles.EXPORT)
     ticket = await _case(desk, ticket_id)
-    text = await privacy.export.as_json(ticket.customer, desk.clock.now())
+    text = await exporter.as_json(ticket.customer, desk.clock.now())
     return f"customer-case-{ticket.id}.json", text

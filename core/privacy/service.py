@@ -68,10 +68,10 @@ class Privacy:
         external_id: str | None = None,
     ) -> Erased:
         """A senior operator's `/forget` (`core.desk.operators.OperatorDesk.forget`)."""
-        return await desk.forget(runner, self, ticket_id, operator, external_id)
+        return await desk.forget(runner, self.erasure, ticket_id, operator, external_id)
 
     async def export_case(
         self, runner: ActionRunner, ticket_id: int, operator: Operator
     ) -> tuple[str, str]:
         """A senior operator's `/export` (`core.desk.operators.OperatorDesk.export`)."""
-        return await desk.export(runner, self, ticket_id, operator)
+        return await desk.export(runner, self.export, ticket_id, operator)

@@ -13,7 +13,7 @@ card and every post are remembered so that operators answer by replying to them.
     notices.py    notices in the topic; the 👍 under a delivered reply
     sla.py        SLA warnings and breaches
     erasure.py    an erased customer: their topics and the bot's posts deleted, groups told
-    abuse.py      real customers' cards first, spam collapsed, a blocked customer's topic
+    abuse.py      real customers' cards first, spam collapsed
 
 Keeping up with a busy shop within Telegram's limit of about 20 posts a minute per bot
 and group: one post per new case where possible (the card carries what the customer
@@ -32,7 +32,7 @@ from aiogram.exceptions import TelegramAPIError
 from bots.telegram.errors import for_delivery
 from bots.telegram.groups import Groups
 from bots.telegram.operators.roles import TelegramRoles
-from bots.telegram.operators_sender import abuse, batches, case_card, erasure, notices, sla
+from bots.telegram.operators_sender import batches, case_card, erasure, notices, sla
 from bots.telegram.operators_sender.outlet import NoCase, Outlet
 from bots.telegram.posting import BotPool
 from core.app import Core
@@ -114,4 +114,4 @@ class OperatorsSender:
         await erasure.delete_customer(self.out, item, event)
 
     async def customer_blocked(self, item: OutboxItem, event: CustomerBlocked) -> None:
-        await abuse.blocked(self.out, item, event)
+        await notices.blocked(self.out, item, event)

@@ -7,24 +7,18 @@ closed."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from aiogram.utils.formatting import ExpandableBlockQuote, Text
 
 from bots.telegram.groups import Groups
-from bots.telegram.operators_sender.notices import notice
 from bots.telegram.posting import BotPool
 from core.abuse.lanes import WINDOW, CardOrder, CasePacing
-from core.abuse.report import blocked_notice
 from core.app import Core
 from core.clock import Clock
-from core.events import CaseOpened, CustomerBlocked
+from core.events import CaseOpened
 from core.knowledge.texts import Texts
 from core.storage import LoggedMessage, OutboxItem, Storage, Ticket
 from core.storage.abuse import SPAM
-
-if TYPE_CHECKING:
-    from bots.telegram.operators_sender.outlet import Outlet
 
 Batcher = Callable[[list[LoggedMessage]], list[LoggedMessage]]
 
@@ -111,11 +105,3 @@ class DeskAbuse:
         mark = self.desk_texts.format("abuse.spam_post", why=why)
         text = "\n".join(m.text for m in messages if m.text)
         return Text(head, "\n", mark, "\n", ExpandableBlockQuote(text or "…"))
-
-
-async def blocked(out: Outlet, item: OutboxItem, event: CustomerBlocked) -> None:
-    """The case's topic hears that its customer is blocked, and is closed."""
-    text = Text(blocked_notice(out.desk_texts, event))
-    thread_id, chat = await notice(out, item, event, text)
-    if thread_id is not None:
-        await out.topics.close(chat, thread_id)

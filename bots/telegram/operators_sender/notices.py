@@ -12,11 +12,13 @@ from aiogram.types import ReactionTypeEmoji
 from aiogram.utils.formatting import Text
 
 from bots.telegram.markup import fill, html, mention
+from core.abuse.report import blocked_notice
 from core.events import (
     Ack,
     Assigned,
     CaseClosed,
     ConflictMarked,
+    CustomerBlocked,
     Delivered,
     DeskEvent,
     LowRating,
@@ -118,3 +120,11 @@ async def delivered(out: Outlet, item: OutboxItem, event: Delivered) -> None:
         )
     except TelegramAPIError as exc:
         log.info("delivery mark not set: %s", exc)
+
+
+async def blocked(out: Outlet, item: OutboxItem, event: CustomerBlocked) -> None:
+    """The case's topic hears that its customer is blocked, and is closed."""
+    text = Text(blocked_notice(out.desk_texts, event))
+    thread_id, chat = await notice(out, item, event, text)
+    if thread_id is not None:
+        await out.topics.close(chat, thread_id)
