@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from core.knowledge import folding
+
 FOREIGN_LINKS = "foreign_links"
 PHONE_NUMBERS = "phone_numbers"
 CRYPTO_WORDS = "crypto_words"
@@ -247,7 +249,7 @@ def link_hosts(text: str) -> list[str]:
 
 def fold(text: str) -> str:
     """Lower case, ё as е, runs of spaces as one."""
-    return " ".join(text.lower().replace("ё", "е").split())
+    return " ".join(folding.fold(text).split())
 
 
 def normalize(text: str) -> str:

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from core.knowledge.folding import fold
+
 _WORD = re.compile(r"[а-яa-z0-9]+")
 _LATIN = re.compile(r"[A-Za-z]")
 EXACT = 2  # words this short must match whole ("не", "я")
@@ -41,7 +43,7 @@ def _fits(part: str, word: str) -> bool:
 
 
 def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower().replace("ё", "е"))
+    return _WORD.findall(fold(text))
 
 
 class PrivacyDetector:
@@ -81,7 +83,7 @@ class PrivacyDetector:
     def ask(self, text: str, normalize: Callable[[str], str] | None = None) -> Ask | None:
         """What the message asks about the customer's data, if anything. `normalize` is
         the classifier's (keyboard layout, Latin letters, slang repaired)."""
-        lowered = text.lower().replace("ё", "е")
+        lowered = fold(text)
         latin = normalize is not None and _LATIN.search(lowered) is not None
         if not latin and not self._maybe.search(lowered):
             return None
